@@ -1,0 +1,16 @@
+//! Migrations for ContentGate's system tables. Content types are data, so nothing here
+//! ever depends on a user's content model.
+#![forbid(unsafe_code)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_system_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_system_tables::Migration)]
+    }
+}

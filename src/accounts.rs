@@ -1,0 +1,98 @@
+//! Accounts: the unit that owns content, keys and (later) quotas. Creating one also
+//! creates its read-only and read-write application keys, in one transaction.
+
+use entity::account;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use serde::Serialize;
+
+use crate::auth::KeyKind;
+use crate::auth::keys::KeyStore;
+use crate::db::now_micros;
+use crate::error::{AppError, AppResult};
+use crate::time::format_iso;
+
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+impl From<account::Model> for AccountView {
+    fn from(model: account::Model) -> Self {
+        AccountView {
+            id: model.id,
+            name: model.name,
+            created_at: format_iso(model.created_at),
+        }
+    }
+}
+
+pub async fn create(keys: &KeyStore, name: &str) -> AppResult<account::Model> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(AppError::field(
+            "name",
+            "Invalid value. Only a-z, A-Z, 0-9, - and _ are allowed",
+        ));
+    }
+    if find(keys, name).await?.is_some() {
+        return Err(AppError::field("name", "This value is already used"));
+    }
+    let txn = keys.db.begin().await?;
+    let model = account::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        name: Set(name.to_owned()),
+        created_at: Set(now_micros()),
+    }
+    .insert(&txn)
+    .await?;
+    keys.insert_key(&txn, &model.id, "Read only API KEY", KeyKind::ReadOnly)
+        .await?;
+    keys.insert_key(
+        &txn,
+        &model.id,
+        "Read and write API KEY",
+        KeyKind::ReadWrite,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub async fn find(keys: &KeyStore, name: &str) -> AppResult<Option<account::Model>> {
+    Ok(account::Entity::find()
+        .filter(account::Column::Name.eq(name))
+        .one(&keys.db)
+        .await?)
+}
+
+pub async fn list(keys: &KeyStore) -> AppResult<Vec<account::Model>> {
+    Ok(account::Entity::find()
+        .order_by_asc(account::Column::CreatedAt)
+        .all(&keys.db)
+        .await?)
+}
+
+/// The `default` account, created with its keys on first start. Returns whether it was new.
+pub async fn ensure_default(keys: &KeyStore) -> AppResult<(account::Model, bool)> {
+    if let Some(existing) = find(keys, DEFAULT_ACCOUNT).await? {
+        return Ok((existing, false));
+    }
+    match create(keys, DEFAULT_ACCOUNT).await {
+        Ok(model) => Ok((model, true)),
+        // Another instance created it first.
+        Err(_) => find(keys, DEFAULT_ACCOUNT)
+            .await?
+            .map(|m| (m, false))
+            .ok_or(AppError::NotFound),
+    }
+}

@@ -1,0 +1,11 @@
+//! API keys: their format, how they are stored, who they belong to, and the one place
+//! that decides what a key may do (`Principal::can`).
+
+pub mod keys;
+pub mod principal;
+pub mod secret;
+pub mod token;
+
+pub use principal::{Action, KeyKind, Perms, Principal};
+pub use secret::ServerSecret;
+pub use token::ApiToken;

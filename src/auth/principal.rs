@@ -1,0 +1,150 @@
+//! The caller of a request, and the single function that decides what it may do.
+//! Every service takes a `&Principal`; nothing else in the code base answers
+//! "may this key do that?".
+
+use std::collections::BTreeMap;
+
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    ReadOnly,
+    ReadWrite,
+    User,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::ReadOnly => "read_only",
+            KeyKind::ReadWrite => "read_write",
+            KeyKind::User => "user",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "read_only" => Some(KeyKind::ReadOnly),
+            "read_write" => Some(KeyKind::ReadWrite),
+            "user" => Some(KeyKind::User),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Read,
+    Update,
+    Delete,
+}
+
+/// One rule of a user-defined key: what it may do with one content type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Perms {
+    pub create: bool,
+    pub read: bool,
+    pub update: bool,
+    pub delete: bool,
+}
+
+impl Perms {
+    pub fn allows(self, action: Action) -> bool {
+        match action {
+            Action::Create => self.create,
+            Action::Read => self.read,
+            Action::Update => self.update,
+            Action::Delete => self.delete,
+        }
+    }
+
+    pub fn any(self) -> bool {
+        self.create || self.read || self.update || self.delete
+    }
+}
+
+/// Which content types a caller may read, in the form queries take it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadScope {
+    All,
+    Only(Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub account_id: String,
+    pub key_id: String,
+    pub kind: KeyKind,
+    /// Rules of a user-defined key, by content type name; empty for application keys.
+    pub rules: BTreeMap<String, Perms>,
+}
+
+impl Principal {
+    /// May this caller perform `action` on objects of `content_type`?
+    pub fn can(&self, content_type: &str, action: Action) -> bool {
+        match self.kind {
+            KeyKind::ReadWrite => true,
+            KeyKind::ReadOnly => action == Action::Read,
+            KeyKind::User => self
+                .rules
+                .get(content_type)
+                .is_some_and(|p| p.allows(action)),
+        }
+    }
+
+    pub fn require(&self, content_type: &str, action: Action) -> AppResult<()> {
+        if self.can(content_type, action) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Content type definitions are changed only with the read-write application key.
+    pub fn require_type_admin(&self) -> AppResult<()> {
+        if self.kind == KeyKind::ReadWrite {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Definitions visible to this caller: all for application keys, and for a
+    /// user-defined key those its rules name with at least one permission.
+    pub fn definition_scope(&self) -> ReadScope {
+        match self.kind {
+            KeyKind::ReadOnly | KeyKind::ReadWrite => ReadScope::All,
+            KeyKind::User => ReadScope::Only(
+                self.rules
+                    .iter()
+                    .filter(|(_, p)| p.any())
+                    .map(|(t, _)| t.clone())
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Types whose objects this caller may read (for hydration, search and counts).
+    pub fn read_scope(&self) -> ReadScope {
+        match self.kind {
+            KeyKind::ReadOnly | KeyKind::ReadWrite => ReadScope::All,
+            KeyKind::User => ReadScope::Only(
+                self.rules
+                    .iter()
+                    .filter(|(_, p)| p.read)
+                    .map(|(t, _)| t.clone())
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl ReadScope {
+    pub fn contains(&self, content_type: &str) -> bool {
+        match self {
+            ReadScope::All => true,
+            ReadScope::Only(types) => types.iter().any(|t| t == content_type),
+        }
+    }
+}

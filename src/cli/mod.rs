@@ -1,0 +1,275 @@
+//! The command line: `serve` and the account and key management commands. Management
+//! talks to the database directly through the same services; no HTTP route offers it.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::accounts;
+use crate::app::{AppState, serve};
+use crate::auth::keys::{KeyRef, KeyStore};
+use crate::auth::{KeyKind, Perms, ServerSecret};
+use crate::config::{AccountsCommand, Cli, Command, GlobalArgs, KeysCommand, ServeArgs};
+use crate::error::AppError;
+
+/// A command failure: the one line to print and the exit code.
+struct Failure(String, u8);
+
+impl From<AppError> for Failure {
+    fn from(err: AppError) -> Self {
+        let message = match &err {
+            AppError::NotFound => "not found".to_owned(),
+            AppError::Internal(detail) => detail.clone(),
+            AppError::Refused(reasons) => reasons.join("; "),
+            other => other.body().to_string(),
+        };
+        let code = if matches!(err, AppError::Refused(_) | AppError::Validation(_)) {
+            2
+        } else {
+            1
+        };
+        Failure(message, code)
+    }
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    init_tracing();
+    let result = match cli.command {
+        None => run_serve(&cli.global, ServeArgs::default()).await,
+        Some(Command::Serve(args)) => run_serve(&cli.global, args).await,
+        Some(Command::Accounts(command)) => run_accounts(&cli.global, command).await,
+        Some(Command::Keys(command)) => run_keys(&cli.global, command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(message, code)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn key_store(global: &GlobalArgs) -> Result<KeyStore, Failure> {
+    let secret = ServerSecret::load(global.secret.as_deref(), &global.data_dir).map_err(|err| {
+        Failure(
+            format!(
+                "cannot read or create the server secret in {}: {err}",
+                global.data_dir.display()
+            ),
+            1,
+        )
+    })?;
+    if global.database_url.as_deref().is_none_or(str::is_empty) {
+        std::fs::create_dir_all(&global.data_dir).map_err(|err| {
+            Failure(
+                format!("cannot create {}: {err}", global.data_dir.display()),
+                1,
+            )
+        })?;
+    }
+    let db = crate::db::connect(&global.database_url())
+        .await
+        .map_err(|err| Failure(format!("cannot open the database: {err}"), 1))?;
+    Ok(KeyStore {
+        db,
+        secret,
+        show_once: global.show_keys_once,
+    })
+}
+
+async fn account_id(keys: &KeyStore, global: &GlobalArgs) -> Result<String, Failure> {
+    if global.account == accounts::DEFAULT_ACCOUNT {
+        return Ok(accounts::ensure_default(keys).await?.0.id);
+    }
+    accounts::find(keys, &global.account)
+        .await?
+        .map(|a| a.id)
+        .ok_or_else(|| Failure(format!("no account named {}", global.account), 2))
+}
+
+async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> {
+    let keys = key_store(global).await?;
+    let (account, created) = accounts::ensure_default(&keys).await?;
+    if created {
+        // Never the keys themselves: they would end up in log files.
+        tracing::info!(
+            "created account 'default' with its application keys; show them with `contentgate keys list`"
+        );
+    }
+    if args.demo && crate::demo::load(&keys.db, &account.id).await? {
+        tracing::info!("loaded the example blog (category, author, post) into account 'default'");
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|err| Failure(format!("cannot listen on {}: {err}", args.listen), 1))?;
+    tracing::info!(address = %listener.local_addr().map_err(|e| Failure(e.to_string(), 1))?, "listening");
+    let state = AppState {
+        db: keys.db.clone(),
+        keys,
+    };
+    serve(
+        listener,
+        state,
+        shutdown_signal(),
+        Duration::from_secs(args.shutdown_timeout),
+    )
+    .await
+    .map_err(|err| Failure(format!("server failed: {err}"), 1))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+fn print_json(global: &GlobalArgs, value: &impl Serialize) {
+    let text = if global.json {
+        serde_json::to_string(value)
+    } else {
+        serde_json::to_string_pretty(value)
+    };
+    println!("{}", text.expect("serializable output"));
+}
+
+async fn run_accounts(global: &GlobalArgs, command: AccountsCommand) -> Result<(), Failure> {
+    let keys = key_store(global).await?;
+    match command {
+        AccountsCommand::Create { name } => {
+            let account = accounts::create(&keys, &name).await?;
+            let view = accounts::AccountView::from(account);
+            if global.json {
+                print_json(global, &view);
+            } else {
+                println!(
+                    "created account {} ({}); show its keys with `contentgate keys list --account {}`",
+                    view.name, view.id, view.name
+                );
+            }
+        }
+        AccountsCommand::List => {
+            accounts::ensure_default(&keys).await?;
+            let views: Vec<accounts::AccountView> = accounts::list(&keys)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            if global.json {
+                print_json(global, &views);
+            } else {
+                for view in views {
+                    println!("{}\t{}\t{}", view.name, view.id, view.created_at);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `TYPE=LETTERS` with LETTERS from `c r u d`.
+fn parse_rules(specs: &[String]) -> Result<BTreeMap<String, Perms>, Failure> {
+    let mut rules = BTreeMap::new();
+    for spec in specs {
+        let bad = || {
+            Failure(
+                format!(
+                    "invalid rule '{spec}': expected TYPE=LETTERS with LETTERS from c, r, u, d (e.g. post=r)"
+                ),
+                2,
+            )
+        };
+        let (type_name, letters) = spec.split_once('=').ok_or_else(bad)?;
+        if type_name.is_empty()
+            || !type_name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_')
+            || letters.is_empty()
+        {
+            return Err(bad());
+        }
+        let mut perms = Perms::default();
+        for letter in letters.chars() {
+            match letter {
+                'c' => perms.create = true,
+                'r' => perms.read = true,
+                'u' => perms.update = true,
+                'd' => perms.delete = true,
+                _ => return Err(bad()),
+            }
+        }
+        if rules.insert(type_name.to_owned(), perms).is_some() {
+            return Err(Failure(
+                format!("content type {type_name} has more than one rule"),
+                2,
+            ));
+        }
+    }
+    Ok(rules)
+}
+
+async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Failure> {
+    // Parse before opening anything, so bad arguments change nothing.
+    let rules = match &command {
+        KeysCommand::Create { rules, .. } | KeysCommand::Update { rules, .. } => {
+            parse_rules(rules)?
+        }
+        _ => BTreeMap::new(),
+    };
+    let keys = key_store(global).await?;
+    let account = account_id(&keys, global).await?;
+    match command {
+        KeysCommand::List => print_json(global, &keys.list(&account).await?),
+        KeysCommand::Create { name, .. } => print_json(
+            global,
+            &keys.create_user_key(&account, &name, &rules).await?,
+        ),
+        KeysCommand::Update { id, .. } => {
+            print_json(global, &keys.update_rules(&account, &id, &rules).await?)
+        }
+        KeysCommand::Regenerate { key } => {
+            let which = match KeyKind::parse(&key) {
+                Some(kind @ (KeyKind::ReadOnly | KeyKind::ReadWrite)) => KeyRef::Application(kind),
+                _ => KeyRef::Id(key),
+            };
+            print_json(global, &keys.regenerate(&account, which).await?)
+        }
+        KeysCommand::Delete { id } => {
+            keys.delete(&account, &id).await?;
+            if global.json {
+                print_json(global, &serde_json::json!({"deleted": id}));
+            } else {
+                println!("deleted key {id}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Command-line arguments with environment fallbacks: the one place configuration is read.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "contentgate",
+    version,
+    about = "Self-hosted, Flotiq-compatible content API server"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Folder for the SQLite database and the server secret.
+    #[arg(
+        long,
+        env = "CONTENTGATE_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// `postgres://...` keeps the data in PostgreSQL instead of SQLite.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Server secret; overrides `secret.key` in the data folder.
+    #[arg(
+        long,
+        env = "CONTENTGATE_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+    /// Keep no encrypted copy of keys: a key is shown only when it is created.
+    #[arg(long, env = "CONTENTGATE_SHOW_KEYS_ONCE", global = true)]
+    pub show_keys_once: bool,
+    /// The account a command acts on.
+    #[arg(long, default_value = "default", global = true)]
+    pub account: String,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl GlobalArgs {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => crate::db::sqlite_url(&self.data_dir),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the API server (the default).
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Manage API keys of an account.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[arg(long, env = "CONTENTGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Load the example blog (category, author, post) into an account that has no content types.
+    #[arg(long, env = "CONTENTGATE_DEMO")]
+    pub demo: bool,
+    /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
+    #[arg(long, env = "CONTENTGATE_SHUTDOWN_TIMEOUT", default_value_t = 10)]
+    pub shutdown_timeout: u64,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            demo: false,
+            shutdown_timeout: 10,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountsCommand {
+    /// Create an account with its two application keys.
+    Create { name: String },
+    /// List accounts.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// List the account's keys.
+    List,
+    /// Create a user-defined key.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// TYPE=LETTERS with LETTERS from c r u d, e.g. `post=r` or `_media=cru`.
+        #[arg(long = "rule")]
+        rules: Vec<String>,
+    },
+    /// Replace the rules of a user-defined key.
+    Update {
+        id: String,
+        #[arg(
+            long = "rule",
+            required_unless_present = "no_rules",
+            conflicts_with = "no_rules"
+        )]
+        rules: Vec<String>,
+        #[arg(long)]
+        no_rules: bool,
+    },
+    /// Give a key a new secret: ID, `read_only` or `read_write`.
+    Regenerate { key: String },
+    /// Delete a user-defined key.
+    Delete { id: String },
+}

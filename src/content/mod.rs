@@ -1,0 +1,32 @@
+//! Content: type definitions and objects. Every public function takes the caller's
+//! `Principal` and checks it through `Principal::require` before touching data.
+
+pub mod definition;
+pub mod objects;
+pub mod query;
+pub mod types;
+pub mod validate;
+
+use serde::Serialize;
+
+/// The paging envelope shared by every list.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub total_count: u64,
+    pub total_pages: u64,
+    pub current_page: u64,
+    pub count: u64,
+    pub data: Vec<T>,
+}
+
+impl<T> Page<T> {
+    pub fn new(data: Vec<T>, total_count: u64, page: u64, limit: u64) -> Self {
+        Page {
+            total_count,
+            total_pages: total_count.div_ceil(limit.max(1)),
+            current_page: page,
+            count: data.len() as u64,
+            data,
+        }
+    }
+}

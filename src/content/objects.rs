@@ -1,0 +1,705 @@
+//! Content objects: read, list, create, update, delete, batches and the removed list.
+//! Writes run in one transaction each (a batch is one transaction for its valid items).
+
+use std::collections::BTreeSet;
+
+use entity::{content_object, content_ref};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, FromQueryResult, QueryFilter, Set, TransactionTrait,
+};
+use serde_json::{Map, Value, json};
+
+use super::definition::TypeModel;
+use super::query::{Condition, Ordering, equals_condition};
+use super::types::{count, load};
+use super::{Page, validate};
+use crate::auth::{Action, Principal};
+use crate::db::{Sql, now_micros};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::time::format_iso;
+
+pub const MAX_OBJECT_BYTES: usize = 1024 * 1024;
+pub const MAX_BATCH: usize = 100;
+pub const MAX_LIST_LIMIT: u64 = 1000;
+
+pub struct ListParams {
+    pub page: u64,
+    pub limit: u64,
+    pub ordering: Ordering,
+    pub filters: Vec<Condition>,
+    pub ids: Vec<String>,
+}
+
+/// The object as clients read it: `id`, `internal`, then its properties.
+pub fn render(model: &TypeModel, row: &content_object::Model) -> Value {
+    let mut object = row.data.as_object().cloned().unwrap_or_default();
+    let title: Vec<String> = model
+        .properties
+        .iter()
+        .filter(|p| p.title_part)
+        .filter_map(|p| {
+            object
+                .get(&p.name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    object.insert("id".into(), json!(row.object_id));
+    object.insert(
+        "internal".into(),
+        json!({
+            "contentType": row.content_type,
+            "createdAt": format_iso(row.created_at),
+            "updatedAt": format_iso(row.updated_at),
+            "deletedAt": row.deleted_at.map(format_iso).unwrap_or_default(),
+            "workflowState": "saved",
+            "objectTitle": title.join(" "),
+            "latestVersion": row.version,
+            "status": "public",
+            "publicVersion": -1,
+            "publishedAt": "",
+        }),
+    );
+    Value::Object(object)
+}
+
+/// Looks up the type after the scope check, so a refusal reveals nothing about it.
+async fn authorized_type<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    type_name: &str,
+    actions: &[Action],
+) -> AppResult<TypeModel> {
+    for action in actions {
+        principal.require(type_name, *action)?;
+    }
+    Ok(load(conn, &principal.account_id, type_name)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .1)
+}
+
+async fn find_live<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    type_name: &str,
+    id: &str,
+) -> AppResult<Option<content_object::Model>> {
+    Ok(content_object::Entity::find()
+        .filter(content_object::Column::AccountId.eq(account_id))
+        .filter(content_object::Column::ContentType.eq(type_name))
+        .filter(content_object::Column::ObjectId.eq(id))
+        .filter(content_object::Column::DeletedAt.is_null())
+        .one(conn)
+        .await?)
+}
+
+pub async fn get(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    id: &str,
+) -> AppResult<Value> {
+    let model = authorized_type(db, principal, type_name, &[Action::Read]).await?;
+    let row = find_live(db, &principal.account_id, type_name, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(render(&model, &row))
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    params: &ListParams,
+) -> AppResult<Page<Value>> {
+    let model = authorized_type(db, principal, type_name, &[Action::Read]).await?;
+    let where_clause = |sql: &mut Sql| {
+        sql.push(" FROM content_objects WHERE account_id = ")
+            .bind(principal.account_id.clone())
+            .push(" AND content_type = ")
+            .bind(type_name.to_owned())
+            .push(" AND deleted_at IS NULL");
+        if !params.ids.is_empty() {
+            sql.push(" AND object_id IN ").bind_list(params.ids.clone());
+        }
+        for condition in &params.filters {
+            sql.push(" AND ");
+            sql.push_condition(condition);
+        }
+    };
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT COUNT(*) AS num");
+    where_clause(&mut sql);
+    let total = count(db, &sql).await?;
+
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT *");
+    where_clause(&mut sql);
+    sql.push(" ORDER BY ");
+    sql.push_ordering(&params.ordering);
+    sql.push(" LIMIT ")
+        .bind(params.limit as i64)
+        .push(" OFFSET ")
+        .bind(((params.page - 1) * params.limit) as i64);
+    let rows = content_object::Model::find_by_statement(sql.statement())
+        .all(db)
+        .await?;
+    Ok(Page::new(
+        rows.iter().map(|row| render(&model, row)).collect(),
+        total,
+        params.page,
+        params.limit,
+    ))
+}
+
+/// Splits a client body into its id and its properties; `internal` is ignored.
+fn split_body(body: &Value) -> Result<(Option<String>, Map<String, Value>), FieldErrors> {
+    let Some(object) = body.as_object() else {
+        let mut errors = FieldErrors::new();
+        errors.insert("data".into(), vec!["An object is expected".into()]);
+        return Err(errors);
+    };
+    let mut data = object.clone();
+    data.remove("internal");
+    let id = match data.remove("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if id.is_empty() => None,
+        Some(Value::String(id)) => Some(id),
+        Some(_) => {
+            let mut errors = FieldErrors::new();
+            errors.insert("id".into(), vec!["This value is not valid.".into()]);
+            return Err(errors);
+        }
+    };
+    Ok((id, data))
+}
+
+fn check_size(body: &Value, id: &str) -> AppResult<()> {
+    let size = serde_json::to_vec(body).map(|b| b.len()).unwrap_or(0);
+    if size > MAX_OBJECT_BYTES {
+        return Err(AppError::TooLarge(format!(
+            "Content Object size limit exceeded by an object with ID: {id}. Requested size {:.2} MB, limit: 1 MB)",
+            size as f64 / MAX_OBJECT_BYTES as f64
+        )));
+    }
+    Ok(())
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 255
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,:=!?#$%&(`’{}\" ".contains(c))
+}
+
+/// Every check of one object's data, including those that need the database.
+async fn check_object<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    model: &TypeModel,
+    id: &str,
+    data: &Map<String, Value>,
+    self_pk: Option<i64>,
+) -> AppResult<FieldErrors> {
+    let mut errors = FieldErrors::new();
+    if !valid_id(id) {
+        errors
+            .entry("id".into())
+            .or_default()
+            .push("This value is not valid.".into());
+    } else if self_pk.is_none()
+        && find_live(conn, account_id, &model.name, id)
+            .await?
+            .is_some()
+    {
+        errors
+            .entry("id".into())
+            .or_default()
+            .push("This value is already used".into());
+    }
+    validate::check_data(model, data, &mut errors);
+    for property in model.properties.iter().filter(|p| p.unique) {
+        let Some(value) = data
+            .get(&property.name)
+            .filter(|v| !v.is_null() && *v != "" && !v.is_array())
+        else {
+            continue;
+        };
+        let Ok(condition) = equals_condition(model, &property.name, value) else {
+            continue; // a wrong type is already reported by the schema check
+        };
+        let mut sql = Sql::new(conn.get_database_backend());
+        sql.push("SELECT COUNT(*) AS num FROM content_objects WHERE account_id = ")
+            .bind(account_id.to_owned())
+            .push(" AND content_type = ")
+            .bind(model.name.clone())
+            .push(" AND deleted_at IS NULL AND ");
+        sql.push_condition(&condition);
+        if let Some(pk) = self_pk {
+            sql.push(" AND pk <> ").bind(pk);
+        }
+        if count(conn, &sql).await? > 0 {
+            errors
+                .entry(property.name.clone())
+                .or_default()
+                .push("This value is already used".into());
+        }
+    }
+    for (property, references) in relation_refs(model, data) {
+        let mut missing = false;
+        for reference in &references {
+            let exists = match reference {
+                Some((target_type, target_id)) => {
+                    find_live(conn, account_id, target_type, target_id)
+                        .await?
+                        .is_some()
+                }
+                None => false,
+            };
+            missing |= !exists;
+        }
+        if missing {
+            errors
+                .entry(property)
+                .or_default()
+                .push("This value does not exist in database".into());
+        }
+    }
+    Ok(errors)
+}
+
+/// Relation references per relation property: `Some((type, id))` for a well-formed
+/// reference to the property's target type, `None` for anything else.
+fn relation_refs(
+    model: &TypeModel,
+    data: &Map<String, Value>,
+) -> Vec<(String, Vec<Option<(String, String)>>)> {
+    model
+        .properties
+        .iter()
+        .filter_map(|p| Some((p, p.relation.as_deref()?, data.get(&p.name)?.as_array()?)))
+        .map(|(property, target, items)| {
+            let refs = items
+                .iter()
+                .map(|item| {
+                    let url = item.get("dataUrl")?.as_str()?;
+                    let (target_type, target_id) =
+                        url.strip_prefix("/api/v1/content/")?.split_once('/')?;
+                    (target_type == target && !target_id.is_empty())
+                        .then(|| (target_type.to_owned(), target_id.to_owned()))
+                })
+                .collect();
+            (property.name.clone(), refs)
+        })
+        .collect()
+}
+
+/// Rewrites the relation index of one object to match its data.
+pub async fn write_refs<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    pk: i64,
+    model: &TypeModel,
+    data: &Map<String, Value>,
+) -> AppResult<()> {
+    content_ref::Entity::delete_many()
+        .filter(content_ref::Column::SourcePk.eq(pk))
+        .exec(conn)
+        .await?;
+    let refs: Vec<content_ref::ActiveModel> = relation_refs(model, data)
+        .into_iter()
+        .flat_map(|(_, refs)| refs.into_iter().flatten())
+        .enumerate()
+        .map(
+            |(position, (target_type, target_id))| content_ref::ActiveModel {
+                source_pk: Set(pk),
+                position: Set(position as i32),
+                account_id: Set(account_id.to_owned()),
+                target_type: Set(target_type),
+                target_id: Set(target_id),
+            },
+        )
+        .collect();
+    if !refs.is_empty() {
+        content_ref::Entity::insert_many(refs).exec(conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_object(
+    txn: &DatabaseTransaction,
+    account_id: &str,
+    model: &TypeModel,
+    id: &str,
+    data: Map<String, Value>,
+) -> AppResult<content_object::Model> {
+    let now = now_micros();
+    let row = content_object::ActiveModel {
+        account_id: Set(account_id.to_owned()),
+        content_type: Set(model.name.clone()),
+        object_id: Set(id.to_owned()),
+        data: Set(Value::Object(data.clone())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        version: Set(1),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    write_refs(txn, account_id, row.pk, model, &data).await?;
+    Ok(row)
+}
+
+async fn replace_object(
+    txn: &DatabaseTransaction,
+    account_id: &str,
+    model: &TypeModel,
+    existing: content_object::Model,
+    data: Map<String, Value>,
+) -> AppResult<content_object::Model> {
+    let pk = existing.pk;
+    let version = existing.version + 1;
+    let mut active: content_object::ActiveModel = existing.into();
+    active.data = Set(Value::Object(data.clone()));
+    active.updated_at = Set(now_micros());
+    active.version = Set(version);
+    let row = active.update(txn).await?;
+    write_refs(txn, account_id, pk, model, &data).await?;
+    Ok(row)
+}
+
+fn new_id(type_name: &str) -> String {
+    format!("{type_name}-{}", uuid::Uuid::new_v4().simple())
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    body: &Value,
+) -> AppResult<Value> {
+    let model = authorized_type(db, principal, type_name, &[Action::Create]).await?;
+    let (id, data) = split_body(body).map_err(AppError::Validation)?;
+    let id = id.unwrap_or_else(|| new_id(type_name));
+    check_size(body, &id)?;
+    let txn = db.begin().await?;
+    let errors = check_object(&txn, &principal.account_id, &model, &id, &data, None).await?;
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let row = insert_object(&txn, &principal.account_id, &model, &id, data).await?;
+    txn.commit().await?;
+    Ok(render(&model, &row))
+}
+
+/// PUT (`partial == false`) replaces the data; PATCH merges the sent properties into it.
+pub async fn update(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    id: &str,
+    body: &Value,
+    partial: bool,
+) -> AppResult<Value> {
+    let model = authorized_type(db, principal, type_name, &[Action::Update]).await?;
+    let (body_id, sent) = split_body(body).map_err(AppError::Validation)?;
+    if body_id.as_deref().is_some_and(|b| b != id) {
+        return Err(AppError::field("id", "The id cannot be changed"));
+    }
+    check_size(body, id)?;
+    let txn = db.begin().await?;
+    let existing = find_live(&txn, &principal.account_id, type_name, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let data = if partial {
+        merged(&existing, sent)
+    } else {
+        sent
+    };
+    let errors = check_object(
+        &txn,
+        &principal.account_id,
+        &model,
+        id,
+        &data,
+        Some(existing.pk),
+    )
+    .await?;
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let row = replace_object(&txn, &principal.account_id, &model, existing, data).await?;
+    txn.commit().await?;
+    Ok(render(&model, &row))
+}
+
+fn merged(existing: &content_object::Model, sent: Map<String, Value>) -> Map<String, Value> {
+    let mut data = existing.data.as_object().cloned().unwrap_or_default();
+    data.extend(sent);
+    data
+}
+
+/// Why an object cannot be deleted, if it cannot.
+async fn delete_blocker<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    row: &content_object::Model,
+) -> AppResult<Option<String>> {
+    let referenced = content_ref::Entity::find()
+        .filter(content_ref::Column::AccountId.eq(account_id))
+        .filter(content_ref::Column::TargetType.eq(&row.content_type))
+        .filter(content_ref::Column::TargetId.eq(&row.object_id))
+        .filter(content_ref::Column::SourcePk.ne(row.pk))
+        .one(conn)
+        .await?;
+    Ok(referenced.map(|_| "This content object is used in another content object.".to_owned()))
+}
+
+async fn soft_delete<C: ConnectionTrait>(conn: &C, row: content_object::Model) -> AppResult<()> {
+    let pk = row.pk;
+    let mut active: content_object::ActiveModel = row.into();
+    active.deleted_at = Set(Some(now_micros()));
+    active.update(conn).await?;
+    // A deleted object no longer holds its targets.
+    content_ref::Entity::delete_many()
+        .filter(content_ref::Column::SourcePk.eq(pk))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    id: &str,
+) -> AppResult<()> {
+    authorized_type(db, principal, type_name, &[Action::Delete]).await?;
+    let txn = db.begin().await?;
+    let row = find_live(&txn, &principal.account_id, type_name, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some(reason) = delete_blocker(&txn, &principal.account_id, &row).await? {
+        return Err(AppError::Refused(vec![reason]));
+    }
+    soft_delete(&txn, row).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Outcome of a batch write, in Flotiq's report shape.
+fn batch_report(total: usize, errors: Vec<Value>) -> AppResult<Value> {
+    let report = json!({
+        "batch_total_count": total,
+        "batch_success_count": total - errors.len(),
+        "batch_error_count": errors.len(),
+        "errors": errors,
+    });
+    if errors.is_empty() {
+        Ok(report)
+    } else {
+        Err(AppError::BadRequestBody(report))
+    }
+}
+
+fn batch_items(body: &Value) -> AppResult<&Vec<Value>> {
+    let items = body
+        .as_array()
+        .ok_or_else(|| AppError::field("body", "An array of objects is expected"))?;
+    if items.len() > MAX_BATCH {
+        return Err(AppError::BadRequestBody(json!({
+            "batch_limit": [format!("A batch can hold at most {MAX_BATCH} objects, {} sent", items.len())]
+        })));
+    }
+    Ok(items)
+}
+
+/// Creates (or, with `update_existing`, upserts) up to 100 objects. Valid items are
+/// saved even when others fail; the report lists the failures.
+pub async fn batch_create(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    body: &Value,
+    update_existing: bool,
+) -> AppResult<Value> {
+    let actions: &[Action] = if update_existing {
+        &[Action::Create, Action::Update]
+    } else {
+        &[Action::Create]
+    };
+    let model = authorized_type(db, principal, type_name, actions).await?;
+    let items = batch_items(body)?;
+    for item in items {
+        check_size(item, item.get("id").and_then(Value::as_str).unwrap_or(""))?;
+    }
+    let mut seen = BTreeSet::new();
+    let mut errors = Vec::new();
+    let txn = db.begin().await?;
+    for item in items {
+        let (id, data) = match split_body(item) {
+            Ok(parts) => parts,
+            Err(field_errors) => {
+                errors.push(json!({"data": item, "errors": field_errors}));
+                continue;
+            }
+        };
+        let id = id.unwrap_or_else(|| new_id(type_name));
+        if !seen.insert(id.clone()) {
+            errors.push(json!({"data": item, "errors": {"id": ["There are duplications in object data, key: id"]}}));
+            continue;
+        }
+        let existing = if update_existing {
+            find_live(&txn, &principal.account_id, type_name, &id).await?
+        } else {
+            None
+        };
+        let field_errors = check_object(
+            &txn,
+            &principal.account_id,
+            &model,
+            &id,
+            &data,
+            existing.as_ref().map(|e| e.pk),
+        )
+        .await?;
+        if !field_errors.is_empty() {
+            errors.push(json!({"data": item, "errors": field_errors}));
+            continue;
+        }
+        match existing {
+            Some(existing) => {
+                replace_object(&txn, &principal.account_id, &model, existing, data).await?
+            }
+            None => insert_object(&txn, &principal.account_id, &model, &id, data).await?,
+        };
+    }
+    txn.commit().await?;
+    batch_report(items.len(), errors)
+}
+
+/// Merges each item into the existing object with its id; never creates. A missing
+/// object makes the whole request a 404 with nothing changed.
+pub async fn batch_patch(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    body: &Value,
+) -> AppResult<Value> {
+    let model = authorized_type(db, principal, type_name, &[Action::Update]).await?;
+    let items = batch_items(body)?;
+    let txn = db.begin().await?;
+    let mut targets = Vec::with_capacity(items.len());
+    for item in items {
+        let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+        check_size(item, id)?;
+        let existing = find_live(&txn, &principal.account_id, type_name, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        targets.push(existing);
+    }
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (item, existing) in items.iter().zip(targets) {
+        if !seen.insert(existing.pk) {
+            errors.push(json!({"data": item, "errors": {"id": ["There are duplications in object data, key: id"]}}));
+            continue;
+        }
+        let (_, sent) = split_body(item).map_err(AppError::Validation)?;
+        let data = merged(&existing, sent);
+        let field_errors = check_object(
+            &txn,
+            &principal.account_id,
+            &model,
+            &existing.object_id.clone(),
+            &data,
+            Some(existing.pk),
+        )
+        .await?;
+        if !field_errors.is_empty() {
+            errors.push(json!({"data": item, "errors": field_errors}));
+            continue;
+        }
+        replace_object(&txn, &principal.account_id, &model, existing, data).await?;
+    }
+    txn.commit().await?;
+    batch_report(items.len(), errors)
+}
+
+/// Deletes whatever it can of the listed ids.
+pub async fn batch_delete(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    body: &Value,
+) -> AppResult<Value> {
+    authorized_type(db, principal, type_name, &[Action::Delete]).await?;
+    let ids: Vec<String> = batch_items(body)?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| AppError::field("body", "An array of ids is expected"))
+        })
+        .collect::<AppResult<_>>()?;
+    let txn = db.begin().await?;
+    let mut deleted = 0;
+    let mut reasons = Vec::new();
+    for id in ids.iter().collect::<BTreeSet<_>>() {
+        let Some(row) = find_live(&txn, &principal.account_id, type_name, id).await? else {
+            reasons.push(format!("Content object: \"{id}\" doesn't exist"));
+            continue;
+        };
+        if delete_blocker(&txn, &principal.account_id, &row)
+            .await?
+            .is_some()
+        {
+            reasons.push(format!(
+                "Content object: \"{id}\" is used in another content object."
+            ));
+            continue;
+        }
+        soft_delete(&txn, row).await?;
+        deleted += 1;
+    }
+    txn.commit().await?;
+    if reasons.is_empty() {
+        Ok(json!({"deletedCount": deleted}))
+    } else {
+        Err(AppError::BadRequestBody(
+            json!({"errors": reasons, "deletedCount": deleted}),
+        ))
+    }
+}
+
+/// Ids of objects deleted after `deleted_after` (microseconds) that have not come back.
+pub async fn removed(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    deleted_after: Option<i64>,
+) -> AppResult<Vec<String>> {
+    authorized_type(db, principal, type_name, &[Action::Read, Action::Delete]).await?;
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT object_id, MAX(deleted_at) AS last FROM content_objects WHERE account_id = ")
+        .bind(principal.account_id.clone())
+        .push(" AND content_type = ")
+        .bind(type_name.to_owned())
+        .push(" AND deleted_at IS NOT NULL");
+    if let Some(after) = deleted_after {
+        sql.push(" AND deleted_at > ").bind(after);
+    }
+    sql.push(" AND object_id NOT IN (SELECT object_id FROM content_objects WHERE account_id = ")
+        .bind(principal.account_id.clone())
+        .push(" AND content_type = ")
+        .bind(type_name.to_owned())
+        .push(" AND deleted_at IS NULL) GROUP BY object_id ORDER BY last, object_id");
+    let rows = db.query_all_raw(sql.statement()).await?;
+    rows.iter()
+        .map(|row| Ok(row.try_get::<String>("", "object_id")?))
+        .collect()
+}

@@ -1,0 +1,353 @@
+//! Content type definitions: list, get, create, update (migrating existing objects) and
+//! delete, for one account and one caller.
+
+use entity::{content_object, content_type, key_rule};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde_json::{Map, Value, json};
+
+use super::definition::{self, TypeModel};
+use super::{Page, objects, validate};
+use crate::auth::Principal;
+use crate::auth::principal::ReadScope;
+use crate::db::{Sql, now_micros};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::time::format_definition;
+
+pub const MAX_DEFINITION_LIMIT: u64 = 10_000;
+
+#[derive(Debug, Default)]
+pub struct ListParams {
+    pub page: u64,
+    pub limit: u64,
+    pub order_by: Option<String>,
+    pub descending: bool,
+    pub internal: Option<bool>,
+    pub name: Option<String>,
+    pub label: Option<String>,
+    pub names: Vec<String>,
+}
+
+/// A stored definition as clients read it.
+pub fn render(model: &content_type::Model) -> Value {
+    let mut body = model.definition.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.insert("id".into(), json!(model.id));
+        object.insert(
+            "createdAt".into(),
+            json!(format_definition(model.created_at)),
+        );
+        object.insert(
+            "updatedAt".into(),
+            json!(format_definition(model.updated_at)),
+        );
+        object.insert("deletedAt".into(), Value::Null);
+    }
+    body
+}
+
+/// The stored definition of `name` in the account, with its parsed model.
+pub async fn load<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    name: &str,
+) -> AppResult<Option<(content_type::Model, TypeModel)>> {
+    let row = content_type::Entity::find()
+        .filter(content_type::Column::AccountId.eq(account_id))
+        .filter(content_type::Column::Name.eq(name))
+        .one(conn)
+        .await?;
+    Ok(row.map(|row| {
+        let model = definition::model_of(&row.definition);
+        (row, model)
+    }))
+}
+
+fn require_visible(principal: &Principal, name: &str) -> AppResult<()> {
+    if principal.definition_scope().contains(name) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    params: &ListParams,
+) -> AppResult<Page<Value>> {
+    let order_column = match params.order_by.as_deref().unwrap_or("name") {
+        "name" => "name",
+        "label" => "label",
+        "id" => "id",
+        "createdAt" => "created_at",
+        "updatedAt" => "updated_at",
+        _ => {
+            return Err(AppError::field(
+                "order_by",
+                "Must be one of name, id, createdAt, updatedAt, label",
+            ));
+        }
+    };
+    let mut sql = Sql::new(db.get_database_backend());
+    let mut condition = Sql::new(db.get_database_backend());
+    condition
+        .push(" WHERE account_id = ")
+        .bind(principal.account_id.clone());
+    if let ReadScope::Only(types) = principal.definition_scope() {
+        if types.is_empty() {
+            condition.push(" AND 1 = 0");
+        } else {
+            condition.push(" AND name IN ").bind_list(types);
+        }
+    }
+    if let Some(internal) = params.internal {
+        condition.push(" AND is_internal = ").bind(internal);
+    }
+    for (column, needle) in [("name", &params.name), ("label", &params.label)] {
+        if let Some(needle) = needle.as_deref().filter(|n| !n.is_empty()) {
+            let escaped = needle
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            condition
+                .push(&format!(" AND LOWER({column}) LIKE "))
+                .bind(format!("%{escaped}%"))
+                .push(" ESCAPE '\\'");
+        }
+    }
+    if !params.names.is_empty() {
+        condition
+            .push(" AND name IN ")
+            .bind_list(params.names.clone());
+    }
+    sql.push("SELECT COUNT(*) AS num FROM content_types");
+    sql.text.push_str(&condition.text);
+    sql.values.extend(condition.values.iter().cloned());
+    let total = count(db, &sql).await?;
+
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT * FROM content_types");
+    sql.text.push_str(&condition.text);
+    sql.values.extend(condition.values);
+    let direction = if params.descending { "DESC" } else { "ASC" };
+    sql.push(&format!(
+        " ORDER BY {order_column} {direction}, id {direction} LIMIT "
+    ))
+    .bind(params.limit as i64)
+    .push(" OFFSET ")
+    .bind(((params.page - 1) * params.limit) as i64);
+    let rows = content_type::Model::find_by_statement(sql.statement())
+        .all(db)
+        .await?;
+    Ok(Page::new(
+        rows.iter().map(render).collect(),
+        total,
+        params.page,
+        params.limit,
+    ))
+}
+
+pub async fn count<C: ConnectionTrait>(conn: &C, sql: &Sql) -> AppResult<u64> {
+    let row = conn.query_one_raw(sql.statement()).await?;
+    let total: i64 = row.map(|r| r.try_get("", "num")).transpose()?.unwrap_or(0);
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+pub async fn get(db: &DatabaseConnection, principal: &Principal, name: &str) -> AppResult<Value> {
+    require_visible(principal, name)?;
+    let (row, _) = load(db, &principal.account_id, name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(render(&row))
+}
+
+async fn existing_names<C: ConnectionTrait>(conn: &C, account_id: &str) -> AppResult<Vec<String>> {
+    Ok(content_type::Entity::find()
+        .filter(content_type::Column::AccountId.eq(account_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| row.name)
+        .collect())
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    body: &Value,
+) -> AppResult<Value> {
+    principal.require_type_admin()?;
+    create_in_account(db, &principal.account_id, body).await
+}
+
+/// Creates a definition; used by the API (after the scope check) and by the demo loader.
+pub async fn create_in_account(
+    db: &DatabaseConnection,
+    account_id: &str,
+    body: &Value,
+) -> AppResult<Value> {
+    let names = existing_names(db, account_id).await?;
+    let (stored, model) = definition::validate(body, &|n| names.iter().any(|x| x == n))?;
+    if names.contains(&model.name) {
+        return Err(AppError::field("name", "This value is already used"));
+    }
+    let now = now_micros();
+    let row = content_type::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        account_id: Set(account_id.to_owned()),
+        name: Set(model.name.clone()),
+        label: Set(stored["label"].as_str().unwrap_or_default().to_owned()),
+        is_internal: Set(stored["internal"].as_bool().unwrap_or(false)),
+        definition: Set(stored),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(render(&row))
+}
+
+/// Replaces a definition. Existing objects lose removed properties and must satisfy
+/// the new schema, or nothing changes.
+pub async fn update(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    name: &str,
+    body: &Value,
+) -> AppResult<Value> {
+    principal.require_type_admin()?;
+    let txn = db.begin().await?;
+    let (row, _) = load(&txn, &principal.account_id, name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let names = existing_names(&txn, &principal.account_id).await?;
+    let (stored, model) = definition::validate(body, &|n| names.iter().any(|x| x == n))?;
+    if model.name != name {
+        return Err(AppError::field(
+            "name",
+            "The name of a content type cannot be changed",
+        ));
+    }
+    migrate_objects(&txn, &principal.account_id, &model).await?;
+    let mut active: content_type::ActiveModel = row.into();
+    active.label = Set(stored["label"].as_str().unwrap_or_default().to_owned());
+    active.is_internal = Set(stored["internal"].as_bool().unwrap_or(false));
+    active.definition = Set(stored);
+    active.updated_at = Set(now_micros());
+    let row = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(render(&row))
+}
+
+async fn migrate_objects<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    model: &TypeModel,
+) -> AppResult<()> {
+    let live = content_object::Entity::find()
+        .filter(content_object::Column::AccountId.eq(account_id))
+        .filter(content_object::Column::ContentType.eq(&model.name))
+        .filter(content_object::Column::DeletedAt.is_null())
+        .all(conn)
+        .await?;
+    let mut failures = Map::new();
+    let mut changed = Vec::new();
+    for object in live {
+        let mut data = object.data.as_object().cloned().unwrap_or_default();
+        let before = data.len();
+        data.retain(|key, _| model.property(key).is_some());
+        let mut errors = FieldErrors::new();
+        validate::check_data(model, &data, &mut errors);
+        if !errors.is_empty() {
+            failures.insert(object.object_id.clone(), json!(errors));
+        } else if data.len() != before {
+            changed.push((object, data));
+        }
+    }
+    if !failures.is_empty() {
+        return Err(AppError::BadRequestBody(json!({
+            "ctd": ["Existing objects do not conform to the new schema. Update or remove them first."],
+            "co": failures,
+        })));
+    }
+    for (object, data) in changed {
+        let pk = object.pk;
+        let mut active: content_object::ActiveModel = object.into();
+        active.data = Set(Value::Object(data.clone()));
+        active.update(conn).await?;
+        objects::write_refs(conn, account_id, pk, model, &data).await?;
+    }
+    Ok(())
+}
+
+/// Deletes a definition that has no objects and that no key's rules name.
+pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) -> AppResult<()> {
+    principal.require_type_admin()?;
+    let txn = db.begin().await?;
+    let (row, _) = load(&txn, &principal.account_id, name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut reasons = Vec::new();
+    let rules = key_rule::Entity::find()
+        .filter(key_rule::Column::AccountId.eq(&principal.account_id))
+        .filter(key_rule::Column::ContentType.eq(name))
+        .all(&txn)
+        .await?;
+    for rule in rules {
+        if let Some(key) = entity::api_key::Entity::find_by_id(rule.key_id)
+            .one(&txn)
+            .await?
+        {
+            reasons.push(format!(
+                "This content type definition is used by Api Key: {}",
+                key.name
+            ));
+        }
+    }
+    let objects = content_object::Entity::find()
+        .filter(content_object::Column::AccountId.eq(&principal.account_id))
+        .filter(content_object::Column::ContentType.eq(name))
+        .filter(content_object::Column::DeletedAt.is_null())
+        .count(&txn)
+        .await?;
+    if objects > 0 {
+        reasons.push("Content Type has objects, you can't remove it!".into());
+    }
+    for other in content_type::Entity::find()
+        .filter(content_type::Column::AccountId.eq(&principal.account_id))
+        .filter(content_type::Column::Name.ne(name))
+        .all(&txn)
+        .await?
+    {
+        if definition::model_of(&other.definition)
+            .properties
+            .iter()
+            .any(|p| p.relation.as_deref() == Some(name))
+        {
+            reasons.push(format!(
+                "This content type definition is used by a relation in: {}",
+                other.name
+            ));
+        }
+    }
+    if !reasons.is_empty() {
+        return Err(AppError::Refused(reasons));
+    }
+    // Soft-deleted objects go with their type, so a new type of the same name starts clean.
+    content_object::Entity::delete_many()
+        .filter(content_object::Column::AccountId.eq(&principal.account_id))
+        .filter(content_object::Column::ContentType.eq(name))
+        .filter(Expr::col(content_object::Column::DeletedAt).is_not_null())
+        .exec(&txn)
+        .await?;
+    content_type::Entity::delete_by_id(row.id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}

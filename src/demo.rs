@@ -1,0 +1,46 @@
+//! The example content model (a small blog) and its sample objects, loaded by
+//! `serve --demo` into an account that has no content types yet.
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::Value;
+
+use crate::auth::{KeyKind, Principal};
+use crate::content::{objects, types};
+use crate::error::AppResult;
+
+/// Definitions in dependency order; the same files generate `schema.graphql`.
+pub const DEFINITIONS: [&str; 3] = [
+    include_str!("../examples/blog/category.json"),
+    include_str!("../examples/blog/author.json"),
+    include_str!("../examples/blog/post.json"),
+];
+pub const OBJECTS: &str = include_str!("../examples/blog/objects.json");
+
+/// Loads the example blog unless the account already has content types.
+/// Returns whether anything was loaded.
+pub async fn load(db: &DatabaseConnection, account_id: &str) -> AppResult<bool> {
+    let existing = entity::content_type::Entity::find()
+        .filter(entity::content_type::Column::AccountId.eq(account_id))
+        .count(db)
+        .await?;
+    if existing > 0 {
+        return Ok(false);
+    }
+    for definition in DEFINITIONS {
+        let body: Value =
+            serde_json::from_str(definition).expect("example definitions are valid JSON");
+        types::create_in_account(db, account_id, &body).await?;
+    }
+    // The loader acts as the account's own read-write key would.
+    let loader = Principal {
+        account_id: account_id.to_owned(),
+        key_id: String::new(),
+        kind: KeyKind::ReadWrite,
+        rules: Default::default(),
+    };
+    let samples: Value = serde_json::from_str(OBJECTS).expect("example objects are valid JSON");
+    for (type_name, items) in samples.as_object().into_iter().flatten() {
+        objects::batch_create(db, &loader, type_name, items, false).await?;
+    }
+    Ok(true)
+}

@@ -1,0 +1,14 @@
+//! ContentGate: a self-hosted content API server that speaks Flotiq's API.
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod rest;
+pub mod time;

@@ -1,0 +1,113 @@
+//! `/api/v1/internal/contenttype`: content type definitions.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::extract::{QueryParams, json_body};
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::content::types::{self, ListParams, MAX_DEFINITION_LIMIT};
+use crate::error::{AppError, AppResult};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/internal/contenttype", get(list).post(create))
+        .route(
+            "/api/v1/internal/contenttype/{name}",
+            get(read).put(update).delete(remove),
+        )
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    query: QueryParams,
+) -> AppResult<Json<Value>> {
+    let descending = match query
+        .get("order_direction")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("") | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(AppError::field("order_direction", "Must be asc or desc")),
+    };
+    let internal = match query.get("internal") {
+        None | Some("") => None,
+        Some("0") | Some("false") => Some(false),
+        Some("1") | Some("true") => Some(true),
+        Some(_) => return Err(AppError::field("internal", "This value should be 0 or 1.")),
+    };
+    let mut names = query.all("names");
+    // `names=a,b` as well as `names[]=a&names[]=b`.
+    names = names
+        .iter()
+        .flat_map(|n| n.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let params = ListParams {
+        // Clients ask for 10000 to mean "all": clamp instead of refusing.
+        page: query.number("page", 1)?.max(1),
+        limit: query.number("limit", 20)?.clamp(1, MAX_DEFINITION_LIMIT),
+        order_by: query
+            .get("order_by")
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned),
+        descending,
+        internal,
+        name: query.get("name").map(str::to_owned),
+        label: query.get("label").map(str::to_owned),
+        names,
+    };
+    Ok(Json(json!(
+        types::list(&state.db, &principal, &params).await?
+    )))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(name): Path<String>,
+) -> AppResult<Json<Value>> {
+    Ok(Json(types::get(&state.db, &principal, &name).await?))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<Value>> {
+    principal.require_type_admin()?;
+    let body = json_body(&headers, body).await?;
+    Ok(Json(types::create(&state.db, &principal, &body).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<Value>> {
+    principal.require_type_admin()?;
+    let body = json_body(&headers, body).await?;
+    Ok(Json(
+        types::update(&state.db, &principal, &name, &body).await?,
+    ))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(name): Path<String>,
+) -> AppResult<Json<Value>> {
+    types::delete(&state.db, &principal, &name).await?;
+    Ok(Json(json!({"code": 200, "message": "Deleted"})))
+}

@@ -1,0 +1,136 @@
+//! Request parsing shared by the handlers: the caller's key, repeated query parameters,
+//! and JSON bodies with Flotiq's 400/413/415 answers.
+
+use axum::body::Body;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+
+/// The largest request body read at all (a batch holds up to 100 objects of 1 MB).
+pub const MAX_BODY_BYTES: usize = 101 * 1024 * 1024;
+
+/// Query parameters in order, repeated keys kept (`ids[]=a&ids[]=b`), `+` as space.
+pub struct QueryParams(pub Vec<(String, String)>);
+
+impl QueryParams {
+    pub fn from_parts(parts: &Parts) -> Self {
+        let query = parts.uri.query().unwrap_or_default();
+        QueryParams(
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All values of `name[]` (and of plain `name`).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        let bracketed = format!("{name}[]");
+        self.0
+            .iter()
+            .filter(|(k, _)| *k == bracketed || k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// A positive integer parameter, or 400 naming it.
+    pub fn number(&self, name: &str, default: u64) -> AppResult<u64> {
+        match self.get(name).map(str::trim) {
+            None | Some("") => Ok(default),
+            Some(text) => text
+                .parse::<u64>()
+                .map_err(|_| AppError::field(name, "This value should be a positive integer.")),
+        }
+    }
+
+    pub fn flag(&self, name: &str) -> AppResult<bool> {
+        match self.get(name).map(str::trim) {
+            None | Some("") | Some("0") | Some("false") => Ok(false),
+            Some("1") | Some("true") => Ok(true),
+            Some(_) => Err(AppError::field(name, "This value should be 0 or 1.")),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(QueryParams::from_parts(parts))
+    }
+}
+
+/// The key presented with a request: `X-AUTH-TOKEN` (any case) or `?auth_token=`.
+/// Several different values are refused rather than guessed between.
+fn presented_key(parts: &Parts) -> AppResult<String> {
+    let mut presented: Vec<String> = Vec::new();
+    for value in parts.headers.get_all("x-auth-token") {
+        presented.push(
+            value
+                .to_str()
+                .map_err(|_| AppError::Unauthorized)?
+                .trim()
+                .to_owned(),
+        );
+    }
+    presented.extend(
+        QueryParams::from_parts(parts)
+            .0
+            .into_iter()
+            .filter(|(k, _)| k == "auth_token")
+            .map(|(_, v)| v),
+    );
+    let first = presented.first().ok_or(AppError::Unauthorized)?;
+    if presented.iter().any(|p| p != first) {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(first.clone())
+}
+
+impl<S> FromRequestParts<S> for Principal
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let key = presented_key(parts)?;
+        state.keys.authenticate(&key).await
+    }
+}
+
+/// Reads a JSON body: 415 unless it is declared as JSON, 413 past the size limit, 400
+/// for malformed JSON.
+pub async fn json_body(headers: &HeaderMap, body: Body) -> AppResult<Value> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "application/json" && !mime.ends_with("+json") {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| AppError::TooLarge("Request body size limit exceeded".into()))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| AppError::field("body", "Malformed json - Syntax error"))
+}

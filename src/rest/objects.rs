@@ -1,0 +1,219 @@
+//! `/api/v1/content/{type}`: content objects.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::extract::{QueryParams, json_body};
+use crate::app::AppState;
+use crate::auth::{Action, Principal};
+use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
+use crate::content::query::{parse_filters, parse_order};
+use crate::content::types;
+use crate::error::{AppError, AppResult};
+use crate::time::parse_client_date;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/content/{type}", get(list).post(create))
+        .route(
+            "/api/v1/content/{type}/batch",
+            post(batch_create).patch(batch_patch),
+        )
+        .route("/api/v1/content/{type}/batch-delete", post(batch_delete))
+        .route("/api/v1/content/{type}/removed", get(removed))
+        .route(
+            "/api/v1/content/{type}/{id}",
+            get(read).put(replace).patch(patch).delete(remove),
+        )
+}
+
+/// Hydration arrives with its own issue; until then only `hydrate=0` is honoured, and
+/// anything else is refused rather than silently ignored.
+fn check_hydrate(query: &QueryParams) -> AppResult<()> {
+    match query.get("hydrate").map(str::trim) {
+        None | Some("") | Some("0") => Ok(()),
+        Some(_) => Err(AppError::field(
+            "hydrate",
+            "Hydration is not supported by this server yet",
+        )),
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(type_name): Path<String>,
+    query: QueryParams,
+) -> AppResult<Json<Value>> {
+    principal.require(&type_name, Action::Read)?;
+    check_hydrate(&query)?;
+    let (_, model) = types::load(&state.db, &principal.account_id, &type_name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let page = query.number("page", 1)?;
+    if page < 1 {
+        return Err(AppError::field("page", "This value should be 1 or more."));
+    }
+    let limit = query.number("limit", 20)?;
+    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+        return Err(AppError::field(
+            "limit",
+            format!("This value should be between 1 and {MAX_LIST_LIMIT}."),
+        ));
+    }
+    let filters = match query.get("filters").map(str::trim) {
+        None | Some("") => Vec::new(),
+        Some(raw) => parse_filters(&model, raw)?,
+    };
+    let ordering = parse_order(
+        &model,
+        query.get("order_by"),
+        query.get("order_direction"),
+        query.flag("empty_first")?,
+    )?;
+    let params = ListParams {
+        page,
+        limit,
+        ordering,
+        filters,
+        ids: query.all("ids"),
+    };
+    Ok(Json(json!(
+        objects::list(&state.db, &principal, &type_name, &params).await?
+    )))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((type_name, id)): Path<(String, String)>,
+    query: QueryParams,
+) -> AppResult<Json<Value>> {
+    principal.require(&type_name, Action::Read)?;
+    check_hydrate(&query)?;
+    Ok(Json(
+        objects::get(&state.db, &principal, &type_name, &id).await?,
+    ))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(type_name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<Value>> {
+    principal.require(&type_name, Action::Create)?;
+    let body = json_body(&headers, body).await?;
+    Ok(Json(
+        objects::create(&state.db, &principal, &type_name, &body).await?,
+    ))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((type_name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<Value>> {
+    principal.require(&type_name, Action::Update)?;
+    let body = json_body(&headers, body).await?;
+    Ok(Json(
+        objects::update(&state.db, &principal, &type_name, &id, &body, false).await?,
+    ))
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((type_name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<Value>> {
+    principal.require(&type_name, Action::Update)?;
+    let body = json_body(&headers, body).await?;
+    Ok(Json(
+        objects::update(&state.db, &principal, &type_name, &id, &body, true).await?,
+    ))
+}
+
+/// 200 with a JSON body: the official SDK parses every response as JSON.
+async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((type_name, id)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    objects::delete(&state.db, &principal, &type_name, &id).await?;
+    Ok(Json(json!({"code": 200, "message": "Deleted", "id": id})))
+}
+
+async fn batch_create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(type_name): Path<String>,
+    query: QueryParams,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Response> {
+    principal.require(&type_name, Action::Create)?;
+    let update_existing = query.flag("updateExisting")?;
+    let body = json_body(&headers, body).await?;
+    Ok(Json(
+        objects::batch_create(&state.db, &principal, &type_name, &body, update_existing).await?,
+    )
+    .into_response())
+}
+
+async fn batch_patch(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(type_name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<Value>> {
+    principal.require(&type_name, Action::Update)?;
+    let body = json_body(&headers, body).await?;
+    Ok(Json(
+        objects::batch_patch(&state.db, &principal, &type_name, &body).await?,
+    ))
+}
+
+async fn batch_delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(type_name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<Value>> {
+    principal.require(&type_name, Action::Delete)?;
+    let body = json_body(&headers, body).await?;
+    Ok(Json(
+        objects::batch_delete(&state.db, &principal, &type_name, &body).await?,
+    ))
+}
+
+async fn removed(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(type_name): Path<String>,
+    query: QueryParams,
+) -> AppResult<Json<Value>> {
+    principal.require(&type_name, Action::Read)?;
+    principal.require(&type_name, Action::Delete)?;
+    let deleted_after = match query.get("deletedAfter").map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(
+            parse_client_date(text)
+                .ok_or_else(|| AppError::field("deletedAfter", "Wrong date format"))?,
+        ),
+    };
+    Ok(Json(json!(
+        objects::removed(&state.db, &principal, &type_name, deleted_after).await?
+    )))
+}
