@@ -1,0 +1,261 @@
+//! Test harness: a real server on 127.0.0.1:0 over a fresh database per test (SQLite
+//! in a temp dir, or a new PostgreSQL database when `CONTENTGATE_TEST_DATABASE_URL`
+//! points at a server), with the account's keys ready to use.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use contentgate::app::{AppState, serve};
+use contentgate::auth::keys::KeyStore;
+use contentgate::auth::{Perms, ServerSecret};
+use contentgate::{accounts, demo};
+use reqwest::Method;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::Value;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub keys: KeyStore,
+    pub account_id: String,
+    /// The read-only and read-write application keys of the `default` account.
+    pub ro: String,
+    pub rw: String,
+    pub database_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh, empty database URL for one test.
+pub async fn fresh_database(dir: &std::path::Path) -> String {
+    match std::env::var("CONTENTGATE_TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            let name = format!("cg_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(server.as_str())
+                .await
+                .expect("connect to the PostgreSQL test server");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let base = server
+                .rsplit_once('/')
+                .map_or(server.as_str(), |(base, _)| base);
+            format!("{base}/{name}")
+        }
+        _ => contentgate::db::sqlite_url(dir),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(dir.path()).await;
+        let db = contentgate::db::connect(&database_url)
+            .await
+            .expect("open test database");
+        let keys = KeyStore {
+            db: db.clone(),
+            secret: ServerSecret::from_material(b"test secret"),
+            show_once: false,
+        };
+        let (account, _) = accounts::ensure_default(&keys)
+            .await
+            .expect("default account");
+        let listed = keys.list(&account.id).await.expect("list keys");
+        let key_of = |kind: &str| {
+            listed
+                .iter()
+                .find(|k| k.kind == kind)
+                .and_then(|k| k.key.clone())
+                .expect("application key")
+        };
+        let (ro, rw) = (key_of("read_only"), key_of("read_write"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState {
+            db: db.clone(),
+            keys: keys.clone(),
+        };
+        tokio::spawn(serve(
+            listener,
+            state,
+            async move {
+                let _ = rx.await;
+            },
+            Duration::from_secs(5),
+        ));
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            db,
+            keys,
+            account_id: account.id,
+            ro,
+            rw,
+            database_url,
+            shutdown: Some(tx),
+            _dir: dir,
+        }
+    }
+
+    /// A server with the example blog loaded.
+    pub async fn with_demo() -> Self {
+        let app = Self::spawn().await;
+        assert!(
+            demo::load(&app.db, &app.account_id)
+                .await
+                .expect("load demo")
+        );
+        app
+    }
+
+    /// A user-defined key with rules like `[("post", "r"), ("author", "crud")]`.
+    pub async fn user_key(&self, rules: &[(&str, &str)]) -> String {
+        let rules: BTreeMap<String, Perms> = rules
+            .iter()
+            .map(|(t, letters)| {
+                let perms = Perms {
+                    create: letters.contains('c'),
+                    read: letters.contains('r'),
+                    update: letters.contains('u'),
+                    delete: letters.contains('d'),
+                };
+                (t.to_string(), perms)
+            })
+            .collect();
+        self.keys
+            .create_user_key(&self.account_id, "test key", &rules)
+            .await
+            .expect("create key")
+            .key
+            .expect("key shown")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends a request with `X-AUTH-TOKEN` and JSON, as the official SDK does, and
+    /// returns the status and the JSON body (`Null` when the body is not JSON).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .header("content-type", "application/json");
+        if !key.is_empty() {
+            request = request.header("x-auth-token", key);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        self.call(Method::GET, path, key, None).await
+    }
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        self.call(Method::POST, path, key, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        self.call(Method::PUT, path, key, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        self.call(Method::PATCH, path, key, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, key: &str) -> (u16, Value) {
+        self.call(Method::DELETE, path, key, None).await
+    }
+
+    /// Ids of a type's live objects, read straight from the database.
+    pub async fn stored_ids(&self, type_name: &str) -> Vec<String> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        entity::content_object::Entity::find()
+            .filter(entity::content_object::Column::AccountId.eq(&self.account_id))
+            .filter(entity::content_object::Column::ContentType.eq(type_name))
+            .filter(entity::content_object::Column::DeletedAt.is_null())
+            .order_by_asc(entity::content_object::Column::ObjectId)
+            .all(&self.db)
+            .await
+            .expect("query objects")
+            .into_iter()
+            .map(|o| o.object_id)
+            .collect()
+    }
+
+    /// A fingerprint of everything an account holds, to prove a refusal changed nothing.
+    pub async fn snapshot(&self) -> String {
+        use sea_orm::{EntityTrait, QueryOrder};
+        let objects = entity::content_object::Entity::find()
+            .order_by_asc(entity::content_object::Column::Pk)
+            .all(&self.db)
+            .await
+            .unwrap();
+        let types = entity::content_type::Entity::find()
+            .order_by_asc(entity::content_type::Column::Id)
+            .all(&self.db)
+            .await
+            .unwrap();
+        let refs = entity::content_ref::Entity::find()
+            .all(&self.db)
+            .await
+            .unwrap();
+        format!("{objects:?}{types:?}{refs:?}")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A minimal valid content type definition with the given properties
+/// (`name → (schema, propertiesConfig)`), in the given order.
+pub fn definition(name: &str, properties: &[(&str, Value, Value)], required: &[&str]) -> Value {
+    let mut schema = serde_json::Map::new();
+    let mut config = serde_json::Map::new();
+    let mut order = Vec::new();
+    for (prop, prop_schema, prop_config) in properties {
+        schema.insert(prop.to_string(), prop_schema.clone());
+        config.insert(prop.to_string(), prop_config.clone());
+        order.push(prop.to_string());
+    }
+    serde_json::json!({
+        "name": name,
+        "label": name,
+        "schemaDefinition": {
+            "type": "object",
+            "allOf": [
+                {"$ref": "#/components/schemas/AbstractContentTypeSchemaDefinition"},
+                {"type": "object", "properties": schema}
+            ],
+            "required": required,
+            "additionalProperties": false
+        },
+        "metaDefinition": {"order": order, "propertiesConfig": config}
+    })
+}
+
+pub fn reference(type_name: &str, id: &str) -> Value {
+    serde_json::json!({"type": "internal", "dataUrl": format!("/api/v1/content/{type_name}/{id}")})
+}

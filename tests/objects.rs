@@ -1,0 +1,491 @@
+//! Content objects over REST: CRUD, validation messages, unique and relation checks,
+//! batches with partial success, soft deletion and `removed`, size and media type limits.
+
+mod common;
+
+use common::{TestApp, reference};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn create_read_update_patch_and_delete() {
+    let app = TestApp::with_demo().await;
+    let body = json!({"title": "New", "slug": "new-post", "internal": {"contentType": "forged"}});
+    let (status, created) = app.post("/api/v1/content/post", &app.rw, &body).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("post-"));
+    assert_eq!(
+        created["internal"]["contentType"], "post",
+        "client-sent internal is ignored"
+    );
+    assert_eq!(created["internal"]["latestVersion"], 1);
+    assert_eq!(created["internal"]["objectTitle"], "New");
+    assert!(
+        created["internal"]["createdAt"]
+            .as_str()
+            .unwrap()
+            .ends_with("+00:00")
+    );
+
+    let (status, read) = app
+        .get(&format!("/api/v1/content/post/{id}"), &app.ro)
+        .await;
+    assert_eq!((status, &read), (200, &created));
+
+    let (status, replaced) = app
+        .put(
+            &format!("/api/v1/content/post/{id}"),
+            &app.rw,
+            &json!({"title": "Replaced", "slug": "replaced"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{replaced}");
+    assert_eq!(replaced["internal"]["latestVersion"], 2);
+    let (status, patched) = app
+        .patch(
+            &format!("/api/v1/content/post/{id}"),
+            &app.rw,
+            &json!({"rating": 2}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (patched["title"].as_str(), patched["rating"].as_i64()),
+        (Some("Replaced"), Some(2))
+    );
+
+    let (status, body) = app
+        .put(
+            &format!("/api/v1/content/post/{id}"),
+            &app.rw,
+            &json!({"id": "other", "title": "x", "slug": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"id": ["The id cannot be changed"]}))
+    );
+    assert_eq!(
+        app.put(
+            &format!("/api/v1/content/post/{id}"),
+            &app.rw,
+            &json!({"slug": "no-title"})
+        )
+        .await
+        .1,
+        json!({"title": ["The property title is required"]})
+    );
+
+    let (status, body) = app
+        .delete(&format!("/api/v1/content/post/{id}"), &app.rw)
+        .await;
+    assert_eq!(status, 200, "DELETE answers 200 with JSON for the SDK");
+    assert_eq!(body["id"], json!(id));
+    assert_eq!(
+        app.get(&format!("/api/v1/content/post/{id}"), &app.ro)
+            .await,
+        (404, json!({"code": 404, "message": "Not found"}))
+    );
+    assert_eq!(
+        app.delete(&format!("/api/v1/content/post/{id}"), &app.rw)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        app.get("/api/v1/content/nosuchtype/x", &app.ro).await.0,
+        404
+    );
+    assert_eq!(app.get("/api/v1/content/nosuchtype", &app.ro).await.0, 404);
+}
+
+#[tokio::test]
+async fn validation_messages_match_the_reference() {
+    let app = TestApp::with_demo().await;
+    let (status, body) = app.post("/api/v1/content/post", &app.rw, &json!({"title": "", "rating": "high", "status": "gone", "slug": "Not A Slug", "unknown": 1})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["title"], json!(["Must be at least 1 characters long"]));
+    assert_eq!(
+        body["rating"],
+        json!(["String value found, but a number is required"])
+    );
+    assert_eq!(
+        body["status"],
+        json!(["The value does not match possible options"])
+    );
+    assert_eq!(
+        body["slug"],
+        json!(["Does not match the regex pattern ^[a-z0-9-]+$"])
+    );
+    assert_eq!(
+        body["unknown"],
+        json!([
+            "The property unknown is not defined and the definition does not allow additional properties"
+        ])
+    );
+
+    let (_, body) = app
+        .post("/api/v1/content/post", &app.rw, &json!({"slug": "x"}))
+        .await;
+    assert_eq!(body, json!({"title": ["The property title is required"]}));
+
+    let (_, body) = app
+        .post(
+            "/api/v1/content/category",
+            &app.rw,
+            &json!({"name": "Dup", "slug": "news"}),
+        )
+        .await;
+    assert_eq!(body, json!({"slug": ["This value is already used"]}));
+    let (_, body) = app
+        .post(
+            "/api/v1/content/category",
+            &app.rw,
+            &json!({"id": "category-news", "name": "Dup", "slug": "other"}),
+        )
+        .await;
+    assert_eq!(body, json!({"id": ["This value is already used"]}));
+
+    let (_, body) = app
+        .post(
+            "/api/v1/content/post",
+            &app.rw,
+            &json!({"title": "t", "slug": "t", "author": [reference("author", "nobody")]}),
+        )
+        .await;
+    assert_eq!(
+        body,
+        json!({"author": ["This value does not exist in database"]})
+    );
+    let (_, body) = app
+        .post(
+            "/api/v1/content/post",
+            &app.rw,
+            &json!({"title": "t", "slug": "t", "author": [reference("category", "category-news")]}),
+        )
+        .await;
+    assert_eq!(
+        body,
+        json!({"author": ["This value does not exist in database"]}),
+        "a reference to the wrong type is refused"
+    );
+
+    // Updating an object keeps its own unique value.
+    let (status, _) = app
+        .patch(
+            "/api/v1/content/category/category-news",
+            &app.rw,
+            &json!({"name": "Renamed"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.stored_ids("post").await.len(),
+        4,
+        "nothing invalid was stored"
+    );
+}
+
+#[tokio::test]
+async fn referenced_objects_cannot_be_deleted() {
+    let app = TestApp::with_demo().await;
+    let (status, body) = app
+        .delete("/api/v1/content/author/author-ada", &app.rw)
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"errors": ["This content object is used in another content object."]})
+        )
+    );
+    // Once the referencing posts are gone, the author can go.
+    for post in ["post-hello", "post-filters"] {
+        assert_eq!(
+            app.delete(&format!("/api/v1/content/post/{post}"), &app.rw)
+                .await
+                .0,
+            200
+        );
+    }
+    assert_eq!(
+        app.delete("/api/v1/content/author/author-ada", &app.rw)
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn batch_create_reports_partial_success_and_upserts() {
+    let app = TestApp::with_demo().await;
+    let items = json!([
+        {"id": "c1", "name": "One", "slug": "one"},
+        {"id": "c2", "name": "Two"},
+        {"id": "c1", "name": "Again", "slug": "again"},
+        {"id": "c3", "name": "Three", "slug": "three"}
+    ]);
+    let (status, report) = app
+        .post("/api/v1/content/category/batch", &app.rw, &items)
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(report["batch_total_count"], 4);
+    assert_eq!(report["batch_success_count"], 2);
+    assert_eq!(report["batch_error_count"], 2);
+    assert_eq!(
+        report["errors"][0],
+        json!({"data": {"id": "c2", "name": "Two"}, "errors": {"slug": ["The property slug is required"]}})
+    );
+    assert_eq!(
+        report["errors"][1]["errors"],
+        json!({"id": ["There are duplications in object data, key: id"]})
+    );
+    let ids = app.stored_ids("category").await;
+    assert!(
+        ids.contains(&"c1".to_owned())
+            && ids.contains(&"c3".to_owned())
+            && !ids.contains(&"c2".to_owned())
+    );
+
+    let (status, _) = app
+        .post(
+            "/api/v1/content/category/batch",
+            &app.rw,
+            &json!([{"id": "c1", "name": "One", "slug": "one"}]),
+        )
+        .await;
+    assert_eq!(
+        status, 400,
+        "without updateExisting an existing id is an error"
+    );
+    let (status, report) = app.post("/api/v1/content/category/batch?updateExisting=true", &app.rw, &json!([{"id": "c1", "name": "Uno", "slug": "uno"}, {"id": "c9", "name": "Nine", "slug": "nine"}])).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report,
+        json!({"batch_total_count": 2, "batch_success_count": 2, "batch_error_count": 0, "errors": []})
+    );
+    assert_eq!(
+        app.get("/api/v1/content/category/c1", &app.ro).await.1["name"],
+        "Uno"
+    );
+
+    let too_many: Vec<Value> = (0..101)
+        .map(|i| json!({"name": format!("n{i}"), "slug": format!("s{i}")}))
+        .collect();
+    let (status, body) = app
+        .post("/api/v1/content/category/batch", &app.rw, &json!(too_many))
+        .await;
+    assert_eq!(status, 400);
+    assert!(body.get("batch_limit").is_some());
+}
+
+#[tokio::test]
+async fn batch_patch_and_batch_delete() {
+    let app = TestApp::with_demo().await;
+    let (status, report) = app
+        .patch(
+            "/api/v1/content/post/batch",
+            &app.rw,
+            &json!([{"id": "post-hello", "rating": 1}, {"id": "post-keys", "rating": "bad"}]),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(report["batch_success_count"], 1);
+    assert_eq!(
+        report["errors"][0]["errors"],
+        json!({"rating": ["String value found, but a number is required"]})
+    );
+    assert_eq!(
+        app.get("/api/v1/content/post/post-hello", &app.ro).await.1["rating"],
+        1
+    );
+
+    let before = app.snapshot().await;
+    let (status, _) = app
+        .patch(
+            "/api/v1/content/post/batch",
+            &app.rw,
+            &json!([{"id": "post-hello", "rating": 2}, {"id": "missing", "rating": 2}]),
+        )
+        .await;
+    assert_eq!(status, 404, "a missing object fails the whole batch patch");
+    assert_eq!(app.snapshot().await, before);
+
+    let (status, body) = app
+        .post(
+            "/api/v1/content/category/batch-delete",
+            &app.rw,
+            &json!(["category-rust", "nope", "category-news"]),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["deletedCount"], 0);
+    assert_eq!(
+        body["errors"],
+        json!([
+            "Content object: \"category-news\" is used in another content object.",
+            "Content object: \"category-rust\" is used in another content object.",
+            "Content object: \"nope\" doesn't exist"
+        ])
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/content/post/batch-delete",
+            &app.rw,
+            &json!(["post-draft", "post-filters"]),
+        )
+        .await;
+    assert_eq!((status, body), (200, json!({"deletedCount": 2})));
+}
+
+#[tokio::test]
+async fn removed_lists_deleted_ids_after_a_date() {
+    let app = TestApp::with_demo().await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(2);
+    assert_eq!(
+        app.delete("/api/v1/content/post/post-draft", &app.rw)
+            .await
+            .0,
+        200
+    );
+    let (status, ids) = app.get("/api/v1/content/post/removed", &app.rw).await;
+    assert_eq!((status, ids), (200, json!(["post-draft"])));
+    let after = before
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+        .replace(' ', "%20");
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/content/post/removed?deletedAfter={after}"),
+            &app.rw
+        )
+        .await
+        .1,
+        json!(["post-draft"])
+    );
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .to_rfc3339()
+        .replace('+', "%2B");
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/content/post/removed?deletedAfter={future}"),
+            &app.rw
+        )
+        .await
+        .1,
+        json!([])
+    );
+    assert_eq!(
+        app.get(
+            "/api/v1/content/post/removed?deletedAfter=notadate",
+            &app.rw
+        )
+        .await,
+        (400, json!({"deletedAfter": ["Wrong date format"]}))
+    );
+    // The deleted object is hidden from every read, and its id can be used again.
+    assert_eq!(
+        app.get("/api/v1/content/post?ids[]=post-draft", &app.ro)
+            .await
+            .1["total_count"],
+        0
+    );
+    let (status, _) = app
+        .post(
+            "/api/v1/content/post",
+            &app.rw,
+            &json!({"id": "post-draft", "title": "Back", "slug": "back"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.get("/api/v1/content/post/removed", &app.rw).await.1,
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn size_and_media_type_limits_and_malformed_bodies() {
+    let app = TestApp::with_demo().await;
+    let big = json!({"title": "big", "slug": "big", "body": "x".repeat(1024 * 1024)});
+    let (status, body) = app.post("/api/v1/content/post", &app.rw, &big).await;
+    assert_eq!(status, 413);
+    assert_eq!(body["code"], 413);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Content Object size limit exceeded")
+    );
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/content/post"))
+        .header("x-auth-token", &app.rw)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"code": 415, "message": "Unsupported Media Type"})
+    );
+    let response = app
+        .client
+        .post(app.url("/api/v1/content/post"))
+        .header("x-auth-token", &app.rw)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        415,
+        "a body without a content type is refused"
+    );
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/content/post"))
+        .header("x-auth-token", &app.rw)
+        .header("content-type", "application/json;charset=utf-8")
+        .body("{\"title\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"body": ["Malformed json - Syntax error"]})
+    );
+
+    // The SDK sends Content-Type: application/json on GET and DELETE too.
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/api/v1/content/post/post-hello",
+            &app.ro,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.call(
+            Method::POST,
+            "/api/v1/content/post/post-hello",
+            &app.rw,
+            Some(&json!({}))
+        )
+        .await
+        .0,
+        405
+    );
+    assert_eq!(
+        app.get("/api/v1/nothing/here", &app.ro).await,
+        (404, json!({"code": 404, "message": "Not found"}))
+    );
+    assert_eq!(app.stored_ids("post").await.len(), 4);
+}
