@@ -13,7 +13,7 @@ use tower_http::request_id::{
 };
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::keys::KeyStore;
 use crate::rest;
@@ -28,18 +28,20 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
     // The span names the matched route, never the raw URI: `auth_token` lives in the query.
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("unmatched", |p| p.as_str());
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .and_then(|id| id.header_value().to_str().ok())
-            .unwrap_or_default();
-        tracing::info_span!("request", method = %request.method(), route, request_id)
-    });
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", |p| p.as_str());
+            let request_id = request
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), route, request_id)
+        })
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
     rest::router()
         .with_state(state)
         .layer(trace)

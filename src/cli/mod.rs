@@ -54,8 +54,11 @@ pub async fn run(cli: Cli) -> ExitCode {
 fn init_tracing() {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // Colours only on a terminal, so that log files and pipes get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -81,11 +84,19 @@ async fn key_store(global: &GlobalArgs) -> Result<KeyStore, Failure> {
     let db = crate::db::connect(&global.database_url())
         .await
         .map_err(|err| Failure(format!("cannot open the database: {err}"), 1))?;
-    Ok(KeyStore {
+    let keys = KeyStore {
         db,
         secret,
         show_once: global.show_keys_once,
-    })
+    };
+    // Every command finds the default account in place, whatever runs first. Creating
+    // it logs how to get its keys, never the keys themselves.
+    if accounts::ensure_default(&keys).await?.1 {
+        tracing::info!(
+            "created account 'default' with its application keys; show them with `contentgate keys list`"
+        );
+    }
+    Ok(keys)
 }
 
 async fn account_id(keys: &KeyStore, global: &GlobalArgs) -> Result<String, Failure> {
@@ -100,13 +111,7 @@ async fn account_id(keys: &KeyStore, global: &GlobalArgs) -> Result<String, Fail
 
 async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> {
     let keys = key_store(global).await?;
-    let (account, created) = accounts::ensure_default(&keys).await?;
-    if created {
-        // Never the keys themselves: they would end up in log files.
-        tracing::info!(
-            "created account 'default' with its application keys; show them with `contentgate keys list`"
-        );
-    }
+    let (account, _) = accounts::ensure_default(&keys).await?;
     if args.demo && crate::demo::load(&keys.db, &account.id).await? {
         tracing::info!("loaded the example blog (category, author, post) into account 'default'");
     }
@@ -177,7 +182,6 @@ async fn run_accounts(global: &GlobalArgs, command: AccountsCommand) -> Result<(
             }
         }
         AccountsCommand::List => {
-            accounts::ensure_default(&keys).await?;
             let views: Vec<accounts::AccountView> = accounts::list(&keys)
                 .await?
                 .into_iter()

@@ -271,12 +271,15 @@ async fn check_object<C: ConnectionTrait>(
     Ok(errors)
 }
 
+/// A related object: its type and id.
+type Target = (String, String);
+
 /// Relation references per relation property: `Some((type, id))` for a well-formed
 /// reference to the property's target type, `None` for anything else.
 fn relation_refs(
     model: &TypeModel,
     data: &Map<String, Value>,
-) -> Vec<(String, Vec<Option<(String, String)>>)> {
+) -> Vec<(String, Vec<Option<Target>>)> {
     model
         .properties
         .iter()

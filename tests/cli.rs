@@ -1,0 +1,346 @@
+//! The command line contract, run as the real binary: accounts, keys, show-once mode,
+//! the server secret file, token redaction in logs, and graceful shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_contentgate");
+
+struct Cli {
+    dir: tempfile::TempDir,
+    database_url: Option<String>,
+}
+
+impl Cli {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = match std::env::var("CONTENTGATE_TEST_DATABASE_URL") {
+            Ok(url) if url.starts_with("postgres") => {
+                Some(common::fresh_database(dir.path()).await)
+            }
+            _ => None,
+        };
+        Cli { dir, database_url }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(args)
+            .env_remove("CONTENTGATE_SECRET")
+            .env_remove("CONTENTGATE_SHOW_KEYS_ONCE")
+            .env("RUST_LOG", "warn");
+        match &self.database_url {
+            Some(url) => command.env("DATABASE_URL", url),
+            None => command.env_remove("DATABASE_URL"),
+        };
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run contentgate")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?} printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+}
+
+#[path = "common/mod.rs"]
+mod common;
+
+#[tokio::test]
+async fn keys_commands_follow_the_contract() {
+    let cli = Cli::new().await;
+    let keys = cli.json(&["keys", "list"]);
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["kind"], "read_only");
+    assert_eq!(keys[1]["kind"], "read_write");
+    for key in keys {
+        assert!(key["key"].as_str().unwrap().starts_with("cg_"));
+        assert_eq!(key["rules"], json!([]));
+        for field in ["id", "name", "created_at"] {
+            assert!(key[field].is_string(), "{field}");
+        }
+    }
+
+    let created = cli.json(&[
+        "keys",
+        "create",
+        "--name",
+        "frontend",
+        "--rule",
+        "post=r",
+        "--rule",
+        "_media=cru",
+    ]);
+    assert_eq!(created["kind"], "user");
+    assert_eq!(created["name"], "frontend");
+    assert_eq!(
+        created["rules"],
+        json!([
+            {"content_type": "_media", "create": true, "read": true, "update": true, "delete": false},
+            {"content_type": "post", "create": false, "read": true, "update": false, "delete": false}
+        ])
+    );
+    let id = created["id"].as_str().unwrap();
+    let listed = cli.json(&["keys", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    assert_eq!(
+        listed[2]["key"], created["key"],
+        "the key can be shown again"
+    );
+
+    let updated = cli.json(&["keys", "update", id, "--rule", "post=rd"]);
+    assert_eq!(
+        updated["rules"],
+        json!([{"content_type": "post", "create": false, "read": true, "update": false, "delete": true}])
+    );
+    let cleared = cli.json(&["keys", "update", id, "--no-rules"]);
+    assert_eq!(cleared["rules"], json!([]));
+
+    let regenerated = cli.json(&["keys", "regenerate", id]);
+    assert_ne!(regenerated["key"], created["key"]);
+    let ro_before = keys[0]["key"].clone();
+    let ro_after = cli.json(&["keys", "regenerate", "read_only"]);
+    assert_ne!(ro_after["key"], ro_before);
+    assert_eq!(ro_after["kind"], "read_only");
+
+    let app_key_delete = cli.run(&["keys", "delete", keys[1]["id"].as_str().unwrap()]);
+    assert_eq!(
+        app_key_delete.status.code(),
+        Some(2),
+        "application keys cannot be deleted"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&app_key_delete.stderr)
+            .lines()
+            .count(),
+        1
+    );
+    assert!(cli.run(&["keys", "delete", id]).status.success());
+    assert_eq!(cli.json(&["keys", "list"]).as_array().unwrap().len(), 2);
+    assert_eq!(
+        cli.run(&["keys", "delete", id]).status.code(),
+        Some(1),
+        "unknown key"
+    );
+}
+
+#[tokio::test]
+async fn bad_arguments_get_one_line_and_a_non_zero_exit() {
+    let cli = Cli::new().await;
+    for args in [
+        &["keys", "create", "--name", "x", "--rule", "post=x"][..],
+        &["keys", "create", "--name", "x", "--rule", "post"],
+        &["keys", "create", "--name", "x", "--rule", "Post=r"],
+        &["keys", "update", "some-id"],
+        &["keys", "list", "--account", "nobody"],
+        &["accounts", "create", "bad name!"],
+    ] {
+        let output = cli.run(args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.is_empty(), "{args:?}");
+    }
+    let output = cli.run(&["keys", "create", "--name", "x", "--rule", "post=x"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr)
+            .trim()
+            .lines()
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn accounts_are_created_with_their_own_keys() {
+    let cli = Cli::new().await;
+    let created = cli.json(&["accounts", "create", "shop", "--json"]);
+    assert_eq!(created["name"], "shop");
+    let accounts = cli.json(&["accounts", "list", "--json"]);
+    let names: Vec<&str> = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "shop"]);
+    let shop_keys = cli.json(&["keys", "list", "--account", "shop"]);
+    let default_keys = cli.json(&["keys", "list"]);
+    assert_eq!(shop_keys.as_array().unwrap().len(), 2);
+    assert_ne!(shop_keys[0]["key"], default_keys[0]["key"]);
+    assert_eq!(
+        cli.run(&["accounts", "create", "shop"]).status.code(),
+        Some(2)
+    );
+}
+
+#[tokio::test]
+async fn show_once_mode_keeps_no_copy_and_the_secret_file_is_private() {
+    let cli = Cli::new().await;
+    let created = cli.json(&["keys", "create", "--name", "once", "--show-keys-once"]);
+    assert!(
+        created["key"].as_str().unwrap().starts_with("cg_"),
+        "shown when created"
+    );
+    let listed = cli.json(&["keys", "list", "--show-keys-once"]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["key"].is_null())
+    );
+    let listed = cli.json(&["keys", "list"]);
+    assert!(
+        listed[2]["key"].is_null(),
+        "a show-once key has no stored copy to reveal later"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(cli.dir.path().join("secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+/// Starts `serve` and returns the child, its address, and its captured log lines.
+fn start_server(
+    cli: &Cli,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    Arc<Mutex<Vec<String>>>,
+    std::thread::JoinHandle<()>,
+) {
+    let mut child = cli
+        .command(&[&["serve", "--listen", "127.0.0.1:0"][..], extra].concat())
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let sink = lines.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("address=").nth(1) {
+                let _ = tx.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let address = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server started");
+    (child, address, lines, reader)
+}
+
+fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait().unwrap()
+}
+
+#[tokio::test]
+async fn tokens_never_reach_the_logs_and_sigterm_stops_cleanly() {
+    let cli = Cli::new().await;
+    let (mut child, address, lines, reader) = start_server(&cli, &["--demo"]);
+    let keys = cli.json(&["keys", "list"]);
+    let created = cli.json(&["keys", "create", "--name", "scoped", "--rule", "post=r"]);
+    let secrets: Vec<String> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain([&created])
+        .map(|k| k["key"].as_str().unwrap().to_owned())
+        .collect();
+    let client = reqwest::Client::new();
+    for secret in &secrets {
+        let base = format!("http://{address}");
+        let by_header = client
+            .get(format!("{base}/api/v1/content/post"))
+            .header("X-AUTH-TOKEN", secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(by_header.status(), 200);
+        let by_query = client
+            .get(format!(
+                "{base}/api/v1/content/post/post-hello?auth_token={secret}&hydrate=0"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(by_query.status(), 200);
+        let refused = client
+            .get(format!(
+                "{base}/api/v1/internal/contenttype/author?auth_token={secret}"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert!(refused.status() == 200 || refused.status() == 403);
+        let mismatch = client
+            .get(format!("{base}/api/v1/content/post?auth_token={secret}x"))
+            .header("x-auth-token", secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(mismatch.status(), 401);
+    }
+    let status = terminate(&mut child);
+    assert!(
+        status.success(),
+        "SIGTERM ends the server cleanly: {status:?}"
+    );
+    reader.join().unwrap();
+    let log = lines.lock().unwrap().join("\n");
+    assert!(
+        log.contains("route=\"/api/v1/content/{type}\""),
+        "requests are logged by route:\n{log}"
+    );
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "a key leaked into the log");
+        assert!(
+            !log.contains(&secret[3..20]),
+            "part of a key leaked into the log"
+        );
+    }
+    assert!(log.contains("stopped"));
+}
