@@ -5,9 +5,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::IntoResponse;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use sea_orm::DatabaseConnection;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -16,6 +18,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::keys::KeyStore;
+use crate::error::AppError;
 use crate::rest;
 
 #[derive(Clone)]
@@ -49,6 +52,8 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("x-auth-token"),
             header::AUTHORIZATION,
         ]))
+        // A panic in a handler answers 500 in the usual shape; the server keeps serving.
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal("handler panicked".into()).into_response()))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(SetResponseHeaderLayer::overriding(

@@ -344,3 +344,34 @@ async fn tokens_never_reach_the_logs_and_sigterm_stops_cleanly() {
     }
     assert!(log.contains("stopped"));
 }
+
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    let cli = Cli::new().await;
+    let (mut child, address, _, _) = start_server(&cli, &["--demo"]);
+    let keys = cli.json(&["keys", "list"]);
+    let rw = keys[1]["key"].as_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    for i in 0..20 {
+        let response = client
+            .post(format!("http://{address}/api/v1/content/category"))
+            .header("x-auth-token", &rw)
+            .json(&json!({"id": format!("kept-{i}"), "name": format!("Kept {i}"), "slug": format!("kept-{i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to flush anything
+    child.wait().unwrap();
+
+    let (mut child, address, _, _) = start_server(&cli, &[]);
+    let response = client
+        .get(format!("http://{address}/api/v1/content/category?limit=100&filters=%7B%22slug%22%3A%7B%22type%22%3A%22startsWith%22%2C%22filter%22%3A%22kept-%22%7D%7D"))
+        .header("x-auth-token", &rw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap()["total_count"], 20);
+    terminate(&mut child);
+}

@@ -462,6 +462,14 @@ async fn size_and_media_type_limits_and_malformed_bodies() {
         json!({"body": ["Malformed json - Syntax error"]})
     );
 
+    // Every answer, errors included, is JSON that no cache or referrer keeps.
+    let response = app.client.get(app.url("/api/v1/content/post/missing")).header("x-auth-token", &app.ro).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    for (name, value) in [("cache-control", "no-store"), ("referrer-policy", "no-referrer"), ("content-type", "application/json")] {
+        assert_eq!(response.headers()[name], value);
+    }
+    assert!(response.headers().contains_key("x-request-id"));
+
     // The SDK sends Content-Type: application/json on GET and DELETE too.
     let (status, _) = app
         .call(
