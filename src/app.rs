@@ -5,9 +5,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
-use axum::response::IntoResponse;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::response::IntoResponse;
 use sea_orm::DatabaseConnection;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -53,7 +53,9 @@ pub fn router(state: AppState) -> Router {
             header::AUTHORIZATION,
         ]))
         // A panic in a handler answers 500 in the usual shape; the server keeps serving.
-        .layer(CatchPanicLayer::custom(|_| AppError::Internal("handler panicked".into()).into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal("handler panicked".into()).into_response()
+        }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(SetResponseHeaderLayer::overriding(

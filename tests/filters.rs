@@ -370,11 +370,7 @@ async fn conditions_that_cannot_be_honoured_are_refused() {
             "This value should be a positive integer.",
         ),
         ("page=0", "page", "This value should be 1 or more."),
-        (
-            "hydrate=1",
-            "hydrate",
-            "Hydration is not supported by this server yet",
-        ),
+        ("hydrate=3", "hydrate", "This value should be 0, 1 or 2."),
     ];
     for (query, param, message) in cases {
         let (status, body) = app

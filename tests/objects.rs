@@ -463,9 +463,19 @@ async fn size_and_media_type_limits_and_malformed_bodies() {
     );
 
     // Every answer, errors included, is JSON that no cache or referrer keeps.
-    let response = app.client.get(app.url("/api/v1/content/post/missing")).header("x-auth-token", &app.ro).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/v1/content/post/missing"))
+        .header("x-auth-token", &app.ro)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
-    for (name, value) in [("cache-control", "no-store"), ("referrer-policy", "no-referrer"), ("content-type", "application/json")] {
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+        ("content-type", "application/json"),
+    ] {
         assert_eq!(response.headers()[name], value);
     }
     assert!(response.headers().contains_key("x-request-id"));

@@ -2,6 +2,7 @@
 //! `Principal` and checks it through `Principal::require` before touching data.
 
 pub mod definition;
+pub mod hydrate;
 pub mod objects;
 pub mod query;
 pub mod types;

@@ -29,6 +29,8 @@ pub struct ListParams {
     pub ordering: Ordering,
     pub filters: Vec<Condition>,
     pub ids: Vec<String>,
+    /// Levels of relations to hydrate (0 to 2).
+    pub hydrate: u8,
 }
 
 /// The object as clients read it: `id`, `internal`, then its properties.
@@ -100,12 +102,16 @@ pub async fn get(
     principal: &Principal,
     type_name: &str,
     id: &str,
+    hydrate: u8,
 ) -> AppResult<Value> {
     let model = authorized_type(db, principal, type_name, &[Action::Read]).await?;
     let row = find_live(db, &principal.account_id, type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(render(&model, &row))
+    let mut objects = [render(&model, &row)];
+    super::hydrate::hydrate(db, principal, &mut objects, hydrate).await?;
+    let [object] = objects;
+    Ok(object)
 }
 
 pub async fn list(
@@ -146,12 +152,9 @@ pub async fn list(
     let rows = content_object::Model::find_by_statement(sql.statement())
         .all(db)
         .await?;
-    Ok(Page::new(
-        rows.iter().map(|row| render(&model, row)).collect(),
-        total,
-        params.page,
-        params.limit,
-    ))
+    let mut objects: Vec<Value> = rows.iter().map(|row| render(&model, row)).collect();
+    super::hydrate::hydrate(db, principal, &mut objects, params.hydrate).await?;
+    Ok(Page::new(objects, total, params.page, params.limit))
 }
 
 /// Splits a client body into its id and its properties; `internal` is ignored.

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::extract::{QueryParams, json_body};
 use crate::app::AppState;
 use crate::auth::{Action, Principal};
+use crate::content::hydrate::parse_depth;
 use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
 use crate::content::query::{parse_filters, parse_order};
 use crate::content::types;
@@ -32,18 +33,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Hydration arrives with its own issue; until then only `hydrate=0` is honoured, and
-/// anything else is refused rather than silently ignored.
-fn check_hydrate(query: &QueryParams) -> AppResult<()> {
-    match query.get("hydrate").map(str::trim) {
-        None | Some("") | Some("0") => Ok(()),
-        Some(_) => Err(AppError::field(
-            "hydrate",
-            "Hydration is not supported by this server yet",
-        )),
-    }
-}
-
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -51,7 +40,6 @@ async fn list(
     query: QueryParams,
 ) -> AppResult<Json<Value>> {
     principal.require(&type_name, Action::Read)?;
-    check_hydrate(&query)?;
     let (_, model) = types::load(&state.db, &principal.account_id, &type_name)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -82,6 +70,7 @@ async fn list(
         ordering,
         filters,
         ids: query.all("ids"),
+        hydrate: parse_depth(query.get("hydrate"))?,
     };
     Ok(Json(json!(
         objects::list(&state.db, &principal, &type_name, &params).await?
@@ -95,9 +84,15 @@ async fn read(
     query: QueryParams,
 ) -> AppResult<Json<Value>> {
     principal.require(&type_name, Action::Read)?;
-    check_hydrate(&query)?;
     Ok(Json(
-        objects::get(&state.db, &principal, &type_name, &id).await?,
+        objects::get(
+            &state.db,
+            &principal,
+            &type_name,
+            &id,
+            parse_depth(query.get("hydrate"))?,
+        )
+        .await?,
     ))
 }
 

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use contentgate::app::{AppState, serve};
@@ -25,6 +27,8 @@ pub struct TestApp {
     pub ro: String,
     pub rw: String,
     pub database_url: String,
+    /// SQL statements run by the server's pool so far (for N+1 checks).
+    pub statements: Arc<AtomicUsize>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -55,9 +59,14 @@ impl TestApp {
     pub async fn spawn() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(dir.path()).await;
-        let db = contentgate::db::connect(&database_url)
+        let mut db = contentgate::db::connect(&database_url)
             .await
             .expect("open test database");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
         let keys = KeyStore {
             db: db.clone(),
             secret: ServerSecret::from_material(b"test secret"),
@@ -101,6 +110,7 @@ impl TestApp {
             ro,
             rw,
             database_url,
+            statements,
             shutdown: Some(tx),
             _dir: dir,
         }
@@ -137,6 +147,14 @@ impl TestApp {
             .expect("create key")
             .key
             .expect("key shown")
+    }
+
+    /// How many SQL statements the server runs to answer one GET.
+    pub async fn statements_for(&self, path: &str, key: &str) -> (usize, Value) {
+        let before = self.statements.load(Ordering::SeqCst);
+        let (status, body) = self.get(path, key).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        (self.statements.load(Ordering::SeqCst) - before, body)
     }
 
     pub fn url(&self, path: &str) -> String {

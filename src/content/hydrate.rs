@@ -1,0 +1,230 @@
+//! Hydration: relation references replaced by the objects they point at, one or two
+//! levels deep. Related objects are loaded in one query per level, with the caller's
+//! read scope inside that query; a reference to a type the caller may not read stays
+//! exactly as stored, and a reference to a deleted object is dropped.
+
+use std::collections::{BTreeSet, HashMap};
+
+use entity::{content_object, content_type};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+};
+use serde_json::Value;
+
+use super::definition::{TypeModel, model_of};
+use super::objects::render;
+use crate::auth::Principal;
+use crate::auth::principal::ReadScope;
+use crate::db::Sql;
+use crate::error::{AppError, AppResult};
+
+pub const MAX_DEPTH: u8 = 2;
+
+/// `hydrate` as clients send it: absent, 0, 1 or 2.
+pub fn parse_depth(raw: Option<&str>) -> AppResult<u8> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(0),
+        Some(text) => text
+            .parse::<u8>()
+            .ok()
+            .filter(|d| *d <= MAX_DEPTH)
+            .ok_or_else(|| AppError::field("hydrate", "This value should be 0, 1 or 2.")),
+    }
+}
+
+type Key = (String, String);
+
+/// The account's type models, by name.
+async fn models<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+) -> AppResult<HashMap<String, TypeModel>> {
+    let rows = content_type::Entity::find()
+        .filter(content_type::Column::AccountId.eq(account_id))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.name.clone(), model_of(&row.definition)))
+        .collect())
+}
+
+fn parse_data_url(url: &str) -> Option<Key> {
+    let (type_name, id) = url.strip_prefix("/api/v1/content/")?.split_once('/')?;
+    (!type_name.is_empty() && !id.is_empty()).then(|| (type_name.to_owned(), id.to_owned()))
+}
+
+/// The relation references of a rendered object that the caller may read.
+fn readable_refs(
+    object: &Value,
+    models: &HashMap<String, TypeModel>,
+    scope: &ReadScope,
+    into: &mut BTreeSet<Key>,
+) {
+    let Some(model) = object
+        .pointer("/internal/contentType")
+        .and_then(Value::as_str)
+        .and_then(|t| models.get(t))
+    else {
+        return;
+    };
+    for property in model.properties.iter().filter(|p| p.relation.is_some()) {
+        for item in object
+            .get(&property.name)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(key) = item
+                .get("dataUrl")
+                .and_then(Value::as_str)
+                .and_then(parse_data_url)
+            {
+                if scope.contains(&key.0) {
+                    into.insert(key);
+                }
+            }
+        }
+    }
+}
+
+/// Loads live objects by (type, id) in one statement, restricted to the read scope.
+async fn load(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    keys: &BTreeSet<Key>,
+    models: &HashMap<String, TypeModel>,
+) -> AppResult<HashMap<Key, Value>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut by_type: HashMap<&str, Vec<String>> = HashMap::new();
+    for (type_name, id) in keys {
+        by_type.entry(type_name).or_default().push(id.clone());
+    }
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT * FROM content_objects WHERE account_id = ")
+        .bind(principal.account_id.clone())
+        .push(" AND deleted_at IS NULL");
+    if let ReadScope::Only(types) = principal.read_scope() {
+        // The scope is part of the query, not a filter on its results.
+        if types.is_empty() {
+            return Ok(HashMap::new());
+        }
+        sql.push(" AND content_type IN ").bind_list(types);
+    }
+    sql.push(" AND (");
+    for (i, (type_name, ids)) in by_type.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(content_type = ")
+            .bind(type_name.to_owned())
+            .push(" AND object_id IN ")
+            .bind_list(ids)
+            .push(")");
+    }
+    sql.push(")");
+    let rows = content_object::Model::find_by_statement(sql.statement())
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let model = models.get(&row.content_type)?;
+            Some((
+                (row.content_type.clone(), row.object_id.clone()),
+                render(model, &row),
+            ))
+        })
+        .collect())
+}
+
+/// Replaces readable references in `object` with loaded objects, dropping readable
+/// references whose object no longer exists.
+fn substitute(
+    object: &mut Value,
+    models: &HashMap<String, TypeModel>,
+    scope: &ReadScope,
+    loaded: &HashMap<Key, Value>,
+) {
+    let Some(model) = object
+        .pointer("/internal/contentType")
+        .and_then(Value::as_str)
+        .and_then(|t| models.get(t))
+    else {
+        return;
+    };
+    let relations: Vec<String> = model
+        .properties
+        .iter()
+        .filter(|p| p.relation.is_some())
+        .map(|p| p.name.clone())
+        .collect();
+    for name in relations {
+        let Some(Value::Array(items)) = object.get_mut(&name) else {
+            continue;
+        };
+        let replaced = std::mem::take(items)
+            .into_iter()
+            .filter_map(|item| {
+                let key = item
+                    .get("dataUrl")
+                    .and_then(Value::as_str)
+                    .and_then(parse_data_url);
+                match key {
+                    Some(key) if scope.contains(&key.0) => loaded.get(&key).cloned(),
+                    _ => Some(item),
+                }
+            })
+            .collect();
+        *items = replaced;
+    }
+}
+
+/// Hydrates `objects` (rendered) to `depth` levels: `1 + depth` statements at most,
+/// whatever the number of objects or references.
+pub async fn hydrate(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    objects: &mut [Value],
+    depth: u8,
+) -> AppResult<()> {
+    if depth == 0 || objects.is_empty() {
+        return Ok(());
+    }
+    let models = models(db, &principal.account_id).await?;
+    let scope = principal.read_scope();
+    // Load level by level, top-down.
+    let mut levels: Vec<HashMap<Key, Value>> = Vec::new();
+    let mut wanted = BTreeSet::new();
+    for object in objects.iter() {
+        readable_refs(object, &models, &scope, &mut wanted);
+    }
+    for level in 0..depth {
+        let loaded = load(db, principal, &wanted, &models).await?;
+        wanted = BTreeSet::new();
+        if level + 1 < depth {
+            for object in loaded.values() {
+                readable_refs(object, &models, &scope, &mut wanted);
+            }
+        }
+        levels.push(loaded);
+    }
+    // Substitute bottom-up, so each level carries the hydrated level below it.
+    while let Some(loaded) = levels.pop() {
+        match levels.last_mut() {
+            Some(parent) => {
+                for object in parent.values_mut() {
+                    substitute(object, &models, &scope, &loaded);
+                }
+            }
+            None => {
+                for object in objects.iter_mut() {
+                    substitute(object, &models, &scope, &loaded);
+                }
+            }
+        }
+    }
+    Ok(())
+}
