@@ -75,14 +75,12 @@ fn readable_refs(
             .into_iter()
             .flatten()
         {
-            if let Some(key) = item
+            let key = item
                 .get("dataUrl")
                 .and_then(Value::as_str)
-                .and_then(parse_data_url)
-            {
-                if scope.contains(&key.0) {
-                    into.insert(key);
-                }
+                .and_then(parse_data_url);
+            if let Some(key) = key.filter(|key| scope.contains(&key.0)) {
+                into.insert(key);
             }
         }
     }
