@@ -498,3 +498,100 @@ async fn a_key_never_crosses_accounts() {
         "Hello, ContentGate"
     );
 }
+
+/// Search and hydration, asked by every key kind, see exactly the readable types.
+#[tokio::test]
+async fn search_and_hydration_follow_the_read_scope_of_every_key_kind() {
+    let app = TestApp::with_demo().await;
+    let demo_counts = [("author", 2u64), ("category", 3), ("post", 4)];
+    let kinds: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "read-only",
+            app.ro.clone(),
+            vec!["author", "category", "post"],
+        ),
+        (
+            "read-write",
+            app.rw.clone(),
+            vec!["author", "category", "post"],
+        ),
+        ("post=r", app.user_key(&[("post", "r")]).await, vec!["post"]),
+        ("post=cud", app.user_key(&[("post", "cud")]).await, vec![]),
+        ("none", app.user_key(&[]).await, vec![]),
+        (
+            "post=r author=r",
+            app.user_key(&[("post", "r"), ("author", "r")]).await,
+            vec!["author", "post"],
+        ),
+        (
+            "category=r author=cu",
+            app.user_key(&[("category", "r"), ("author", "cu")]).await,
+            vec!["category"],
+        ),
+    ];
+    for (label, key, readable) in kinds {
+        let expected: u64 = demo_counts
+            .iter()
+            .filter(|(t, _)| readable.contains(t))
+            .map(|(_, n)| n)
+            .sum();
+        let (status, body) = app
+            .get("/api/v1/search?q=*&limit=1&aggregate_by[]=name", &key)
+            .await;
+        assert_eq!(status, 200, "{label}");
+        assert_eq!(
+            body["total_count"].as_u64(),
+            Some(expected),
+            "{label}: search total"
+        );
+        // `name` exists on authors and categories only.
+        let named: u64 = demo_counts
+            .iter()
+            .filter(|(t, _)| *t != "post" && readable.contains(t))
+            .map(|(_, n)| n)
+            .sum();
+        let buckets: u64 = body["summary"]["aggregations"]["name"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["doc_count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(buckets, named, "{label}: aggregation counts");
+        for (type_name, _) in demo_counts {
+            let (status, _) = app
+                .get(
+                    &format!("/api/v1/search?q=*&content_type[]={type_name}"),
+                    &key,
+                )
+                .await;
+            assert_eq!(
+                status,
+                if readable.contains(&type_name) {
+                    200
+                } else {
+                    403
+                },
+                "{label}: search in {type_name}"
+            );
+        }
+        let (status, post) = app
+            .get("/api/v1/content/post/post-keys?hydrate=2", &key)
+            .await;
+        if readable.contains(&"post") {
+            assert_eq!(status, 200);
+            let author_hydrated = post["author"][0].get("name").is_some();
+            assert_eq!(
+                author_hydrated,
+                readable.contains(&"author"),
+                "{label}: author hydration"
+            );
+            assert_eq!(
+                post["categories"][0].get("name").is_some(),
+                readable.contains(&"category"),
+                "{label}: category hydration"
+            );
+        } else {
+            assert_eq!(status, 403, "{label}");
+        }
+    }
+}

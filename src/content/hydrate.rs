@@ -35,7 +35,7 @@ pub fn parse_depth(raw: Option<&str>) -> AppResult<u8> {
 type Key = (String, String);
 
 /// The account's type models, by name.
-async fn models<C: ConnectionTrait>(
+pub(crate) async fn models<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
 ) -> AppResult<HashMap<String, TypeModel>> {

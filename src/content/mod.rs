@@ -5,6 +5,7 @@ pub mod definition;
 pub mod hydrate;
 pub mod objects;
 pub mod query;
+pub mod search;
 pub mod types;
 pub mod validate;
 

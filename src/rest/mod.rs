@@ -4,6 +4,7 @@
 mod content_types;
 mod extract;
 mod objects;
+mod search;
 
 use axum::Router;
 use axum::response::IntoResponse;
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(content_types::router())
         .merge(objects::router())
+        .merge(search::router())
         .fallback(|| async { AppError::NotFound.into_response() })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })
 }

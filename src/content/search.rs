@@ -1,0 +1,404 @@
+//! Full-text search across the types a caller may read. The read scope, the type list
+//! and every filter are conditions of the one query that also pages and counts, so
+//! pages are full and totals exact. Client text reaches the index only as plain words:
+//! quoted FTS5 terms on SQLite, `plainto_tsquery` on PostgreSQL.
+
+use entity::content_object;
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
+use serde_json::{Map, Value, json};
+
+use super::hydrate::{hydrate, models};
+use super::objects::render;
+use super::types::count;
+use crate::auth::principal::ReadScope;
+use crate::auth::{Action, Principal};
+use crate::db::Sql;
+use crate::error::{AppError, AppResult};
+use crate::time::format_iso;
+
+pub const MAX_BUCKETS: i64 = 100;
+
+#[derive(Debug, Default)]
+pub struct SearchParams {
+    pub q: String,
+    pub content_types: Vec<String>,
+    pub page: u64,
+    pub limit: u64,
+    pub order_by: Option<String>,
+    pub descending: bool,
+    /// Fields to search in, with their boosts (`title^3`).
+    pub fields: Vec<(String, f64)>,
+    /// `filters[prop]=value`: the property's value as text equals `value`.
+    pub filters: Vec<(String, String)>,
+    pub hydrate: u8,
+    pub aggregate_by: Vec<String>,
+}
+
+fn is_name(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The words of a query, lower-cased; `None` means "match everything".
+fn words(q: &str) -> AppResult<Option<Vec<String>>> {
+    let q = q.trim();
+    if q.is_empty() || q == "*" {
+        return Ok(None);
+    }
+    let words: Vec<String> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() {
+        return Err(AppError::field("q", "The query has no words to search for"));
+    }
+    Ok(Some(words))
+}
+
+/// `title^3` → ("title", 3.0).
+pub fn parse_field(spec: &str) -> AppResult<(String, f64)> {
+    let (name, boost) = match spec.split_once('^') {
+        Some((name, boost)) => (
+            name,
+            boost
+                .parse::<f64>()
+                .ok()
+                .filter(|b| b.is_finite() && *b > 0.0),
+        ),
+        None => (spec, Some(1.0)),
+    };
+    match boost {
+        Some(boost) if is_name(name) => Ok((name.to_owned(), boost)),
+        _ => Err(AppError::field("fields", format!("Invalid field {spec}"))),
+    }
+}
+
+struct Plan<'a> {
+    principal: &'a Principal,
+    params: &'a SearchParams,
+    words: Option<Vec<String>>,
+    types: ReadScope,
+}
+
+impl Plan<'_> {
+    /// Full-text index matching is used unless specific fields were asked for.
+    fn uses_index(&self) -> bool {
+        self.words.is_some() && self.params.fields.is_empty()
+    }
+
+    /// The FTS5 query: each word quoted, so FTS5 operators (NEAR, AND, *, -, :,
+    /// parentheses) in client text are inert.
+    fn fts_query(&self) -> String {
+        let words = self.words.as_deref().unwrap_or_default();
+        words
+            .iter()
+            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn push_text(sql: &mut Sql, name: &str) {
+        if sql.is_postgres() {
+            sql.push("(o.data ->> ").bind(name.to_owned()).push(")");
+        } else {
+            sql.push("CAST(json_extract(o.data, ")
+                .bind(format!("$.\"{name}\""))
+                .push(") AS TEXT)");
+        }
+    }
+
+    fn push_score(&self, sql: &mut Sql) {
+        if self.uses_index() {
+            if sql.is_postgres() {
+                sql.push("CAST(ts_rank(o.search, plainto_tsquery('simple', ")
+                    .bind(self.words.as_deref().unwrap_or_default().join(" "))
+                    .push(")) AS DOUBLE PRECISION)");
+            } else {
+                sql.push("-bm25(content_search)");
+            }
+        } else if let Some(words) = &self.words {
+            // Boosted count of (field, word) matches.
+            sql.push("CAST((0");
+            for (field, boost) in &self.params.fields {
+                for word in words {
+                    sql.push(" + CASE WHEN ");
+                    Self::push_text(sql, field);
+                    sql.push(if sql.is_postgres() {
+                        " ILIKE "
+                    } else {
+                        " LIKE "
+                    })
+                    .bind(like_pattern(word));
+                    sql.push(" ESCAPE '\\' THEN ")
+                        .bind(*boost)
+                        .push(" ELSE 0 END");
+                }
+            }
+            sql.push(") AS DOUBLE PRECISION)");
+        } else {
+            sql.push("CAST(1 AS DOUBLE PRECISION)");
+        }
+    }
+
+    /// `FROM ... WHERE ...` shared by the page, the count and the aggregations;
+    /// `extra_from` adds a table (the aggregation's items) before `WHERE`.
+    fn push_from_where(&self, sql: &mut Sql, extra_from: Option<&str>) {
+        sql.push(" FROM content_objects o");
+        if self.uses_index() && !sql.is_postgres() {
+            sql.push(" JOIN content_search ON content_search.rowid = o.pk");
+        }
+        if let Some(aggregate) = extra_from {
+            if sql.is_postgres() {
+                sql.push(", LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(o.data -> ")
+                    .bind(aggregate.to_owned())
+                    .push(") = 'array' THEN o.data -> ")
+                    .bind(aggregate.to_owned())
+                    .push(" ELSE jsonb_build_array(o.data -> ")
+                    .bind(aggregate.to_owned())
+                    .push(") END) AS item(value)");
+            } else {
+                sql.push(", json_each(o.data, ")
+                    .bind(format!("$.\"{aggregate}\""))
+                    .push(") AS item");
+            }
+        }
+        sql.push(" WHERE o.account_id = ")
+            .bind(self.principal.account_id.clone())
+            .push(" AND o.deleted_at IS NULL");
+        match &self.types {
+            ReadScope::All => {}
+            ReadScope::Only(types) if types.is_empty() => {
+                sql.push(" AND 1 = 0");
+            }
+            ReadScope::Only(types) => {
+                sql.push(" AND o.content_type IN ").bind_list(types.clone());
+            }
+        }
+        if self.uses_index() {
+            if sql.is_postgres() {
+                sql.push(" AND o.search @@ plainto_tsquery('simple', ")
+                    .bind(self.words.as_deref().unwrap_or_default().join(" "))
+                    .push(")");
+            } else {
+                sql.push(" AND content_search MATCH ")
+                    .bind(self.fts_query());
+            }
+        } else if let Some(words) = &self.words {
+            // Every word must appear in one of the requested fields.
+            for word in words {
+                sql.push(" AND (1 = 0");
+                for (field, _) in &self.params.fields {
+                    sql.push(" OR ");
+                    Self::push_text(sql, field);
+                    sql.push(if sql.is_postgres() {
+                        " ILIKE "
+                    } else {
+                        " LIKE "
+                    })
+                    .bind(like_pattern(word))
+                    .push(" ESCAPE '\\'");
+                }
+                sql.push(")");
+            }
+        }
+        for (name, value) in &self.params.filters {
+            sql.push(" AND ");
+            Self::push_text(sql, name);
+            sql.push(" = ").bind(value.clone());
+        }
+        if extra_from.is_some() {
+            sql.push(" AND item.value IS NOT NULL");
+            if !sql.is_postgres() {
+                sql.push(" AND item.type NOT IN ('object', 'array')");
+            }
+        }
+    }
+
+    fn push_order(&self, sql: &mut Sql) {
+        let direction = if self.params.descending {
+            " DESC"
+        } else {
+            " ASC"
+        };
+        sql.push(" ORDER BY score DESC");
+        match self
+            .params
+            .order_by
+            .as_deref()
+            .map(|o| o.trim_end_matches(".keyword"))
+        {
+            None | Some("") => {}
+            Some("internal.createdAt") => {
+                sql.push(", o.created_at").push(direction);
+            }
+            Some("internal.updatedAt") => {
+                sql.push(", o.updated_at").push(direction);
+            }
+            Some("id") => {
+                sql.push(", o.object_id").push(direction);
+            }
+            Some(name) => {
+                sql.push(", ");
+                if sql.is_postgres() {
+                    sql.push("(o.data -> ").bind(name.to_owned()).push(")");
+                } else {
+                    sql.push("json_extract(o.data, ")
+                        .bind(format!("$.\"{name}\""))
+                        .push(")");
+                }
+                sql.push(direction);
+            }
+        }
+        sql.push(", o.pk ASC");
+    }
+}
+
+fn like_pattern(word: &str) -> String {
+    format!(
+        "%{}%",
+        word.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+#[derive(FromQueryResult)]
+struct Bucket {
+    bucket: String,
+    num: i64,
+}
+
+pub async fn search(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    params: &SearchParams,
+) -> AppResult<Value> {
+    // Naming a type the key may not read is refused; otherwise the search covers
+    // exactly the readable types.
+    for type_name in &params.content_types {
+        principal.require(type_name, Action::Read)?;
+    }
+    let order = params
+        .order_by
+        .as_deref()
+        .map(|o| o.trim_end_matches(".keyword"));
+    let known = |o: &str| {
+        matches!(o, "" | "internal.createdAt" | "internal.updatedAt" | "id") || is_name(o)
+    };
+    if let Some(order) = order.filter(|o| !known(o)) {
+        return Err(AppError::field(
+            "order_by",
+            format!("Cannot order by {order}"),
+        ));
+    }
+    for (name, _) in &params.filters {
+        if !is_name(name) {
+            return Err(AppError::field("filters", format!("Unknown field: {name}")));
+        }
+    }
+    for name in &params.aggregate_by {
+        if !is_name(name) {
+            return Err(AppError::field(
+                "aggregate_by",
+                format!("Unknown field: {name}"),
+            ));
+        }
+    }
+    let types = if params.content_types.is_empty() {
+        principal.read_scope()
+    } else {
+        ReadScope::Only(params.content_types.clone())
+    };
+    let plan = Plan {
+        principal,
+        params,
+        words: words(&params.q)?,
+        types,
+    };
+    let backend = db.get_database_backend();
+
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT COUNT(*) AS num");
+    plan.push_from_where(&mut sql, None);
+    let total = count(db, &sql).await?;
+
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT o.pk, o.account_id, o.content_type, o.object_id, o.data, o.created_at, o.updated_at, o.deleted_at, o.version, ");
+    plan.push_score(&mut sql);
+    sql.push(" AS score");
+    plan.push_from_where(&mut sql, None);
+    plan.push_order(&mut sql);
+    sql.push(" LIMIT ")
+        .bind(params.limit as i64)
+        .push(" OFFSET ")
+        .bind(((params.page - 1) * params.limit) as i64);
+    let rows = db.query_all_raw(sql.statement()).await?;
+    let models = models(db, &principal.account_id).await?;
+    let mut objects = Vec::with_capacity(rows.len());
+    let mut scores = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let object = content_object::Model::from_query_result(row, "")?;
+        let Some(model) = models.get(&object.content_type) else {
+            continue;
+        };
+        scores.push(row.try_get::<f64>("", "score")?);
+        objects.push((render(model, &object), object.updated_at));
+    }
+    let (mut items, updated): (Vec<Value>, Vec<i64>) = objects.into_iter().unzip();
+    hydrate(db, principal, &mut items, params.hydrate).await?;
+    let data: Vec<Value> = items
+        .into_iter()
+        .zip(scores)
+        .zip(updated)
+        .map(|((item, score), updated)| {
+            let object_data = item.to_string();
+            let mut item = item;
+            if let Some(fields) = item.as_object_mut() {
+                fields.insert("object_data".into(), json!(object_data));
+                fields.insert("@timestamp".into(), json!(format_iso(updated)));
+            }
+            json!({"score": score, "item": item})
+        })
+        .collect();
+
+    let aggregations = if params.aggregate_by.is_empty() {
+        json!([])
+    } else {
+        let mut result = Map::new();
+        for name in &params.aggregate_by {
+            result.insert(name.clone(), aggregate(db, &plan, name).await?);
+        }
+        Value::Object(result)
+    };
+    let count_on_page = data.len();
+    Ok(json!({
+        "total_count": total,
+        "total_pages": total.div_ceil(params.limit.max(1)),
+        "current_page": params.page,
+        "count": count_on_page,
+        "data": data,
+        "summary": {"aggregations": aggregations},
+    }))
+}
+
+/// Elasticsearch-style terms aggregation over the matched objects: one bucket per
+/// value (per item for lists), most frequent first.
+async fn aggregate<C: ConnectionTrait>(conn: &C, plan: &Plan<'_>, name: &str) -> AppResult<Value> {
+    let backend = conn.get_database_backend();
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT CAST(item.value AS TEXT) AS bucket, COUNT(*) AS num");
+    plan.push_from_where(&mut sql, Some(name));
+    sql.push(" GROUP BY CAST(item.value AS TEXT) ORDER BY num DESC, bucket ASC LIMIT ")
+        .bind(MAX_BUCKETS);
+    let buckets = Bucket::find_by_statement(sql.statement()).all(conn).await?;
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT COUNT(*) AS num");
+    plan.push_from_where(&mut sql, Some(name));
+    let all = count(conn, &sql).await?;
+    let shown: i64 = buckets.iter().map(|b| b.num).sum();
+    Ok(json!({
+        "doc_count_error_upper_bound": 0,
+        "sum_other_doc_count": all as i64 - shown,
+        "buckets": buckets.iter().map(|b| json!({"key": b.bucket, "doc_count": b.num})).collect::<Vec<_>>(),
+    }))
+}

@@ -1,0 +1,319 @@
+//! Full-text search: matching, ranking, paging, aggregations, hydration, index kept in
+//! step with writes, scope on hits, totals and aggregations, and hostile query text.
+
+mod common;
+
+use common::TestApp;
+use serde_json::{Value, json};
+
+fn ids(body: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["item"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn search_finds_ranks_and_shapes_hits() {
+    let app = TestApp::with_demo().await;
+    let (status, body) = app.get("/api/v1/search?q=ContentGate", &app.ro).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), ["post-hello"]);
+    let hit = &body["data"][0];
+    assert!(hit["score"].as_f64().unwrap() > 0.0);
+    assert_eq!(hit["item"]["title"], "Hello, ContentGate");
+    let object_data: Value =
+        serde_json::from_str(hit["item"]["object_data"].as_str().unwrap()).unwrap();
+    assert_eq!(object_data["id"], "post-hello");
+    assert!(hit["item"]["@timestamp"].is_string());
+    assert_eq!(body["summary"]["aggregations"], json!([]));
+    assert_eq!(
+        (
+            body["total_count"].as_u64(),
+            body["total_pages"].as_u64(),
+            body["current_page"].as_u64(),
+            body["count"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1))
+    );
+
+    // All words must match; case and accents do not matter.
+    assert_eq!(
+        ids(&app.get("/api/v1/search?q=scoped%20KEYS", &app.ro).await.1),
+        ["post-keys"]
+    );
+    assert_eq!(
+        ids(&app
+            .get("/api/v1/search?q=scoped%20graphql", &app.ro)
+            .await
+            .1),
+        Vec::<String>::new()
+    );
+    // The more often a word occurs, the higher the hit ranks.
+    let (_, ranked) = app.get("/api/v1/search?q=guides", &app.ro).await;
+    assert_eq!(ranked["total_count"], 3, "{ranked}");
+    // Relation references are not searchable text.
+    assert_eq!(
+        app.get("/api/v1/search?q=author", &app.ro).await.1["total_count"],
+        0,
+        "'author' is only in references"
+    );
+
+    let (_, everything) = app.get("/api/v1/search?q=*&limit=4&page=3", &app.ro).await;
+    assert_eq!(
+        (
+            everything["total_count"].as_u64(),
+            everything["total_pages"].as_u64(),
+            everything["count"].as_u64()
+        ),
+        (Some(9), Some(3), Some(1))
+    );
+    assert_eq!(app.get("/api/v1/search", &app.ro).await.1["total_count"], 9);
+    let (_, posts) = app
+        .get(
+            "/api/v1/search?q=*&content_type[]=post&content_type[]=author",
+            &app.ro,
+        )
+        .await;
+    assert_eq!(posts["total_count"], 6);
+    let (_, categories) = app
+        .get(
+            "/api/v1/search?q=*&content_type[]=category&order_by=name&order_direction=desc",
+            &app.ro,
+        )
+        .await;
+    let names: Vec<&str> = categories["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["item"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Rust", "News", "Guides"]);
+    let (_, published) = app
+        .get("/api/v1/search?q=*&filters[status]=published", &app.ro)
+        .await;
+    assert_eq!(ids(&published), ["post-hello", "post-keys"]);
+    let (_, in_slug) = app
+        .get(
+            "/api/v1/search?q=lists&fields[]=slug^2&fields[]=name",
+            &app.ro,
+        )
+        .await;
+    assert_eq!(ids(&in_slug), ["post-filters"]);
+    assert_eq!(in_slug["data"][0]["score"], 2.0);
+    let (_, hydrated) = app.get("/api/v1/search?q=scoped&hydrate=1", &app.ro).await;
+    assert_eq!(
+        hydrated["data"][0]["item"]["author"][0]["name"],
+        "Alan Turing"
+    );
+}
+
+#[tokio::test]
+async fn aggregations_count_terms_of_matched_objects() {
+    let app = TestApp::with_demo().await;
+    let (_, body) = app
+        .get(
+            "/api/v1/search?q=*&content_type[]=post&aggregate_by[]=status&aggregate_by[]=tags",
+            &app.ro,
+        )
+        .await;
+    assert_eq!(
+        body["summary"]["aggregations"]["status"]["buckets"],
+        json!([{"key": "published", "doc_count": 2}, {"key": "draft", "doc_count": 1}, {"key": "review", "doc_count": 1}])
+    );
+    assert_eq!(
+        body["summary"]["aggregations"]["status"]["sum_other_doc_count"],
+        0
+    );
+    assert_eq!(
+        body["summary"]["aggregations"]["tags"]["buckets"][0],
+        json!({"key": "guides", "doc_count": 2})
+    );
+    let (_, narrowed) = app
+        .get("/api/v1/search?q=guides&aggregate_by[]=status", &app.ro)
+        .await;
+    let buckets = &narrowed["summary"]["aggregations"]["status"]["buckets"];
+    assert_eq!(
+        buckets,
+        &json!([{"key": "published", "doc_count": 1}, {"key": "review", "doc_count": 1}]),
+        "only matched objects count"
+    );
+}
+
+#[tokio::test]
+async fn the_index_follows_every_write() {
+    let app = TestApp::with_demo().await;
+    let search = |q: &'static str| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/search?q={q}"), &app.ro).await.1["total_count"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    let (status, _) = app
+        .post(
+            "/api/v1/content/post",
+            &app.rw,
+            &json!({"id": "p-new", "title": "Zanzibar", "slug": "p-new"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        search("zanzibar").await,
+        1,
+        "searchable as soon as the write is acknowledged"
+    );
+    assert_eq!(
+        app.patch(
+            "/api/v1/content/post/p-new",
+            &app.rw,
+            &json!({"title": "Kilimanjaro"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        (search("zanzibar").await, search("kilimanjaro").await),
+        (0, 1)
+    );
+    assert_eq!(
+        app.delete("/api/v1/content/post/p-new", &app.rw).await.0,
+        200
+    );
+    assert_eq!(search("kilimanjaro").await, 0, "never found after deletion");
+    assert_eq!(
+        app.post(
+            "/api/v1/content/post/batch",
+            &app.rw,
+            &json!([{"title": "Timbuktu", "slug": "timbuktu"}])
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(search("timbuktu").await, 1);
+}
+
+#[tokio::test]
+async fn hits_totals_and_aggregations_come_only_from_readable_types() {
+    let app = TestApp::with_demo().await;
+    let posts_only = app.user_key(&[("post", "r"), ("author", "cud")]).await;
+    // "program" is only in an author's bio.
+    assert_eq!(
+        app.get("/api/v1/search?q=program", &app.ro).await.1["total_count"],
+        1
+    );
+    assert_eq!(
+        app.get("/api/v1/search?q=program", &posts_only).await.1["total_count"],
+        0
+    );
+    let (_, all) = app
+        .get(
+            "/api/v1/search?q=*&aggregate_by[]=name&limit=2",
+            &posts_only,
+        )
+        .await;
+    assert_eq!(
+        (
+            all["total_count"].as_u64(),
+            all["total_pages"].as_u64(),
+            all["count"].as_u64()
+        ),
+        (Some(4), Some(2), Some(2))
+    );
+    assert!(
+        all["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["item"]["internal"]["contentType"] == "post")
+    );
+    assert_eq!(
+        all["summary"]["aggregations"]["name"]["buckets"],
+        json!([]),
+        "authors' and categories' names are not counted"
+    );
+    assert_eq!(
+        app.get("/api/v1/search?q=*&content_type[]=author", &posts_only)
+            .await,
+        (403, json!({"code": 403, "message": "Access denied"}))
+    );
+    let (_, hydrated) = app
+        .get("/api/v1/search?q=scoped&hydrate=1", &posts_only)
+        .await;
+    assert_eq!(
+        hydrated["data"][0]["item"]["author"],
+        json!([common::reference("author", "author-alan")])
+    );
+    let nothing = app.user_key(&[]).await;
+    let (status, body) = app.get("/api/v1/search?q=*", &nothing).await;
+    assert_eq!((status, body["total_count"].as_u64()), (200, Some(0)));
+    assert_eq!(app.get("/api/v1/search?q=*", "").await.0, 401);
+}
+
+#[tokio::test]
+async fn hostile_query_text_is_inert() {
+    let app = TestApp::with_demo().await;
+    let before = app.snapshot().await;
+    for q in [
+        "\"",
+        "NEAR(scoped keys)",
+        "scoped*",
+        "-scoped",
+        "title:scoped",
+        "((scoped",
+        "scoped)",
+        "'; DROP TABLE content_objects; --",
+        "a OR 1=1",
+        "%",
+        "_",
+        "\\",
+        "scoped AND NOT keys",
+        "{\"$ne\":1}",
+    ] {
+        let encoded: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+        let (status, body) = app
+            .get(&format!("/api/v1/search?q={encoded}"), &app.ro)
+            .await;
+        assert!(status == 200 || status == 400, "{q}: {status} {body}");
+        if status == 400 {
+            assert_eq!(
+                body,
+                json!({"q": ["The query has no words to search for"]}),
+                "{q}"
+            );
+        }
+    }
+    // Operators are plain words: `NEAR(scoped keys)` needs the word "near".
+    assert_eq!(
+        app.get("/api/v1/search?q=NEAR(scoped%20keys)", &app.ro)
+            .await
+            .1["total_count"],
+        0
+    );
+    assert_eq!(
+        app.get("/api/v1/search?q=scoped*", &app.ro).await.1["total_count"],
+        1
+    );
+    for (query, param) in [
+        ("order_by=a;b", "order_by"),
+        ("filters[a%20b]=x", "filters"),
+        ("aggregate_by[]=x)", "aggregate_by"),
+        ("fields[]=title^x", "fields"),
+        ("limit=5000", "limit"),
+        ("hydrate=9", "hydrate"),
+    ] {
+        let (status, body) = app
+            .get(&format!("/api/v1/search?q=x&{query}"), &app.ro)
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.get(param).is_some(), "{query}: {body}");
+    }
+    assert_eq!(app.snapshot().await, before);
+}
