@@ -100,29 +100,31 @@ async fn load(
     for (type_name, id) in keys {
         by_type.entry(type_name).or_default().push(id.clone());
     }
+    let scope = principal.read_scope();
+    // One branch per type, each answered from the live-id index; a branch exists only
+    // for a readable type, and repeats the scope as its own condition.
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT * FROM content_objects WHERE account_id = ")
-        .bind(principal.account_id.clone())
-        .push(" AND deleted_at IS NULL");
-    if let ReadScope::Only(types) = principal.read_scope() {
-        // The scope is part of the query, not a filter on its results.
-        if types.is_empty() {
-            return Ok(HashMap::new());
-        }
-        sql.push(" AND content_type IN ").bind_list(types);
-    }
-    sql.push(" AND (");
-    for (i, (type_name, ids)) in by_type.into_iter().enumerate() {
+    for (i, (type_name, ids)) in by_type
+        .into_iter()
+        .filter(|(t, _)| scope.contains(t))
+        .enumerate()
+    {
         if i > 0 {
-            sql.push(" OR ");
+            sql.push(" UNION ALL ");
         }
-        sql.push("(content_type = ")
+        sql.push("SELECT * FROM content_objects WHERE account_id = ")
+            .bind(principal.account_id.clone())
+            .push(" AND content_type = ")
             .bind(type_name.to_owned())
-            .push(" AND object_id IN ")
-            .bind_list(ids)
-            .push(")");
+            .push(" AND deleted_at IS NULL AND object_id IN ")
+            .bind_list(ids);
+        if let ReadScope::Only(types) = &scope {
+            sql.push(" AND content_type IN ").bind_list(types.clone());
+        }
     }
-    sql.push(")");
+    if sql.text.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows = content_object::Model::find_by_statement(sql.statement())
         .all(db)
         .await?;

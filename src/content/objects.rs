@@ -141,14 +141,18 @@ pub async fn list(
     let total = count(db, &sql).await?;
 
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT *");
+    // The page is chosen on the index alone (no JSON read for skipped rows), then
+    // only its rows are fetched.
+    sql.push("SELECT * FROM content_objects WHERE pk IN (SELECT pk");
     where_clause(&mut sql);
     sql.push(" ORDER BY ");
     sql.push_ordering(&params.ordering);
     sql.push(" LIMIT ")
         .bind(params.limit as i64)
         .push(" OFFSET ")
-        .bind(((params.page - 1) * params.limit) as i64);
+        .bind(((params.page - 1) * params.limit) as i64)
+        .push(") ORDER BY ");
+    sql.push_ordering(&params.ordering);
     let rows = content_object::Model::find_by_statement(sql.statement())
         .all(db)
         .await?;

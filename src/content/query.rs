@@ -623,6 +623,16 @@ impl Sql {
 
     pub fn push_ordering(&mut self, ordering: &Ordering) {
         let direction = if ordering.descending { " DESC" } else { " ASC" };
+        if matches!(ordering.target, Target::Prop { .. }) {
+            // Only JSON properties can be missing; columns are never NULL, and ordering
+            // by them alone lets the listing index deliver rows in order.
+            self.push_empty_last(ordering);
+        }
+        self.push_scalar(&ordering.target);
+        self.push(direction).push(", pk").push(direction);
+    }
+
+    fn push_empty_last(&mut self, ordering: &Ordering) {
         self.push("CASE WHEN ");
         self.push_scalar(&ordering.target);
         self.push(if ordering.empty_first {
@@ -630,8 +640,6 @@ impl Sql {
         } else {
             " IS NULL THEN 1 ELSE 0 END, "
         });
-        self.push_scalar(&ordering.target);
-        self.push(direction).push(", pk").push(direction);
     }
 }
 

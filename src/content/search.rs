@@ -3,8 +3,12 @@
 //! pages are full and totals exact. Client text reaches the index only as plain words:
 //! quoted FTS5 terms on SQLite, `plainto_tsquery` on PostgreSQL.
 
+use std::collections::HashMap;
+
 use entity::content_object;
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+};
 use serde_json::{Map, Value, json};
 
 use super::hydrate::{hydrate, models};
@@ -143,9 +147,14 @@ impl Plan<'_> {
     /// `FROM ... WHERE ...` shared by the page, the count and the aggregations;
     /// `extra_from` adds a table (the aggregation's items) before `WHERE`.
     fn push_from_where(&self, sql: &mut Sql, extra_from: Option<&str>) {
-        sql.push(" FROM content_objects o");
         if self.uses_index() && !sql.is_postgres() {
-            sql.push(" JOIN content_search ON content_search.rowid = o.pk");
+            // CROSS JOIN fixes the order: the index finds the hits, then each hit's row
+            // is fetched, instead of probing the index once per row.
+            sql.push(
+                " FROM content_search CROSS JOIN content_objects o ON o.pk = content_search.rowid",
+            );
+        } else {
+            sql.push(" FROM content_objects o");
         }
         if let Some(aggregate) = extra_from {
             if sql.is_postgres() {
@@ -322,8 +331,9 @@ pub async fn search(
     plan.push_from_where(&mut sql, None);
     let total = count(db, &sql).await?;
 
+    // The hits of the page are ranked on the index alone; only their rows are read.
     let mut sql = Sql::new(backend);
-    sql.push("SELECT o.pk, o.account_id, o.content_type, o.object_id, o.data, o.created_at, o.updated_at, o.deleted_at, o.version, ");
+    sql.push("SELECT o.pk AS pk, ");
     plan.push_score(&mut sql);
     sql.push(" AS score");
     plan.push_from_where(&mut sql, None);
@@ -332,16 +342,34 @@ pub async fn search(
         .bind(params.limit as i64)
         .push(" OFFSET ")
         .bind(((params.page - 1) * params.limit) as i64);
-    let rows = db.query_all_raw(sql.statement()).await?;
+    let hits = db.query_all_raw(sql.statement()).await?;
+    let hits: Vec<(i64, f64)> = hits
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64>("", "pk")?,
+                row.try_get::<f64>("", "score")?,
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let mut rows: HashMap<i64, content_object::Model> = content_object::Entity::find()
+        .filter(content_object::Column::Pk.is_in(hits.iter().map(|(pk, _)| *pk)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.pk, row))
+        .collect();
     let models = models(db, &principal.account_id).await?;
-    let mut objects = Vec::with_capacity(rows.len());
-    let mut scores = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let object = content_object::Model::from_query_result(row, "")?;
+    let mut objects = Vec::with_capacity(hits.len());
+    let mut scores = Vec::with_capacity(hits.len());
+    for (pk, score) in hits {
+        let Some(object) = rows.remove(&pk) else {
+            continue;
+        };
         let Some(model) = models.get(&object.content_type) else {
             continue;
         };
-        scores.push(row.try_get::<f64>("", "score")?);
+        scores.push(score);
         objects.push((render(model, &object), object.updated_at));
     }
     let (mut items, updated): (Vec<Value>, Vec<i64>) = objects.into_iter().unzip();

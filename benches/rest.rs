@@ -1,0 +1,331 @@
+//! REST benchmark: a hydrated list of 25, and searches for a common and a rare term,
+//! over generated data sets of 10,000 and 100,000 objects, beside a bare route on the
+//! same server that returns a fixed JSON body of the same size (the ceiling).
+//!
+//! `cargo bench --bench rest` (SQLite); `CONTENTGATE_BENCH_DATABASE_URL=postgres://...`
+//! runs it on PostgreSQL. `CONTENTGATE_BENCH_SIZES=10000` limits the sizes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::routing::get;
+use contentgate::accounts;
+use contentgate::app::{AppState, router};
+use contentgate::auth::ServerSecret;
+use contentgate::auth::keys::KeyStore;
+use sea_orm::{ConnectionTrait, Database, EntityTrait, Set, TransactionTrait};
+use serde_json::{Value, json};
+
+/// Throughput is measured with 8 clients at once, latency with one client at a time.
+const CONCURRENCY: usize = 8;
+const RUN_FOR: Duration = Duration::from_secs(2);
+const STATUSES: [&str; 3] = ["draft", "review", "published"];
+const WORDS: &[&str] = &[
+    "river", "mountain", "garden", "signal", "harbor", "lantern", "meadow", "canyon", "orbit",
+    "timber",
+];
+
+struct Stats {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Sends requests from `CONCURRENCY` tasks for `RUN_FOR`, each checking for a 200.
+async fn measure(
+    client: &reqwest::Client,
+    urls: Arc<Vec<String>>,
+    key: &str,
+    clients: usize,
+) -> Stats {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..clients {
+        let client = client.clone();
+        let urls = urls.clone();
+        let key = key.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = worker;
+            while started.elapsed() < RUN_FOR {
+                let url = &urls[i % urls.len()];
+                i += clients;
+                let sent = Instant::now();
+                let response = client
+                    .get(url)
+                    .header("x-auth-token", &key)
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(response.status(), 200, "{url}");
+                response.bytes().await.expect("body");
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("worker"));
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let pick = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Stats {
+        rps: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: pick(0.50),
+        p99: pick(0.99),
+    }
+}
+
+/// Inserts `total` objects: 1% authors, 1% categories, the rest posts that link to
+/// one author and two categories. Every post says "content"; one in 10,000 says "zephyr".
+async fn generate(db: &sea_orm::DatabaseConnection, account_id: &str, total: usize) {
+    let authors = (total / 100).max(1);
+    let categories = (total / 100).max(1);
+    let posts = total - authors - categories;
+    let now = contentgate::db::now_micros();
+    let row =
+        |type_name: &str, id: String, data: Value, n: usize| entity::content_object::ActiveModel {
+            account_id: Set(account_id.to_owned()),
+            content_type: Set(type_name.to_owned()),
+            object_id: Set(id),
+            data: Set(data),
+            created_at: Set(now + n as i64),
+            updated_at: Set(now + n as i64),
+            deleted_at: Set(None),
+            version: Set(1),
+            ..Default::default()
+        };
+    let mut rows = Vec::with_capacity(total);
+    for i in 0..authors {
+        rows.push(row("author", format!("author-{i}"), json!({"name": format!("Author {i}"), "email": format!("a{i}@example.com"), "bio": format!("Writes about {}", WORDS[i % WORDS.len()])}), i));
+    }
+    for i in 0..categories {
+        rows.push(row(
+            "category",
+            format!("category-{i}"),
+            json!({"name": format!("Category {i}"), "slug": format!("category-{i}")}),
+            i,
+        ));
+    }
+    for i in 0..posts {
+        let word = WORDS[i % WORDS.len()];
+        let rare = if i % 10_000 == 7 { " zephyr" } else { "" };
+        let reference = |t: &str, n: usize| json!({"type": "internal", "dataUrl": format!("/api/v1/content/{t}/{t}-{n}")});
+        rows.push(row(
+            "post",
+            format!("post-{i}"),
+            json!({
+                "title": format!("Post {i} on the {word}"),
+                "slug": format!("post-{i}"),
+                "body": format!("<p>Generated content about the {word} and the {}{rare}.</p>", WORDS[(i / 10) % WORDS.len()]),
+                "status": STATUSES[i % 3],
+                "rating": (i % 50) as f64 / 10.0,
+                "tags": [word],
+                "author": [reference("author", i % authors)],
+                "categories": [reference("category", i % categories), reference("category", (i + 1) % categories)],
+            }),
+            i,
+        ));
+    }
+    let txn = db.begin().await.expect("begin");
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(1000).collect();
+        entity::content_object::Entity::insert_many(chunk)
+            .exec(&txn)
+            .await
+            .expect("insert");
+    }
+    txn.commit().await.expect("commit");
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE content_objects")
+            .await
+            .expect("analyze");
+    }
+}
+
+async fn database_url(dir: &std::path::Path, size: usize) -> String {
+    match std::env::var("CONTENTGATE_BENCH_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            let name = format!("cg_bench_{size}_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(server.as_str()).await.expect("connect");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create database");
+            let base = server
+                .rsplit_once('/')
+                .map_or(server.as_str(), |(base, _)| base);
+            format!("{base}/{name}")
+        }
+        _ => contentgate::db::sqlite_url(dir),
+    }
+}
+
+/// One table row: throughput under load, latency of one client at a time.
+async fn row(
+    client: &reqwest::Client,
+    name: &str,
+    size: usize,
+    urls: Vec<String>,
+    key: &str,
+    ceiling_rps: Option<f64>,
+) -> f64 {
+    let urls = Arc::new(urls);
+    let loaded = measure(client, urls.clone(), key, CONCURRENCY).await;
+    let alone = measure(client, urls, key, 1).await;
+    let ceiling = ceiling_rps.unwrap_or(loaded.rps);
+    println!(
+        "| {size:>7} | {name:<26} | {:>8.0} | {:>9.0}% | {:>7.2} | {:>7.2} | {:>7.2} | {:>7.2} |",
+        loaded.rps,
+        100.0 * loaded.rps / ceiling,
+        loaded.p50.as_secs_f64() * 1000.0,
+        loaded.p99.as_secs_f64() * 1000.0,
+        alone.p50.as_secs_f64() * 1000.0,
+        alone.p99.as_secs_f64() * 1000.0,
+    );
+    loaded.rps
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let sizes: Vec<usize> = std::env::var("CONTENTGATE_BENCH_SIZES")
+        .unwrap_or_else(|_| "10000,100000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    println!(
+        "Throughput and latency with {CONCURRENCY} clients at once; latency again with 1 client."
+    );
+    println!(
+        "| objects | scenario                   |    req/s | of ceiling | p50 ms  | p99 ms  | p50 (1) | p99 (1) |"
+    );
+    println!(
+        "|---------|----------------------------|----------|------------|---------|---------|---------|---------|"
+    );
+    for size in sizes {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = database_url(dir.path(), size).await;
+        let db = contentgate::db::connect(&url).await.expect("database");
+        let keys = KeyStore {
+            db: db.clone(),
+            secret: ServerSecret::from_material(b"bench"),
+            show_once: false,
+        };
+        let (account, _) = accounts::ensure_default(&keys).await.expect("account");
+        let key = keys.list(&account.id).await.expect("keys")[0]
+            .key
+            .clone()
+            .expect("read-only key");
+        // The example definitions, then generated objects.
+        for definition in contentgate::demo::DEFINITIONS {
+            let body: Value = serde_json::from_str(definition).expect("definition");
+            contentgate::content::types::create_in_account(&db, &account.id, &body)
+                .await
+                .expect("type");
+        }
+        let loading = Instant::now();
+        generate(&db, &account.id, size).await;
+        eprintln!(
+            "generated {size} objects in {:.1}s",
+            loading.elapsed().as_secs_f64()
+        );
+
+        let state = AppState {
+            db: db.clone(),
+            keys,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let client = reqwest::Client::new();
+        // One hydrated page, used as the fixed body of the ceiling route.
+        let sample_path = "/api/v1/content/post?limit=25&hydrate=1&page=3";
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let fixed: Arc<str> = Arc::from("{}");
+        let fixed_slot = Arc::new(std::sync::RwLock::new(fixed));
+        let slot = fixed_slot.clone();
+        let app = router(state).route(
+            "/bench/fixed",
+            get(move || {
+                let body = slot.read().expect("fixed body").clone();
+                async move { ([("content-type", "application/json")], body.to_string()) }
+            }),
+        );
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+        });
+        let base = format!("http://{addr}");
+        let sample = client
+            .get(format!("{base}{sample_path}"))
+            .header("x-auth-token", &key)
+            .send()
+            .await
+            .expect("sample")
+            .text()
+            .await
+            .expect("body");
+        *fixed_slot.write().expect("fixed body") = Arc::from(sample.as_str());
+
+        let pages = size / 25 / 2;
+        let list: Vec<String> = (0..200)
+            .map(|i| {
+                format!(
+                    "{base}/api/v1/content/post?limit=25&hydrate=1&page={}",
+                    1 + (i * 37) % pages.max(1)
+                )
+            })
+            .collect();
+        let ceiling = row(
+            &client,
+            &format!("fixed body, {} B", sample.len()),
+            size,
+            vec![format!("{base}/bench/fixed")],
+            &key,
+            None,
+        )
+        .await;
+        row(
+            &client,
+            "list 25, hydrate=1",
+            size,
+            list,
+            &key,
+            Some(ceiling),
+        )
+        .await;
+        let common: Vec<String> = WORDS
+            .iter()
+            .map(|w| format!("{base}/api/v1/search?q=content%20{w}&limit=25"))
+            .collect();
+        row(
+            &client,
+            "search common term",
+            size,
+            common,
+            &key,
+            Some(ceiling),
+        )
+        .await;
+        row(
+            &client,
+            "search rare term",
+            size,
+            vec![format!("{base}/api/v1/search?q=zephyr&limit=25")],
+            &key,
+            Some(ceiling),
+        )
+        .await;
+        let _ = tx.send(());
+        server.await.expect("server");
+        db.close().await.ok();
+    }
+}
