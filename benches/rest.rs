@@ -222,9 +222,14 @@ async fn main() {
         // The example definitions, then generated objects.
         for definition in contentgate::demo::DEFINITIONS {
             let body: Value = serde_json::from_str(definition).expect("definition");
-            contentgate::content::types::create_in_account(&db, &account.id, &body)
-                .await
-                .expect("type");
+            contentgate::content::types::create_in_account(
+                &db,
+                &account.id,
+                &body,
+                contentgate::graphql::check_models,
+            )
+            .await
+            .expect("type");
         }
         let loading = Instant::now();
         generate(&db, &account.id, size).await;
@@ -233,10 +238,11 @@ async fn main() {
             loading.elapsed().as_secs_f64()
         );
 
-        let state = AppState {
-            db: db.clone(),
-            keys,
+        let graphql = contentgate::app::GraphqlOptions {
+            introspection: true,
+            max_depth: contentgate::graphql::limits::MAX_DEPTH,
         };
+        let state = AppState::new(db.clone(), keys, graphql);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -52,6 +52,7 @@ pub async fn create(keys: &KeyStore, name: &str) -> AppResult<account::Model> {
         id: Set(uuid::Uuid::new_v4().to_string()),
         name: Set(name.to_owned()),
         created_at: Set(now_micros()),
+        schema_revision: Set(0),
     }
     .insert(&txn)
     .await?;

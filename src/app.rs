@@ -17,14 +17,29 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+use std::sync::Arc;
+
 use crate::auth::keys::KeyStore;
 use crate::error::AppError;
+use crate::graphql::cache::SchemaCache;
+pub use crate::graphql::schema::Options as GraphqlOptions;
 use crate::rest;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: KeyStore,
+    pub graphql: Arc<SchemaCache>,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, keys: KeyStore, graphql: GraphqlOptions) -> Self {
+        AppState {
+            db,
+            keys,
+            graphql: Arc::new(SchemaCache::new(graphql)),
+        }
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -81,6 +81,9 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     #[arg(long, env = "CONTENTGATE_SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
+    /// Answer GraphQL introspection queries (GraphiQL needs them).
+    #[arg(long, env = "CONTENTGATE_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphql_introspection: bool,
 }
 
 impl Default for ServeArgs {
@@ -89,6 +92,7 @@ impl Default for ServeArgs {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             demo: false,
             shutdown_timeout: 10,
+            graphql_introspection: true,
         }
     }
 }

@@ -29,7 +29,7 @@ pub async fn load(db: &DatabaseConnection, account_id: &str) -> AppResult<bool> 
     for definition in DEFINITIONS {
         let body: Value =
             serde_json::from_str(definition).expect("example definitions are valid JSON");
-        types::create_in_account(db, account_id, &body).await?;
+        types::create_in_account(db, account_id, &body, crate::graphql::check_models).await?;
     }
     // The loader acts as the account's own read-write key would.
     let loader = Principal {

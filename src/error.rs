@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use async_graphql::ErrorExtensions;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -79,6 +80,55 @@ impl AppError {
             AppError::MethodNotAllowed => json!({"code": status, "message": "Method Not Allowed"}),
             AppError::Internal(_) => json!({"code": status, "message": "Internal server error"}),
         }
+    }
+}
+
+impl AppError {
+    /// The GraphQL `extensions.code`, from the same table as the HTTP status.
+    pub fn graphql_code(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized => "UNAUTHENTICATED",
+            AppError::Forbidden => "FORBIDDEN",
+            AppError::NotFound => "NOT_FOUND",
+            AppError::Validation(_)
+            | AppError::Refused(_)
+            | AppError::BadRequestBody(_)
+            | AppError::TooLarge(_) => "VALIDATION",
+            AppError::UnsupportedMediaType | AppError::MethodNotAllowed => "BAD_REQUEST",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The error as GraphQL reports it: a fixed message per code, the field messages
+    /// of a validation failure in `extensions.errors`, nothing internal.
+    pub fn into_graphql(self) -> async_graphql::Error {
+        if let AppError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "graphql resolver failed");
+        }
+        let message = match &self {
+            AppError::Unauthorized => "Unauthorized".to_owned(),
+            AppError::Forbidden => "Access denied".to_owned(),
+            AppError::NotFound => "Not found".to_owned(),
+            AppError::TooLarge(message) => message.clone(),
+            AppError::Internal(_) => "Internal server error".to_owned(),
+            _ => "Validation failed".to_owned(),
+        };
+        let code = self.graphql_code();
+        let details = match &self {
+            AppError::Validation(_) | AppError::Refused(_) | AppError::BadRequestBody(_) => {
+                Some(self.body())
+            }
+            _ => None,
+        };
+        async_graphql::Error::new(message).extend_with(|_, extensions| {
+            extensions.set("code", code);
+            if let Some(details) = details {
+                extensions.set(
+                    "errors",
+                    async_graphql::Value::from_json(details).unwrap_or_default(),
+                );
+            }
+        })
     }
 }
 

@@ -10,5 +10,6 @@ pub mod content;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod graphql;
 pub mod rest;
 pub mod time;

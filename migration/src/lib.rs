@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_system_tables;
 mod m20261126_000002_add_search_index;
+mod m20261126_000003_add_schema_revision;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_system_tables::Migration),
             Box::new(m20261126_000002_add_search_index::Migration),
+            Box::new(m20261126_000003_add_schema_revision::Migration),
         ]
     }
 }

@@ -8,11 +8,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::accounts;
-use crate::app::{AppState, serve};
+use crate::app::{AppState, GraphqlOptions, serve};
 use crate::auth::keys::{KeyRef, KeyStore};
 use crate::auth::{KeyKind, Perms, ServerSecret};
 use crate::config::{AccountsCommand, Cli, Command, GlobalArgs, KeysCommand, ServeArgs};
 use crate::error::AppError;
+use crate::graphql::limits::MAX_DEPTH;
 
 /// A command failure: the one line to print and the exit code.
 struct Failure(String, u8);
@@ -119,10 +120,11 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
         .await
         .map_err(|err| Failure(format!("cannot listen on {}: {err}", args.listen), 1))?;
     tracing::info!(address = %listener.local_addr().map_err(|e| Failure(e.to_string(), 1))?, "listening");
-    let state = AppState {
-        db: keys.db.clone(),
-        keys,
+    let graphql = GraphqlOptions {
+        introspection: args.graphql_introspection,
+        max_depth: MAX_DEPTH,
     };
+    let state = AppState::new(keys.db.clone(), keys, graphql);
     serve(
         listener,
         state,

@@ -69,6 +69,9 @@ pub struct Property {
     /// Allowed values of a `select` or `radio` field.
     pub options: Option<Vec<String>>,
     pub title_part: bool,
+    /// `type` of the items of an array property, when it has one.
+    pub item_type: Option<String>,
+    pub required: bool,
 }
 
 impl Property {
@@ -278,6 +281,11 @@ pub fn validate(
                 .get("isTitlePart")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            item_type: prop_schema
+                .pointer("/items/type")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            required: false,
         });
     }
     for prop in &order {
@@ -311,6 +319,9 @@ pub fn validate(
             Vec::new()
         }
     };
+    for property in &mut model_properties {
+        property.required = required.contains(&property.name);
+    }
     for prop in &required {
         if !properties.contains_key(prop) {
             add(

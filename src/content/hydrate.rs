@@ -32,7 +32,7 @@ pub fn parse_depth(raw: Option<&str>) -> AppResult<u8> {
     }
 }
 
-type Key = (String, String);
+pub(crate) type Key = (String, String);
 
 /// The account's type models, by name.
 pub(crate) async fn models<C: ConnectionTrait>(
@@ -87,7 +87,7 @@ fn readable_refs(
 }
 
 /// Loads live objects by (type, id) in one statement, restricted to the read scope.
-async fn load(
+pub(crate) async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
     keys: &BTreeSet<Key>,

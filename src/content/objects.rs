@@ -24,8 +24,10 @@ pub const MAX_BATCH: usize = 100;
 pub const MAX_LIST_LIMIT: u64 = 1000;
 
 pub struct ListParams {
+    /// Reported as `current_page`; the rows start at `offset`.
     pub page: u64,
     pub limit: u64,
+    pub offset: u64,
     pub ordering: Ordering,
     pub filters: Vec<Condition>,
     pub ids: Vec<String>,
@@ -150,7 +152,7 @@ pub async fn list(
     sql.push(" LIMIT ")
         .bind(params.limit as i64)
         .push(" OFFSET ")
-        .bind(((params.page - 1) * params.limit) as i64)
+        .bind(params.offset as i64)
         .push(") ORDER BY ");
     sql.push_ordering(&params.ordering);
     let rows = content_object::Model::find_by_statement(sql.statement())

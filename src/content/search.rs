@@ -28,6 +28,8 @@ pub struct SearchParams {
     pub content_types: Vec<String>,
     pub page: u64,
     pub limit: u64,
+    /// First hit of the page (REST: `(page - 1) * limit`).
+    pub offset: u64,
     pub order_by: Option<String>,
     pub descending: bool,
     /// Fields to search in, with their boosts (`title^3`).
@@ -341,7 +343,7 @@ pub async fn search(
     sql.push(" LIMIT ")
         .bind(params.limit as i64)
         .push(" OFFSET ")
-        .bind(((params.page - 1) * params.limit) as i64);
+        .bind(params.offset as i64);
     let hits = db.query_all_raw(sql.statement()).await?;
     let hits: Vec<(i64, f64)> = hits
         .iter()

@@ -5,7 +5,7 @@ use entity::{content_object, content_type, key_rule};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 
@@ -166,23 +166,79 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, name: &str) -> 
     Ok(render(&row))
 }
 
-async fn existing_names<C: ConnectionTrait>(conn: &C, account_id: &str) -> AppResult<Vec<String>> {
+/// The account's definitions in creation order.
+async fn existing<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+) -> AppResult<Vec<content_type::Model>> {
     Ok(content_type::Entity::find()
         .filter(content_type::Column::AccountId.eq(account_id))
+        .order_by_asc(content_type::Column::CreatedAt)
+        .order_by_asc(content_type::Column::Id)
         .all(conn)
+        .await?)
+}
+
+/// The account's type models in creation order (the order GraphQL names are given in).
+pub async fn models_in_order<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+) -> AppResult<Vec<TypeModel>> {
+    Ok(existing(conn, account_id)
         .await?
-        .into_iter()
-        .map(|row| row.name)
+        .iter()
+        .map(|row| definition::model_of(&row.definition))
         .collect())
+}
+
+/// Checks that a set of type models still makes a valid API (the GraphQL schema);
+/// passed in by the caller so that this service does not depend on the GraphQL layer.
+pub type SchemaCheck = fn(&[TypeModel]) -> Result<(), String>;
+
+fn check_schema(
+    check: SchemaCheck,
+    rows: &[content_type::Model],
+    changed: &TypeModel,
+) -> AppResult<()> {
+    let mut models: Vec<TypeModel> = rows
+        .iter()
+        .filter(|row| row.name != changed.name)
+        .map(|row| definition::model_of(&row.definition))
+        .collect();
+    let position = rows
+        .iter()
+        .position(|row| row.name == changed.name)
+        .unwrap_or(models.len());
+    models.insert(position.min(models.len()), changed.clone());
+    check(&models).map_err(|reason| {
+        AppError::field(
+            "schemaDefinition",
+            format!("Cannot be turned into a GraphQL schema: {reason}"),
+        )
+    })
+}
+
+/// Every instance compares this revision with its cached schema's before serving.
+async fn bump_revision<C: ConnectionTrait>(conn: &C, account_id: &str) -> AppResult<()> {
+    entity::account::Entity::update_many()
+        .col_expr(
+            entity::account::Column::SchemaRevision,
+            Expr::col(entity::account::Column::SchemaRevision).add(1),
+        )
+        .filter(entity::account::Column::Id.eq(account_id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn create(
     db: &DatabaseConnection,
     principal: &Principal,
     body: &Value,
+    check: SchemaCheck,
 ) -> AppResult<Value> {
     principal.require_type_admin()?;
-    create_in_account(db, &principal.account_id, body).await
+    create_in_account(db, &principal.account_id, body, check).await
 }
 
 /// Creates a definition; used by the API (after the scope check) and by the demo loader.
@@ -190,12 +246,15 @@ pub async fn create_in_account(
     db: &DatabaseConnection,
     account_id: &str,
     body: &Value,
+    check: SchemaCheck,
 ) -> AppResult<Value> {
-    let names = existing_names(db, account_id).await?;
-    let (stored, model) = definition::validate(body, &|n| names.iter().any(|x| x == n))?;
-    if names.contains(&model.name) {
+    let txn = db.begin().await?;
+    let rows = existing(&txn, account_id).await?;
+    let (stored, model) = definition::validate(body, &|n| rows.iter().any(|r| r.name == n))?;
+    if rows.iter().any(|r| r.name == model.name) {
         return Err(AppError::field("name", "This value is already used"));
     }
+    check_schema(check, &rows, &model)?;
     let now = now_micros();
     let row = content_type::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
@@ -207,8 +266,10 @@ pub async fn create_in_account(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
+    bump_revision(&txn, account_id).await?;
+    txn.commit().await?;
     Ok(render(&row))
 }
 
@@ -219,20 +280,22 @@ pub async fn update(
     principal: &Principal,
     name: &str,
     body: &Value,
+    check: SchemaCheck,
 ) -> AppResult<Value> {
     principal.require_type_admin()?;
     let txn = db.begin().await?;
     let (row, _) = load(&txn, &principal.account_id, name)
         .await?
         .ok_or(AppError::NotFound)?;
-    let names = existing_names(&txn, &principal.account_id).await?;
-    let (stored, model) = definition::validate(body, &|n| names.iter().any(|x| x == n))?;
+    let rows = existing(&txn, &principal.account_id).await?;
+    let (stored, model) = definition::validate(body, &|n| rows.iter().any(|r| r.name == n))?;
     if model.name != name {
         return Err(AppError::field(
             "name",
             "The name of a content type cannot be changed",
         ));
     }
+    check_schema(check, &rows, &model)?;
     migrate_objects(&txn, &principal.account_id, &model).await?;
     let mut active: content_type::ActiveModel = row.into();
     active.label = Set(stored["label"].as_str().unwrap_or_default().to_owned());
@@ -240,6 +303,7 @@ pub async fn update(
     active.definition = Set(stored);
     active.updated_at = Set(now_micros());
     let row = active.update(&txn).await?;
+    bump_revision(&txn, &principal.account_id).await?;
     txn.commit().await?;
     Ok(render(&row))
 }
@@ -348,6 +412,7 @@ pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) 
     content_type::Entity::delete_by_id(row.id)
         .exec(&txn)
         .await?;
+    bump_revision(&txn, &principal.account_id).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -86,7 +86,9 @@ async fn create(
 ) -> AppResult<Json<Value>> {
     principal.require_type_admin()?;
     let body = json_body(&headers, body).await?;
-    Ok(Json(types::create(&state.db, &principal, &body).await?))
+    Ok(Json(
+        types::create(&state.db, &principal, &body, crate::graphql::check_models).await?,
+    ))
 }
 
 async fn update(
@@ -99,7 +101,14 @@ async fn update(
     principal.require_type_admin()?;
     let body = json_body(&headers, body).await?;
     Ok(Json(
-        types::update(&state.db, &principal, &name, &body).await?,
+        types::update(
+            &state.db,
+            &principal,
+            &name,
+            &body,
+            crate::graphql::check_models,
+        )
+        .await?,
     ))
 }
 

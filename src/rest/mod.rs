@@ -3,6 +3,8 @@
 
 mod content_types;
 mod extract;
+
+pub use extract::QueryParams;
 mod objects;
 mod search;
 
@@ -22,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(content_types::router())
         .merge(objects::router())
         .merge(search::router())
+        .merge(crate::graphql::http::router())
         .fallback(|| async { AppError::NotFound.into_response() })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })
 }

@@ -67,6 +67,7 @@ async fn list(
     let params = ListParams {
         page,
         limit,
+        offset: (page - 1) * limit,
         ordering,
         filters,
         ids: query.all("ids"),

@@ -58,6 +58,7 @@ async fn handle(
         content_types: query.all("content_type"),
         page,
         limit,
+        offset: (page - 1) * limit,
         order_by: query
             .get("order_by")
             .filter(|o| !o.is_empty())

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use contentgate::app::{AppState, serve};
+use contentgate::app::{AppState, GraphqlOptions, serve};
 use contentgate::auth::keys::KeyStore;
 use contentgate::auth::{Perms, ServerSecret};
 use contentgate::{accounts, demo};
@@ -89,10 +89,11 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState {
-            db: db.clone(),
-            keys: keys.clone(),
+        let graphql = GraphqlOptions {
+            introspection: true,
+            max_depth: contentgate::graphql::limits::MAX_DEPTH,
         };
+        let state = AppState::new(db.clone(), keys.clone(), graphql);
         tokio::spawn(serve(
             listener,
             state,

@@ -1,0 +1,243 @@
+//! GraphQL over HTTP: `/api/v2/graphql` (current) and `/api/graphql` (legacy), their
+//! SDL, and the GraphiQL playground with assets served from this binary.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{BatchResponse, ErrorExtensions, Executor, Response, ServerError};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response as HttpResponse};
+use axum::routing::get;
+
+use super::limits::{self, MAX_BATCH};
+use super::loader::RelationLoader;
+use super::schema::Flavor;
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use crate::rest::QueryParams;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/graphql", get(current).post(current))
+        .route("/api/graphql", get(legacy).post(legacy))
+        .route("/api/v2/graphql/schema", get(current_sdl))
+        .route("/api/graphql/schema", get(legacy_sdl))
+        .route("/graphiql/{file}", get(asset))
+}
+
+/// A browser asking for the endpoint itself gets GraphiQL.
+fn wants_playground(method: &Method, headers: &HeaderMap, query: &QueryParams) -> bool {
+    let accepts_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    method == Method::GET && accepts_html && query.get("query").is_none()
+}
+
+async fn current(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    query: QueryParams,
+    request: axum::extract::Request,
+) -> HttpResponse {
+    endpoint(state, Flavor::Current, method, headers, query, request).await
+}
+
+async fn legacy(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    query: QueryParams,
+    request: axum::extract::Request,
+) -> HttpResponse {
+    endpoint(state, Flavor::Legacy, method, headers, query, request).await
+}
+
+fn limit_error(message: String) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error.extensions = AppError::field("query", "limit")
+        .into_graphql()
+        .extend_with(|_, e| e.set("code", "BAD_REQUEST"))
+        .extensions;
+    error
+}
+
+async fn endpoint(
+    state: AppState,
+    flavor: Flavor,
+    method: Method,
+    headers: HeaderMap,
+    query: QueryParams,
+    request: axum::extract::Request,
+) -> HttpResponse {
+    if wants_playground(&method, &headers, &query) {
+        let path = if flavor == Flavor::Current {
+            "/api/v2/graphql"
+        } else {
+            "/api/graphql"
+        };
+        return Html(playground(path)).into_response();
+    }
+    let (mut parts, body) = request.into_parts();
+    let principal =
+        match <Principal as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+            &mut parts, &state,
+        )
+        .await
+        {
+            Ok(principal) => principal,
+            Err(err) => return AppError::into_response(err),
+        };
+    let request = axum::extract::Request::from_parts(parts, body);
+    let batch = match <GraphQLBatchRequest as axum::extract::FromRequest<AppState>>::from_request(
+        request, &state,
+    )
+    .await
+    {
+        Ok(batch) => batch.into_inner(),
+        Err(rejection) => return rejection.into_response(),
+    };
+    match execute(&state, flavor, &method, principal, batch).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    flavor: Flavor,
+    method: &Method,
+    principal: Principal,
+    mut batch: async_graphql::BatchRequest,
+) -> AppResult<HttpResponse> {
+    let count = batch.iter_mut().count();
+    if count > MAX_BATCH {
+        let error = limit_error(format!(
+            "A batch holds at most {MAX_BATCH} operations, {count} sent"
+        ));
+        return Ok(GraphQLResponse::from(Response::from_errors(vec![error])).into_response());
+    }
+    for request in batch.iter_mut() {
+        match limits::check(
+            &request.query,
+            request.operation_name.as_deref(),
+            &request.variables,
+        ) {
+            Err(message) => {
+                return Ok(
+                    GraphQLResponse::from(Response::from_errors(vec![limit_error(message)]))
+                        .into_response(),
+                );
+            }
+            Ok(checked) if checked.is_mutation && method == Method::GET => {
+                return Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], axum::Json(serde_json::json!({
+                    "errors": [{"message": "Mutations are only accepted over POST", "extensions": {"code": "BAD_REQUEST"}}]
+                })))
+                    .into_response());
+            }
+            Ok(_) => {}
+        }
+    }
+    let schemas = state.graphql.get(&state.db, &principal.account_id).await?;
+    let schema = match flavor {
+        Flavor::Current => &schemas.current,
+        Flavor::Legacy => &schemas.legacy,
+    };
+    // One loader per request: its batches carry this caller's read scope.
+    for request in batch.iter_mut() {
+        let loader = RelationLoader {
+            db: state.db.clone(),
+            principal: principal.clone(),
+            models: schemas.models.clone(),
+        };
+        request.data.insert(DataLoader::new(loader, tokio::spawn));
+        request.data.insert(principal.clone());
+        request.data.insert(state.db.clone());
+    }
+    let response: BatchResponse = schema.execute_batch(batch).await;
+    Ok(GraphQLResponse::from(response).into_response())
+}
+
+async fn sdl(state: AppState, principal: Principal, flavor: Flavor) -> AppResult<HttpResponse> {
+    let schemas = state.graphql.get(&state.db, &principal.account_id).await?;
+    let schema = if flavor == Flavor::Current {
+        &schemas.current
+    } else {
+        &schemas.legacy
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        schema.sdl(),
+    )
+        .into_response())
+}
+
+async fn current_sdl(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> AppResult<HttpResponse> {
+    sdl(state, principal, Flavor::Current).await
+}
+
+async fn legacy_sdl(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> AppResult<HttpResponse> {
+    sdl(state, principal, Flavor::Legacy).await
+}
+
+const GRAPHIQL_JS: &[u8] = include_bytes!("assets/graphiql.min.js");
+const GRAPHIQL_CSS: &[u8] = include_bytes!("assets/graphiql.min.css");
+const REACT_JS: &[u8] = include_bytes!("assets/react.production.min.js");
+const REACT_DOM_JS: &[u8] = include_bytes!("assets/react-dom.production.min.js");
+
+async fn asset(Path(file): Path<String>) -> HttpResponse {
+    let (body, content_type) = match file.as_str() {
+        "graphiql.min.js" => (GRAPHIQL_JS, "text/javascript; charset=utf-8"),
+        "graphiql.min.css" => (GRAPHIQL_CSS, "text/css; charset=utf-8"),
+        "react.production.min.js" => (REACT_JS, "text/javascript; charset=utf-8"),
+        "react-dom.production.min.js" => (REACT_DOM_JS, "text/javascript; charset=utf-8"),
+        _ => return AppError::NotFound.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The playground page. The key comes from `?auth_token=` in the page URL (kept out
+/// of the Referer by the no-referrer policy) or from the headers editor.
+fn playground(endpoint: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>ContentGate GraphiQL</title>
+<link rel="stylesheet" href="/graphiql/graphiql.min.css">
+<style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
+</head>
+<body>
+<div id="graphiql">Loading GraphiQL…</div>
+<script src="/graphiql/react.production.min.js"></script>
+<script src="/graphiql/react-dom.production.min.js"></script>
+<script src="/graphiql/graphiql.min.js"></script>
+<script>
+  const token = new URLSearchParams(window.location.search).get("auth_token") || "";
+  const headers = token ? JSON.stringify({{"X-AUTH-TOKEN": token}}, null, 2) : '{{\n  "X-AUTH-TOKEN": "paste a key here"\n}}';
+  const fetcher = GraphiQL.createFetcher({{ url: "{endpoint}" }});
+  ReactDOM.createRoot(document.getElementById("graphiql")).render(
+    React.createElement(GraphiQL, {{ fetcher, defaultHeaders: headers, shouldPersistHeaders: false }})
+  );
+</script>
+</body>
+</html>"#
+    )
+}

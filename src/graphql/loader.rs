@@ -1,0 +1,33 @@
+//! Per-request loader of related objects. It is created for one request with that
+//! request's principal, so every batch it runs carries the caller's read scope; one
+//! query per batch, whatever the number of parents.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use sea_orm::DatabaseConnection;
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::content::definition::TypeModel;
+use crate::content::hydrate::{Key, load};
+use crate::error::AppError;
+
+pub struct RelationLoader {
+    pub db: DatabaseConnection,
+    pub principal: Principal,
+    pub models: Arc<HashMap<String, TypeModel>>,
+}
+
+impl Loader<Key> for RelationLoader {
+    type Value = Value;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Value>, Self::Error> {
+        let keys: BTreeSet<Key> = keys.iter().cloned().collect();
+        load(&self.db, &self.principal, &keys, &self.models)
+            .await
+            .map_err(Arc::new)
+    }
+}
