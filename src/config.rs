@@ -69,6 +69,11 @@ pub enum Command {
     /// Manage API keys of an account.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print the account's GraphQL schema (SDL) of the current API, or with --legacy of /api/graphql.
+    Schema {
+        #[arg(long)]
+        legacy: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -42,6 +42,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Serve(args)) => run_serve(&cli.global, args).await,
         Some(Command::Accounts(command)) => run_accounts(&cli.global, command).await,
         Some(Command::Keys(command)) => run_keys(&cli.global, command).await,
+        Some(Command::Schema { legacy }) => run_schema(&cli.global, legacy).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -277,5 +278,16 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Failu
             }
         }
     }
+    Ok(())
+}
+
+async fn run_schema(global: &GlobalArgs, legacy: bool) -> Result<(), Failure> {
+    let keys = key_store(global).await?;
+    let account = account_id(&keys, global).await?;
+    let models = crate::content::types::models_in_order(&keys.db, &account).await?;
+    print!(
+        "{}",
+        crate::graphql::sdl(&models, legacy).map_err(|err| Failure(err, 1))?
+    );
     Ok(())
 }

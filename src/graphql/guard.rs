@@ -1,7 +1,10 @@
 //! The one constructor for schema fields. Every field states what it needs, and the
-//! check runs before its resolver: no resolver exists without one.
+//! check runs before its resolver: no resolver exists without one. A refused or failed
+//! field resolves to null with its error reported at the field's path, so the rest of
+//! the response is still delivered.
 
-use async_graphql::dynamic::{Field, FieldFuture, FieldValue, ResolverContext, TypeRef};
+use async_graphql::Context;
+use async_graphql::dynamic::{Field, FieldFuture, ResolverContext, TypeRef};
 
 use crate::auth::{Action, Principal};
 use crate::error::AppError;
@@ -13,6 +16,10 @@ pub enum Need {
     Key,
     /// Permission `action` on the content type.
     On(String, Action),
+}
+
+fn report(ctx: &Context<'_>, error: async_graphql::Error) {
+    ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
 }
 
 pub fn guarded<F>(name: impl Into<String>, ty: impl Into<TypeRef>, need: Need, resolver: F) -> Field
@@ -27,11 +34,22 @@ where
                 principal.require(content_type, *action)
             }
         };
-        match allowed {
-            Ok(()) => resolver(ctx),
-            Err(err) => {
-                FieldFuture::new(async move { Err::<Option<FieldValue>, _>(err.into_graphql()) })
-            }
+        let field_ctx = ctx.ctx;
+        if let Err(err) = allowed {
+            report(field_ctx, err.into_graphql());
+            return FieldFuture::Value(None);
+        }
+        match resolver(ctx) {
+            FieldFuture::Future(future) => FieldFuture::Future(Box::pin(async move {
+                match future.await {
+                    Ok(value) => Ok(value),
+                    Err(error) => {
+                        report(field_ctx, error);
+                        Ok(None)
+                    }
+                }
+            })),
+            value => value,
         }
     })
 }

@@ -22,3 +22,30 @@ pub fn check_models(models: &[TypeModel]) -> Result<(), String> {
     schema::build(models, schema::Flavor::Legacy, options)?;
     Ok(())
 }
+
+/// The SDL of the schema for these content types (what `contentgate schema` prints and
+/// `schema.graphql` holds for the example model).
+pub fn sdl(models: &[TypeModel], legacy: bool) -> Result<String, String> {
+    let options = schema::Options {
+        introspection: true,
+        max_depth: limits::MAX_DEPTH,
+    };
+    let flavor = if legacy {
+        schema::Flavor::Legacy
+    } else {
+        schema::Flavor::Current
+    };
+    Ok(schema::build(models, flavor, options)?.sdl())
+}
+
+/// The type models of the example blog (`examples/blog`), in definition order.
+pub fn example_models() -> Vec<TypeModel> {
+    crate::demo::DEFINITIONS
+        .iter()
+        .map(|text| {
+            crate::content::definition::model_of(
+                &serde_json::from_str(text).expect("example definitions are JSON"),
+            )
+        })
+        .collect()
+}
