@@ -3,7 +3,7 @@
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{BatchResponse, ErrorExtensions, Executor, Response, ServerError};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLBatchRequest;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -100,7 +100,8 @@ async fn endpoint(
         Ok(batch) => batch.into_inner(),
         Err(rejection) => return rejection.into_response(),
     };
-    match execute(&state, flavor, &method, principal, batch).await {
+    let graphql_media = wants_graphql_media(&headers);
+    match execute(&state, flavor, &method, principal, batch, graphql_media).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
@@ -112,13 +113,17 @@ async fn execute(
     method: &Method,
     principal: Principal,
     mut batch: async_graphql::BatchRequest,
+    graphql_media: bool,
 ) -> AppResult<HttpResponse> {
     let count = batch.iter_mut().count();
     if count > MAX_BATCH {
         let error = limit_error(format!(
             "A batch holds at most {MAX_BATCH} operations, {count} sent"
         ));
-        return Ok(GraphQLResponse::from(Response::from_errors(vec![error])).into_response());
+        return Ok(respond(
+            BatchResponse::Single(Response::from_errors(vec![error])),
+            graphql_media,
+        ));
     }
     for request in batch.iter_mut() {
         match limits::check(
@@ -127,10 +132,10 @@ async fn execute(
             &request.variables,
         ) {
             Err(message) => {
-                return Ok(
-                    GraphQLResponse::from(Response::from_errors(vec![limit_error(message)]))
-                        .into_response(),
-                );
+                return Ok(respond(
+                    BatchResponse::Single(Response::from_errors(vec![limit_error(message)])),
+                    graphql_media,
+                ));
             }
             Ok(checked) if checked.is_mutation && method == Method::GET => {
                 return Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], axum::Json(serde_json::json!({
@@ -157,8 +162,7 @@ async fn execute(
         request.data.insert(principal.clone());
         request.data.insert(state.db.clone());
     }
-    let response: BatchResponse = schema.execute_batch(batch).await;
-    Ok(GraphQLResponse::from(response).into_response())
+    Ok(respond(schema.execute_batch(batch).await, graphql_media))
 }
 
 async fn sdl(state: AppState, principal: Principal, flavor: Flavor) -> AppResult<HttpResponse> {
@@ -240,4 +244,38 @@ fn playground(endpoint: &str) -> String {
 </body>
 </html>"#
     )
+}
+
+/// The HTTP answer for an executed batch. With `application/graphql-response+json` a
+/// request that could not run (parse or validation failure) is a 400; with plain
+/// `application/json` it is a 200 carrying the errors, as GraphQL over HTTP says.
+fn respond(batch: BatchResponse, graphql_media: bool) -> HttpResponse {
+    let request_error = matches!(&batch, BatchResponse::Single(r) if r.data == async_graphql::Value::Null && !r.errors.is_empty());
+    let status = if graphql_media && request_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let content_type = if graphql_media {
+        "application/graphql-response+json; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    let mut body = serde_json::to_value(&batch).unwrap_or_default();
+    if request_error {
+        // Nothing ran, so there is no `data` entry at all.
+        if let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+    }
+    let body = serde_json::to_vec(&body).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// Whether the client prefers the GraphQL response media type over plain JSON.
+fn wants_graphql_media(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/graphql-response+json"))
 }
