@@ -308,6 +308,8 @@ async fn hostile_query_text_is_inert() {
         ("fields[]=title^x", "fields"),
         ("limit=5000", "limit"),
         ("hydrate=9", "hydrate"),
+        ("geo_filters[x]=geo_distance,1km,1,1", "geo_filters"),
+        ("post_filters[status]=draft", "post_filters"),
     ] {
         let (status, body) = app
             .get(&format!("/api/v1/search?q=x&{query}"), &app.ro)

@@ -13,6 +13,15 @@ use crate::content::objects::MAX_LIST_LIMIT;
 use crate::content::search::{SearchParams, parse_field, search};
 use crate::error::{AppError, AppResult};
 
+const UNSUPPORTED: &[&str] = &[
+    "post_filters",
+    "aggregate_by_numeric",
+    "geo_filters",
+    "random_seed",
+    "query_mode",
+    "indices_boost",
+];
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/search", get(handle))
 }
@@ -22,6 +31,16 @@ async fn handle(
     principal: Principal,
     query: QueryParams,
 ) -> AppResult<Json<Value>> {
+    // Parameters of Flotiq's search this server does not implement are refused, not ignored.
+    for (name, _) in &query.0 {
+        let base = name.split('[').next().unwrap_or_default();
+        if UNSUPPORTED.contains(&base) {
+            return Err(AppError::field(
+                base,
+                "This parameter is not supported by this server.",
+            ));
+        }
+    }
     let page = query.number("page", 1)?;
     if page < 1 {
         return Err(AppError::field("page", "This value should be 1 or more."));
