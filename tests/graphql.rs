@@ -716,3 +716,45 @@ async fn graphiql_is_served_with_its_own_assets() {
     }
     assert_eq!(app.get("/graphiql/other.js", "").await.0, 404);
 }
+
+#[tokio::test]
+async fn another_instance_on_the_same_database_serves_changes_at_once() {
+    let app = TestApp::with_demo().await;
+    let peer = app.spawn_peer().await;
+    let ask = |query: &'static str| {
+        let (app, peer) = (&app, peer.clone());
+        async move {
+            let response = app
+                .client
+                .post(format!("{peer}/api/v2/graphql"))
+                .header("x-auth-token", &app.ro)
+                .json(&json!({"query": query}))
+                .send()
+                .await
+                .unwrap();
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(
+        ask("{ post { totalCount } }").await["data"]["post"]["totalCount"],
+        4,
+        "the peer has built and cached its schema"
+    );
+    let text = (
+        json!({"type": "string"}),
+        json!({"label": "Name", "inputType": "text", "unique": false}),
+    );
+    let body = definition("gadget", &[("name", text.0, text.1)], &[]);
+    assert_eq!(
+        app.post("/api/v1/internal/contenttype", &app.rw, &body)
+            .await
+            .0,
+        200,
+        "changed through the first instance"
+    );
+    assert_eq!(
+        ask("{ gadget { totalCount } }").await["data"]["gadget"]["totalCount"],
+        0,
+        "the peer serves the new type on its next request"
+    );
+}

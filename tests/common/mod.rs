@@ -117,6 +117,27 @@ impl TestApp {
         }
     }
 
+    /// A second server on the same database, as another instance behind a load balancer
+    /// would be: its own schema cache, nothing shared in memory.
+    pub async fn spawn_peer(&self) -> String {
+        let graphql = GraphqlOptions {
+            introspection: true,
+            max_depth: contentgate::graphql::limits::MAX_DEPTH,
+        };
+        let state = AppState::new(self.db.clone(), self.keys.clone(), graphql);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(serve(
+            listener,
+            state,
+            std::future::pending(),
+            Duration::from_secs(1),
+        ));
+        format!("http://{addr}")
+    }
+
     /// A server with the example blog loaded.
     pub async fn with_demo() -> Self {
         let app = Self::spawn().await;

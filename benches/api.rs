@@ -1,8 +1,9 @@
-//! REST benchmark: a hydrated list of 25, and searches for a common and a rare term,
+//! API benchmark: a hydrated REST list of 25, the same page through GraphQL (current and
+//! legacy), and searches for a common and a rare term,
 //! over generated data sets of 10,000 and 100,000 objects, beside a bare route on the
 //! same server that returns a fixed JSON body of the same size (the ceiling).
 //!
-//! `cargo bench --bench rest` (SQLite); `CONTENTGATE_BENCH_DATABASE_URL=postgres://...`
+//! `cargo bench --bench api` (SQLite); `CONTENTGATE_BENCH_DATABASE_URL=postgres://...`
 //! runs it on PostgreSQL. `CONTENTGATE_BENCH_SIZES=10000` limits the sizes.
 
 use std::sync::Arc;
@@ -281,7 +282,9 @@ async fn main() {
             .expect("body");
         *fixed_slot.write().expect("fixed body") = Arc::from(sample.as_str());
 
-        let pages = size / 25 / 2;
+        // The same page positions at every size: what may grow with the data set is the
+        // count, not the offset.
+        let pages = 40;
         let list: Vec<String> = (0..200)
             .map(|i| {
                 format!(
@@ -299,15 +302,55 @@ async fn main() {
             None,
         )
         .await;
-        row(
+        let rest = row(
             &client,
-            "list 25, hydrate=1",
+            "REST list 25, hydrate=1",
             size,
             list,
             &key,
             Some(ceiling),
         )
         .await;
+        let fields = "id title slug body status rating tags author { id name email bio } categories { id name slug }";
+        let encode = |query: String| -> String {
+            form_urlencoded::byte_serialize(query.as_bytes()).collect()
+        };
+        let current: Vec<String> = (0..200)
+            .map(|i| {
+                let offset = 25 * ((i * 37) % pages.max(1));
+                let query = format!("{{ post(first: 25, offset: {offset}) {{ totalCount edges {{ node {{ {fields} }} }} }} }}");
+                format!("{base}/api/v2/graphql?query={}", encode(query))
+            })
+            .collect();
+        let graphql = row(
+            &client,
+            "GraphQL v2 25 posts + rels",
+            size,
+            current,
+            &key,
+            Some(ceiling),
+        )
+        .await;
+        let legacy: Vec<String> = (0..200)
+            .map(|i| {
+                let page = 1 + (i * 37) % pages.max(1);
+                let query = format!("{{ postList(limit: 25, page: {page}) {{ {fields} }} }}");
+                format!("{base}/api/graphql?query={}", encode(query))
+            })
+            .collect();
+        row(
+            &client,
+            "GraphQL legacy list 25",
+            size,
+            legacy,
+            &key,
+            Some(ceiling),
+        )
+        .await;
+        println!(
+            "GraphQL v2 / REST hydrated list throughput at {size}: {:.2}",
+            graphql / rest
+        );
         let common: Vec<String> = WORDS
             .iter()
             .map(|w| format!("{base}/api/v1/search?q=content%20{w}&limit=25"))
