@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn create_read_update_patch_and_delete() {
     let app = TestApp::with_demo().await;
+
+    assert_eq!(total(&app).await, 4);
     let body = json!({"title": "New", "slug": "new-post", "internal": {"contentType": "forged"}});
     let (status, created) = app.post("/api/v1/content/post", &app.rw, &body).await;
     assert_eq!(status, 200, "{created}");
@@ -28,6 +30,7 @@ async fn create_read_update_patch_and_delete() {
             .ends_with("+00:00")
     );
 
+    assert_eq!(total(&app).await, 5, "counted as soon as created");
     let (status, read) = app
         .get(&format!("/api/v1/content/post/{id}"), &app.ro)
         .await;
@@ -93,6 +96,7 @@ async fn create_read_update_patch_and_delete() {
             .0,
         404
     );
+    assert_eq!(total(&app).await, 4, "not counted once deleted");
     assert_eq!(
         app.get("/api/v1/content/nosuchtype/x", &app.ro).await.0,
         404
@@ -506,4 +510,10 @@ async fn size_and_media_type_limits_and_malformed_bodies() {
         (404, json!({"code": 404, "message": "Not found"}))
     );
     assert_eq!(app.stored_ids("post").await.len(), 4);
+}
+
+async fn total(app: &TestApp) -> u64 {
+    app.get("/api/v1/content/post", &app.ro).await.1["total_count"]
+        .as_u64()
+        .unwrap()
 }

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_create_system_tables;
 mod m20261126_000002_add_search_index;
 mod m20261126_000003_add_schema_revision;
+mod m20261126_000004_add_content_counts;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_system_tables::Migration),
             Box::new(m20261126_000002_add_search_index::Migration),
             Box::new(m20261126_000003_add_schema_revision::Migration),
+            Box::new(m20261126_000004_add_content_counts::Migration),
         ]
     }
 }

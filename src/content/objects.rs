@@ -138,8 +138,16 @@ pub async fn list(
         }
     };
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT COUNT(*) AS num");
-    where_clause(&mut sql);
+    if params.filters.is_empty() && params.ids.is_empty() {
+        // Unfiltered: the live count kept by the database's own triggers.
+        sql.push("SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) AS num FROM content_counts WHERE account_id = ")
+            .bind(principal.account_id.clone())
+            .push(" AND content_type = ")
+            .bind(type_name.to_owned());
+    } else {
+        sql.push("SELECT COUNT(*) AS num");
+        where_clause(&mut sql);
+    }
     let total = count(db, &sql).await?;
 
     let mut sql = Sql::new(db.get_database_backend());
