@@ -241,7 +241,6 @@ async fn main() {
 
         let graphql = contentgate::app::GraphqlOptions {
             introspection: true,
-            max_depth: contentgate::graphql::limits::MAX_DEPTH,
         };
         let state = AppState::new(db.clone(), keys, graphql);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -566,12 +566,35 @@ async fn limits_are_enforced_before_resolvers_run() {
 
     let nested = "{ search(q: \"x\") { edges { node { ... on post { author { name } categories { name } } } } } }";
     assert!(v2(&app, &app.ro, nested).await.get("errors").is_none());
-    let depth = format!(
+    // GraphiQL's introspection nests deeper than content queries may.
+    let introspection = format!(
         "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
         "ofType { ".repeat(8),
         " }".repeat(8)
     );
-    let body = v2(&app, &app.ro, &depth).await;
+    let body = v2(&app, &app.ro, &introspection).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    // A type that relates to itself can nest without end; past 10 levels it is refused.
+    let relation = (
+        json!({"type": "array", "items": {"$ref": "#/components/schemas/DataSource"}}),
+        json!({"label": "Parent", "inputType": "datasource", "unique": false, "validation": {"relationContenttype": "folder"}}),
+    );
+    let folder = definition("folder", &[("parent", relation.0, relation.1)], &[]);
+    assert_eq!(
+        app.post("/api/v1/internal/contenttype", &app.rw, &folder)
+            .await
+            .0,
+        200
+    );
+    let nested = |levels: usize| {
+        format!(
+            "{{ folder {{ edges {{ node {{ {}id{} }} }} }} }}",
+            "parent { ".repeat(levels),
+            " }".repeat(levels)
+        )
+    };
+    assert!(v2(&app, &app.ro, &nested(6)).await.get("errors").is_none());
+    let body = v2(&app, &app.ro, &nested(8)).await;
     assert!(message(&body).contains("nested too deep"), "{body}");
     let complex = "{ post(first: 1000) { edges { node { author { name email bio } categories { name slug } tags title slug body } } } author(first: 1000) { edges { node { name email bio } } } category(first: 1000) { edges { node { name slug } } } }";
     assert!(message(&v2(&app, &app.ro, complex).await).contains("too complex"));

@@ -13,7 +13,6 @@ use crate::auth::keys::{KeyRef, KeyStore};
 use crate::auth::{KeyKind, Perms, ServerSecret};
 use crate::config::{AccountsCommand, Cli, Command, GlobalArgs, KeysCommand, ServeArgs};
 use crate::error::AppError;
-use crate::graphql::limits::MAX_DEPTH;
 
 /// A command failure: the one line to print and the exit code.
 struct Failure(String, u8);
@@ -123,7 +122,6 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
     tracing::info!(address = %listener.local_addr().map_err(|e| Failure(e.to_string(), 1))?, "listening");
     let graphql = GraphqlOptions {
         introspection: args.graphql_introspection,
-        max_depth: MAX_DEPTH,
     };
     let state = AppState::new(keys.db.clone(), keys, graphql);
     serve(

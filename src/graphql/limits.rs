@@ -1,6 +1,7 @@
 //! Limits checked on the parsed document before any resolver runs: document size,
-//! aliases, and complexity with list fields counted by the size they ask for. Depth is
-//! limited by the schema itself.
+//! aliases, depth, and complexity with list fields counted by the size they ask for.
+//! Introspection (`__schema`, `__type`) is left to the schema's own, looser depth
+//! limit: GraphiQL's introspection query nests deeper than any content query should.
 
 use std::collections::HashSet;
 
@@ -17,6 +18,8 @@ pub const MAX_ALIASES: usize = 30;
 pub const MAX_COMPLEXITY: u64 = 20_000;
 pub const MAX_BATCH: usize = 10;
 pub const MAX_DEPTH: usize = 10;
+/// The schema's own depth limit, which introspection queries also meet.
+pub const MAX_SCHEMA_DEPTH: usize = 20;
 
 /// What a checked document is.
 pub struct Checked {
@@ -27,6 +30,7 @@ struct Walk<'a> {
     document: &'a ExecutableDocument,
     variables: &'a Variables,
     aliases: usize,
+    deepest: usize,
     seen_fragments: HashSet<Name>,
 }
 
@@ -52,19 +56,22 @@ impl Walk<'_> {
         }
     }
 
-    fn cost(&mut self, set: &Positioned<SelectionSet>, root: bool) -> u64 {
+    fn cost(&mut self, set: &Positioned<SelectionSet>, depth: usize) -> u64 {
+        let root = depth == 0;
         let mut total: u64 = 0;
         for selection in &set.node.items {
             let cost = match &selection.node {
+                Selection::Field(field) if field.node.name.node.starts_with("__") => 0,
                 Selection::Field(field) => {
                     if field.node.alias.is_some() {
                         self.aliases += 1;
                     }
-                    let children = self.cost(&field.node.selection_set, false);
+                    self.deepest = self.deepest.max(depth + 1);
+                    let children = self.cost(&field.node.selection_set, depth + 1);
                     1u64.saturating_add(children.saturating_mul(self.list_size(&field.node, root)))
                 }
                 Selection::InlineFragment(fragment) => {
-                    self.cost(&fragment.node.selection_set, root)
+                    self.cost(&fragment.node.selection_set, depth)
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = spread.node.fragment_name.node.clone();
@@ -72,7 +79,7 @@ impl Walk<'_> {
                         // A fragment cycle is reported by validation; count it once here.
                         Some(fragment) if self.seen_fragments.insert(name) => {
                             let set = fragment.node.selection_set.clone();
-                            self.cost(&set, root)
+                            self.cost(&set, depth)
                         }
                         _ => 0,
                     }
@@ -111,6 +118,7 @@ pub fn check(
         document: &document,
         variables,
         aliases: 0,
+        deepest: 0,
         seen_fragments: HashSet::new(),
     };
     let mut complexity: u64 = 0;
@@ -118,7 +126,13 @@ pub fn check(
     for operation in &operations {
         is_mutation |= operation.node.ty == OperationType::Mutation;
         walk.seen_fragments.clear();
-        complexity = complexity.saturating_add(walk.cost(&operation.node.selection_set, true));
+        complexity = complexity.saturating_add(walk.cost(&operation.node.selection_set, 0));
+    }
+    if walk.deepest > MAX_DEPTH {
+        return Err(format!(
+            "Query is nested too deep ({} levels); at most {MAX_DEPTH} are allowed",
+            walk.deepest
+        ));
     }
     if walk.aliases > MAX_ALIASES {
         return Err(format!(

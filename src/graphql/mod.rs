@@ -16,7 +16,6 @@ use crate::content::definition::TypeModel;
 pub fn check_models(models: &[TypeModel]) -> Result<(), String> {
     let options = schema::Options {
         introspection: true,
-        max_depth: limits::MAX_DEPTH,
     };
     schema::build(models, schema::Flavor::Current, options)?;
     schema::build(models, schema::Flavor::Legacy, options)?;
@@ -28,7 +27,6 @@ pub fn check_models(models: &[TypeModel]) -> Result<(), String> {
 pub fn sdl(models: &[TypeModel], legacy: bool) -> Result<String, String> {
     let options = schema::Options {
         introspection: true,
-        max_depth: limits::MAX_DEPTH,
     };
     let flavor = if legacy {
         schema::Flavor::Legacy

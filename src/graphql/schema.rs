@@ -59,7 +59,6 @@ pub enum Flavor {
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub introspection: bool,
-    pub max_depth: usize,
 }
 
 /// GraphQL names of one content type and its properties.
@@ -873,7 +872,9 @@ pub fn build(models: &[TypeModel], flavor: Flavor, options: Options) -> Result<S
     for ty in types {
         builder = builder.register(ty);
     }
-    builder = builder.limit_depth(options.max_depth).disable_suggestions();
+    builder = builder
+        .limit_depth(super::limits::MAX_SCHEMA_DEPTH)
+        .disable_suggestions();
     if !options.introspection {
         builder = builder.disable_introspection();
     }

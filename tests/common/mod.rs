@@ -91,7 +91,6 @@ impl TestApp {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let graphql = GraphqlOptions {
             introspection: true,
-            max_depth: contentgate::graphql::limits::MAX_DEPTH,
         };
         let state = AppState::new(db.clone(), keys.clone(), graphql);
         tokio::spawn(serve(
@@ -122,7 +121,6 @@ impl TestApp {
     pub async fn spawn_peer(&self) -> String {
         let graphql = GraphqlOptions {
             introspection: true,
-            max_depth: contentgate::graphql::limits::MAX_DEPTH,
         };
         let state = AppState::new(self.db.clone(), self.keys.clone(), graphql);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
