@@ -295,6 +295,15 @@ pub struct Ordering {
     empty_first: bool,
 }
 
+/// `order_direction`: `asc` (the default) or `desc`.
+pub fn parse_direction(direction: Option<&str>) -> AppResult<bool> {
+    match direction.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") | Some("asc") => Ok(false),
+        Some("desc") => Ok(true),
+        Some(_) => Err(AppError::field("order_direction", "Must be asc or desc")),
+    }
+}
+
 pub fn parse_order(
     model: &TypeModel,
     order_by: Option<&str>,
@@ -313,11 +322,7 @@ pub fn parse_order(
             target => target,
         },
     };
-    let descending = match direction.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("") | Some("asc") => false,
-        Some("desc") => true,
-        Some(_) => return Err(AppError::field("order_direction", "Must be asc or desc")),
-    };
+    let descending = parse_direction(direction)?;
     Ok(Ordering {
         target,
         descending,

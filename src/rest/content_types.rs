@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::extract::{QueryParams, json_body};
 use crate::app::AppState;
 use crate::auth::Principal;
+use crate::content::query::parse_direction;
 use crate::content::types::{self, ListParams, MAX_DEFINITION_LIMIT};
 use crate::error::{AppError, AppResult};
 
@@ -27,15 +28,7 @@ async fn list(
     principal: Principal,
     query: QueryParams,
 ) -> AppResult<Json<Value>> {
-    let descending = match query
-        .get("order_direction")
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("") | Some("asc") => false,
-        Some("desc") => true,
-        Some(_) => return Err(AppError::field("order_direction", "Must be asc or desc")),
-    };
+    let descending = parse_direction(query.get("order_direction"))?;
     let internal = match query.get("internal") {
         None | Some("") => None,
         Some("0") | Some("false") => Some(false),

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::app::AppState;
 use crate::auth::Principal;
+use crate::content::objects::MAX_LIST_LIMIT;
 use crate::error::{AppError, AppResult};
 
 /// The largest request body read at all (a batch holds up to 100 objects of 1 MB).
@@ -52,6 +53,23 @@ impl QueryParams {
                 .parse::<u64>()
                 .map_err(|_| AppError::field(name, "This value should be a positive integer.")),
         }
+    }
+
+    /// `page` (from 1) and `limit` (1 to 1000, default 20) of an object list or search:
+    /// out of range is a 400 naming the parameter, never a silent clamp.
+    pub fn paging(&self) -> AppResult<(u64, u64)> {
+        let page = self.number("page", 1)?;
+        if page < 1 {
+            return Err(AppError::field("page", "This value should be 1 or more."));
+        }
+        let limit = self.number("limit", 20)?;
+        if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+            return Err(AppError::field(
+                "limit",
+                format!("This value should be between 1 and {MAX_LIST_LIMIT}."),
+            ));
+        }
+        Ok((page, limit))
     }
 
     pub fn flag(&self, name: &str) -> AppResult<bool> {

@@ -12,7 +12,7 @@ use super::extract::{QueryParams, json_body};
 use crate::app::AppState;
 use crate::auth::{Action, Principal};
 use crate::content::hydrate::parse_depth;
-use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
+use crate::content::objects::{self, ListParams};
 use crate::content::query::{parse_filters, parse_order};
 use crate::content::types;
 use crate::error::{AppError, AppResult};
@@ -43,17 +43,7 @@ async fn list(
     let (_, model) = types::load(&state.db, &principal.account_id, &type_name)
         .await?
         .ok_or(AppError::NotFound)?;
-    let page = query.number("page", 1)?;
-    if page < 1 {
-        return Err(AppError::field("page", "This value should be 1 or more."));
-    }
-    let limit = query.number("limit", 20)?;
-    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
-        return Err(AppError::field(
-            "limit",
-            format!("This value should be between 1 and {MAX_LIST_LIMIT}."),
-        ));
-    }
+    let (page, limit) = query.paging()?;
     let filters = match query.get("filters").map(str::trim) {
         None | Some("") => Vec::new(),
         Some(raw) => parse_filters(&model, raw)?,

@@ -9,7 +9,7 @@ use super::extract::QueryParams;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::content::hydrate::parse_depth;
-use crate::content::objects::MAX_LIST_LIMIT;
+use crate::content::query::parse_direction;
 use crate::content::search::{SearchParams, parse_field, search};
 use crate::error::{AppError, AppResult};
 
@@ -41,26 +41,8 @@ async fn handle(
             ));
         }
     }
-    let page = query.number("page", 1)?;
-    if page < 1 {
-        return Err(AppError::field("page", "This value should be 1 or more."));
-    }
-    let limit = query.number("limit", 20)?;
-    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
-        return Err(AppError::field(
-            "limit",
-            format!("This value should be between 1 and {MAX_LIST_LIMIT}."),
-        ));
-    }
-    let descending = match query
-        .get("order_direction")
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("") | Some("asc") => false,
-        Some("desc") => true,
-        Some(_) => return Err(AppError::field("order_direction", "Must be asc or desc")),
-    };
+    let (page, limit) = query.paging()?;
+    let descending = parse_direction(query.get("order_direction"))?;
     // `filters[prop]=value` (deepObject style).
     let filters = query
         .0
