@@ -54,6 +54,20 @@ fn parse_data_url(url: &str) -> Option<Key> {
     (!type_name.is_empty() && !id.is_empty()).then(|| (type_name.to_owned(), id.to_owned()))
 }
 
+/// Names of the relation properties of a rendered object's type.
+fn relation_names(object: &Value, models: &HashMap<String, TypeModel>) -> Vec<String> {
+    let model = object
+        .pointer("/internal/contentType")
+        .and_then(Value::as_str)
+        .and_then(|t| models.get(t));
+    model
+        .into_iter()
+        .flat_map(|m| m.properties.iter())
+        .filter(|p| p.relation.is_some())
+        .map(|p| p.name.clone())
+        .collect()
+}
+
 /// The relation references of a rendered object that the caller may read.
 fn readable_refs(
     object: &Value,
@@ -61,16 +75,9 @@ fn readable_refs(
     scope: &ReadScope,
     into: &mut BTreeSet<Key>,
 ) {
-    let Some(model) = object
-        .pointer("/internal/contentType")
-        .and_then(Value::as_str)
-        .and_then(|t| models.get(t))
-    else {
-        return;
-    };
-    for property in model.properties.iter().filter(|p| p.relation.is_some()) {
+    for name in relation_names(object, models) {
         for item in object
-            .get(&property.name)
+            .get(&name)
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -148,20 +155,7 @@ fn substitute(
     scope: &ReadScope,
     loaded: &HashMap<Key, Value>,
 ) {
-    let Some(model) = object
-        .pointer("/internal/contentType")
-        .and_then(Value::as_str)
-        .and_then(|t| models.get(t))
-    else {
-        return;
-    };
-    let relations: Vec<String> = model
-        .properties
-        .iter()
-        .filter(|p| p.relation.is_some())
-        .map(|p| p.name.clone())
-        .collect();
-    for name in relations {
+    for name in relation_names(object, models) {
         let Some(Value::Array(items)) = object.get_mut(&name) else {
             continue;
         };
