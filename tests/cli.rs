@@ -343,6 +343,19 @@ async fn tokens_never_reach_the_logs_and_sigterm_stops_cleanly() {
         );
     }
     assert!(log.contains("stopped"));
+
+    // `contentgate schema` prints the account's SDL: for the example model, schema.graphql.
+    let output = cli.run(&["schema"]);
+    assert!(output.status.success());
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), committed);
+    let legacy = String::from_utf8_lossy(&cli.run(&["schema", "--legacy"]).stdout).to_string();
+    assert!(legacy.contains("postList("), "{legacy}");
+    assert_eq!(
+        cli.run(&["schema", "--account", "nobody"]).status.code(),
+        Some(2)
+    );
 }
 
 #[tokio::test]

@@ -781,3 +781,40 @@ async fn another_instance_on_the_same_database_serves_changes_at_once() {
         "the peer serves the new type on its next request"
     );
 }
+
+#[tokio::test]
+async fn introspection_can_be_turned_off() {
+    let app = TestApp::with_demo().await;
+    let closed = app
+        .spawn_peer_with(contentgate::app::GraphqlOptions {
+            introspection: false,
+        })
+        .await;
+    let ask = |base: String, query: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .post(format!("{base}/api/v2/graphql"))
+                .header("x-auth-token", &app.ro)
+                .json(&json!({"query": query}))
+                .send()
+                .await
+                .unwrap();
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let open = ask(app.url(""), "{ __schema { queryType { name } } }").await;
+    assert_eq!(open["data"]["__schema"]["queryType"]["name"], "Query");
+    let refused = ask(closed.clone(), "{ __schema { queryType { name } } }").await;
+    assert!(
+        refused["data"]["__schema"].is_null() || refused.get("errors").is_some(),
+        "{refused}"
+    );
+    assert_ne!(refused["data"]["__schema"]["queryType"]["name"], "Query");
+    let data = ask(closed, "{ post { totalCount } }").await;
+    assert_eq!(data["data"]["post"]["totalCount"], 4, "queries still work");
+    // Suggestions are always off: a misspelt field names no alternative.
+    let misspelt = ask(app.url(""), "{ post { totalCont } }").await;
+    assert!(!misspelt.to_string().contains("Did you mean"), "{misspelt}");
+}

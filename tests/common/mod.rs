@@ -119,9 +119,13 @@ impl TestApp {
     /// A second server on the same database, as another instance behind a load balancer
     /// would be: its own schema cache, nothing shared in memory.
     pub async fn spawn_peer(&self) -> String {
-        let graphql = GraphqlOptions {
+        self.spawn_peer_with(GraphqlOptions {
             introspection: true,
-        };
+        })
+        .await
+    }
+
+    pub async fn spawn_peer_with(&self, graphql: GraphqlOptions) -> String {
         let state = AppState::new(self.db.clone(), self.keys.clone(), graphql);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
