@@ -1,0 +1,216 @@
+//! Builds an account's GraphQL schema from its content type definitions: one object
+//! type per content type, and for the current API (`/api/v2/graphql`) one connection
+//! root field per type, `search`, and mutations; for the legacy API (`/api/graphql`)
+//! `<type>(id:)` and `<type>List(...)`. Every field is made by `guard::guarded`.
+//! One submodule per family of types: objects, connections (and the legacy lists),
+//! mutations, search.
+
+mod connections;
+mod mutations;
+mod object_types;
+mod search;
+
+// The submodules share this module's imports and helpers through `use super::*`.
+use connections::{connection_root, connection_types, filter_input, legacy_roots};
+use mutations::{data_input, mutations};
+use object_types::{internal_type, object_type};
+use search::search_types;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::dynamic::{
+    Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Scalar,
+    Schema, TypeRef, Union,
+};
+use sea_orm::DatabaseConnection;
+use serde_json::{Map, Value, json};
+
+use crate::auth::{Action, Principal};
+use crate::content::definition::{Property, TypeModel};
+use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
+use crate::content::query::{equals_condition, parse_filters, parse_order};
+use crate::content::search::{SearchParams, search};
+use crate::error::AppError;
+use crate::graphql::guard::{Need, guarded};
+use crate::graphql::loader::RelationLoader;
+use crate::graphql::naming::{capitalized, unique_names};
+
+pub const INTERNAL_TYPE: &str = "flotiq___internal";
+pub const FILTER_TYPE: &str = "FlotiqFieldFilterInput";
+const JSON_SCALAR: &str = "JSON";
+/// GraphQL type names taken before any content type is named.
+const RESERVED_TYPES: &[&str] = &[
+    "Query",
+    "Mutation",
+    "String",
+    "Int",
+    "Float",
+    "Boolean",
+    "ID",
+    INTERNAL_TYPE,
+    FILTER_TYPE,
+    JSON_SCALAR,
+    "SearchHit",
+    "SearchResult",
+    "SearchEdge",
+];
+/// Root field names of the current API that content types cannot take.
+const RESERVED_ROOTS: &[&str] = &["search"];
+pub const DEFAULT_FIRST: u64 = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// `/api/v2/graphql`
+    Current,
+    /// `/api/graphql`
+    Legacy,
+}
+
+/// Schema-wide options from the configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub introspection: bool,
+}
+
+/// GraphQL names of one content type and its properties.
+#[derive(Clone)]
+struct Names {
+    model: Arc<TypeModel>,
+    object: String,
+    root: String,
+    /// property name → field name
+    fields: BTreeMap<String, String>,
+}
+
+impl Names {
+    fn derived(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.object)
+    }
+}
+
+fn names_of(models: &[TypeModel]) -> Vec<Names> {
+    let objects = unique_names(models.iter().map(|m| m.name.as_str()), RESERVED_TYPES);
+    let roots = unique_names(models.iter().map(|m| m.name.as_str()), RESERVED_ROOTS);
+    models
+        .iter()
+        .map(|model| Names {
+            model: Arc::new(model.clone()),
+            object: objects[&model.name].clone(),
+            root: roots[&model.name].clone(),
+            fields: unique_names(
+                model.properties.iter().map(|p| p.name.as_str()),
+                &["id", "internal"],
+            ),
+        })
+        .collect()
+}
+
+fn to_graphql(value: &Value) -> async_graphql::Value {
+    async_graphql::Value::from_json(value.clone()).unwrap_or(async_graphql::Value::Null)
+}
+
+fn app_err(err: AppError) -> async_graphql::Error {
+    err.into_graphql()
+}
+
+fn arg_u64(ctx: &ResolverContext<'_>, name: &str, default: u64) -> async_graphql::Result<u64> {
+    match ctx.args.get(name) {
+        Some(value) if !value.is_null() => {
+            let number = value.i64()?;
+            u64::try_from(number).map_err(|_| {
+                AppError::field(name, "This value should be 0 or more.").into_graphql()
+            })
+        }
+        _ => Ok(default),
+    }
+}
+
+fn arg_str<'a>(ctx: &'a ResolverContext<'_>, name: &str) -> async_graphql::Result<Option<&'a str>> {
+    match ctx.args.get(name) {
+        Some(value) if !value.is_null() => Ok(Some(value.string()?)),
+        _ => Ok(None),
+    }
+}
+
+fn services<'a>(
+    ctx: &'a ResolverContext<'_>,
+) -> async_graphql::Result<(&'a DatabaseConnection, &'a Principal)> {
+    Ok((ctx.data::<DatabaseConnection>()?, ctx.data::<Principal>()?))
+}
+
+/// The schema for an account's content types (in definition order).
+pub fn build(models: &[TypeModel], flavor: Flavor, options: Options) -> Result<Schema, String> {
+    let all = names_of(models);
+    let object_names: BTreeMap<String, String> = all
+        .iter()
+        .map(|n| (n.model.name.clone(), n.object.clone()))
+        .collect();
+    let mut query = Object::new("Query");
+    let mut mutation = Object::new("Mutation");
+    let mut types: Vec<async_graphql::dynamic::Type> = vec![
+        internal_type().into(),
+        Scalar::new(JSON_SCALAR)
+            .description("Any JSON value")
+            .into(),
+        InputObject::new(FILTER_TYPE)
+            .field(InputValue::new("type", TypeRef::named_nn(TypeRef::STRING)))
+            .field(InputValue::new("filter", TypeRef::named(TypeRef::STRING)))
+            .field(InputValue::new("filter2", TypeRef::named(TypeRef::STRING)))
+            .into(),
+    ];
+    for names in &all {
+        types.push(object_type(names, &object_names).into());
+        match flavor {
+            Flavor::Current => {
+                query = query.field(connection_root(names));
+                types.extend(connection_types(names).map(Into::into));
+                types.push(filter_input(names).into());
+                types.push(data_input(names).into());
+                for field in mutations(names) {
+                    mutation = mutation.field(field);
+                }
+            }
+            Flavor::Legacy => {
+                for field in legacy_roots(names) {
+                    query = query.field(field);
+                }
+            }
+        }
+    }
+    let has_mutations = flavor == Flavor::Current && !all.is_empty();
+    if flavor == Flavor::Current && !all.is_empty() {
+        let (field, search_types) = search_types(&all);
+        query = query.field(field);
+        types.extend(search_types);
+    }
+    if all.is_empty() {
+        // A schema needs one query field; an account without types gets an empty answer.
+        query = query.field(guarded(
+            "contentTypes",
+            TypeRef::named_nn_list_nn(TypeRef::STRING),
+            Need::Key,
+            |_| {
+                FieldFuture::new(
+                    async move { Ok(Some(FieldValue::list(Vec::<FieldValue>::new()))) },
+                )
+            },
+        ));
+    }
+    let mut builder =
+        Schema::build("Query", has_mutations.then_some("Mutation"), None).register(query);
+    if has_mutations {
+        builder = builder.register(mutation);
+    }
+    for ty in types {
+        builder = builder.register(ty);
+    }
+    builder = builder
+        .limit_depth(crate::graphql::limits::MAX_SCHEMA_DEPTH)
+        .disable_suggestions();
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish().map_err(|err| err.to_string())
+}

@@ -1,0 +1,130 @@
+//! `create/update/delete<Type>` with typed inputs, through the same services as REST.
+
+use super::*;
+
+pub(super) fn input_type(property: &Property) -> TypeRef {
+    if property.relation.is_some() {
+        return TypeRef::named_list(TypeRef::STRING);
+    }
+    match property.schema_type.as_str() {
+        "string" => TypeRef::named(TypeRef::STRING),
+        "number" => TypeRef::named(TypeRef::FLOAT),
+        "integer" => TypeRef::named(TypeRef::INT),
+        "boolean" => TypeRef::named(TypeRef::BOOLEAN),
+        "array" if property.item_type.as_deref() == Some("string") => {
+            TypeRef::named_list(TypeRef::STRING)
+        }
+        _ => TypeRef::named(JSON_SCALAR),
+    }
+}
+
+pub(super) fn data_input(names: &Names) -> InputObject {
+    let mut input = InputObject::new(names.derived("Input"))
+        .field(InputValue::new("id", TypeRef::named(TypeRef::STRING)));
+    for property in &names.model.properties {
+        input = input.field(InputValue::new(
+            &names.fields[&property.name],
+            input_type(property),
+        ));
+    }
+    input
+}
+
+/// The data of a mutation input, in the REST body shape.
+pub(super) fn body_of(names: &Names, ctx: &ResolverContext<'_>) -> async_graphql::Result<Value> {
+    let data = ctx.args.try_get("data")?.object()?;
+    let mut body = Map::new();
+    for (field, value) in data.iter() {
+        let property = names
+            .model
+            .properties
+            .iter()
+            .find(|p| names.fields[&p.name] == field.as_str());
+        let json = value.as_value().clone().into_json()?;
+        match property {
+            Some(p) => {
+                let json = match (&p.relation, json) {
+                    (Some(target), Value::Array(ids)) => Value::Array(
+                        ids.iter()
+                            .filter_map(Value::as_str)
+                            .map(|id| json!({"type": "internal", "dataUrl": format!("/api/v1/content/{target}/{id}")}))
+                            .collect(),
+                    ),
+                    (_, json) => json,
+                };
+                body.insert(p.name.clone(), json);
+            }
+            None => {
+                body.insert(field.to_string(), json);
+            }
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+pub(super) fn mutations(names: &Names) -> [Field; 3] {
+    let type_name = names.model.name.clone();
+    let suffix = capitalized(&names.object);
+    let shared = names.clone();
+    let create = guarded(
+        format!("create{suffix}"),
+        TypeRef::named(&names.object),
+        Need::On(type_name.clone(), Action::Create),
+        move |ctx| {
+            let names = shared.clone();
+            FieldFuture::new(async move {
+                let (db, principal) = services(&ctx)?;
+                let body = body_of(&names, &ctx)?;
+                let created = objects::create(db, principal, &names.model.name, &body)
+                    .await
+                    .map_err(app_err)?;
+                Ok(Some(FieldValue::owned_any(created)))
+            })
+        },
+    )
+    .argument(InputValue::new(
+        "data",
+        TypeRef::named_nn(names.derived("Input")),
+    ));
+    let shared = names.clone();
+    let update = guarded(
+        format!("update{suffix}"),
+        TypeRef::named(&names.object),
+        Need::On(type_name.clone(), Action::Update),
+        move |ctx| {
+            let names = shared.clone();
+            FieldFuture::new(async move {
+                let (db, principal) = services(&ctx)?;
+                let id = ctx.args.try_get("id")?.string()?.to_owned();
+                let body = body_of(&names, &ctx)?;
+                let updated = objects::update(db, principal, &names.model.name, &id, &body, true)
+                    .await
+                    .map_err(app_err)?;
+                Ok(Some(FieldValue::owned_any(updated)))
+            })
+        },
+    )
+    .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::STRING)))
+    .argument(InputValue::new(
+        "data",
+        TypeRef::named_nn(names.derived("Input")),
+    ));
+    let delete = guarded(
+        format!("delete{suffix}"),
+        TypeRef::named(TypeRef::BOOLEAN),
+        Need::On(type_name.clone(), Action::Delete),
+        move |ctx| {
+            let type_name = type_name.clone();
+            FieldFuture::new(async move {
+                let (db, principal) = services(&ctx)?;
+                let id = ctx.args.try_get("id")?.string()?.to_owned();
+                objects::delete(db, principal, &type_name, &id)
+                    .await
+                    .map_err(app_err)?;
+                Ok(Some(FieldValue::value(true)))
+            })
+        },
+    )
+    .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::STRING)));
+    [create, update, delete]
+}

@@ -1,0 +1,161 @@
+//! Object types of content types, their scalar and relation fields, and `flotiq___internal`.
+
+use super::*;
+
+/// A scalar read from the parent object (a rendered content object or part of one).
+pub(super) fn json_field(name: &str, ty: TypeRef, need: Need, key: &str) -> Field {
+    let key = key.to_owned();
+    guarded(name, ty, need, move |ctx| {
+        let key = key.clone();
+        FieldFuture::new(async move {
+            let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
+            Ok(parent
+                .get(&key)
+                .filter(|v| !v.is_null())
+                .map(|v| FieldValue::value(to_graphql(v))))
+        })
+    })
+}
+
+pub(super) fn output_type(property: &Property, object_names: &BTreeMap<String, String>) -> TypeRef {
+    let named = |name: &str| {
+        if property.required {
+            TypeRef::named_nn(name)
+        } else {
+            TypeRef::named(name)
+        }
+    };
+    if let Some(target) = &property.relation {
+        return TypeRef::named_list(
+            object_names
+                .get(target)
+                .cloned()
+                .unwrap_or_else(|| JSON_SCALAR.into()),
+        );
+    }
+    match property.schema_type.as_str() {
+        "string" => named(TypeRef::STRING),
+        "number" => named(TypeRef::FLOAT),
+        "integer" => named(TypeRef::INT),
+        "boolean" => named(TypeRef::BOOLEAN),
+        "array" if property.item_type.as_deref() == Some("string") => {
+            TypeRef::named_list(TypeRef::STRING)
+        }
+        _ => named(JSON_SCALAR),
+    }
+}
+
+/// The object type of one content type.
+pub(super) fn object_type(names: &Names, object_names: &BTreeMap<String, String>) -> Object {
+    let read = Need::On(names.model.name.clone(), Action::Read);
+    let mut object = Object::new(&names.object)
+        .description(format!(
+            "Auto generated Headless CMS type: {}",
+            names.model.name
+        ))
+        .field(json_field(
+            "id",
+            TypeRef::named_nn(TypeRef::STRING),
+            read.clone(),
+            "id",
+        ))
+        .field(guarded(
+            "internal",
+            TypeRef::named(INTERNAL_TYPE),
+            read.clone(),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
+                    Ok(parent.get("internal").cloned().map(FieldValue::owned_any))
+                })
+            },
+        ));
+    for property in &names.model.properties {
+        let field_name = &names.fields[&property.name];
+        let ty = output_type(property, object_names);
+        object = object.field(match &property.relation {
+            Some(target) if object_names.contains_key(target) => {
+                relation_field(field_name, ty, property, target)
+            }
+            _ => json_field(field_name, ty, read.clone(), &property.name),
+        });
+    }
+    object
+}
+
+/// A relation: the related objects the caller may read, loaded in batches, in the
+/// stored order; a type the caller may not read is a FORBIDDEN error at this path.
+pub(super) fn relation_field(
+    field_name: &str,
+    ty: TypeRef,
+    property: &Property,
+    target: &str,
+) -> Field {
+    let key = property.name.clone();
+    let target = target.to_owned();
+    guarded(
+        field_name,
+        ty,
+        Need::On(target.clone(), Action::Read),
+        move |ctx| {
+            let key = key.clone();
+            let target = target.clone();
+            FieldFuture::new(async move {
+                let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
+                let prefix = format!("/api/v1/content/{target}/");
+                let keys: Vec<(String, String)> = parent
+                    .get(&key)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|item| {
+                        item.get("dataUrl")?
+                            .as_str()?
+                            .strip_prefix(&prefix)
+                            .map(str::to_owned)
+                    })
+                    .map(|id| (target.clone(), id))
+                    .collect();
+                let loader = ctx.data::<DataLoader<RelationLoader>>()?;
+                let loaded = loader
+                    .load_many(keys.iter().cloned())
+                    .await
+                    .map_err(|err| {
+                        tracing::error!(error = %err, "relation loader failed");
+                        AppError::Internal("relation loader".into()).into_graphql()
+                    })?;
+                let items: Vec<FieldValue> = keys
+                    .iter()
+                    .filter_map(|k| loaded.get(k).cloned())
+                    .map(FieldValue::owned_any)
+                    .collect();
+                Ok(Some(FieldValue::list(items)))
+            })
+        },
+    )
+}
+
+pub(super) fn internal_type() -> Object {
+    let mut object = Object::new(INTERNAL_TYPE);
+    for field in [
+        "status",
+        "createdAt",
+        "deletedAt",
+        "updatedAt",
+        "contentType",
+        "objectTitle",
+    ] {
+        object = object.field(json_field(
+            field,
+            TypeRef::named(TypeRef::STRING),
+            Need::Key,
+            field,
+        ));
+    }
+    object.field(json_field(
+        "latestVersion",
+        TypeRef::named(TypeRef::INT),
+        Need::Key,
+        "latestVersion",
+    ))
+}

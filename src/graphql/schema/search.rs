@@ -1,0 +1,116 @@
+//! The `search` root field and its union of all object types.
+
+use super::*;
+
+/// `search(q, content_type, first, offset)`: hits across the readable types.
+pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic::Type>) {
+    let mut union = Union::new("SearchHit");
+    for names in all {
+        union = union.possible_type(&names.object);
+    }
+    let by_type: Arc<BTreeMap<String, String>> = Arc::new(
+        all.iter()
+            .map(|n| (n.model.name.clone(), n.object.clone()))
+            .collect(),
+    );
+    let edge = Object::new("SearchEdge")
+        .field(guarded(
+            "score",
+            TypeRef::named(TypeRef::FLOAT),
+            Need::Key,
+            |ctx| {
+                FieldFuture::new(async move {
+                    let hit = ctx.parent_value.try_downcast_ref::<Value>()?;
+                    Ok(hit.get("score").map(|s| FieldValue::value(to_graphql(s))))
+                })
+            },
+        ))
+        .field(guarded(
+            "node",
+            TypeRef::named("SearchHit"),
+            Need::Key,
+            move |ctx| {
+                let by_type = by_type.clone();
+                FieldFuture::new(async move {
+                    let hit = ctx.parent_value.try_downcast_ref::<Value>()?;
+                    let item = hit.get("item").cloned().unwrap_or_default();
+                    let content_type = item
+                        .pointer("/internal/contentType")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let principal = ctx.data::<Principal>()?;
+                    // The search service only returns readable types; checked again per node.
+                    principal
+                        .require(content_type, Action::Read)
+                        .map_err(app_err)?;
+                    let object = by_type.get(content_type).cloned().unwrap_or_default();
+                    Ok(Some(FieldValue::owned_any(item).with_type(object)))
+                })
+            },
+        ));
+    let result = Object::new("SearchResult")
+        .field(guarded(
+            "totalCount",
+            TypeRef::named(TypeRef::INT),
+            Need::Key,
+            |ctx| {
+                FieldFuture::new(async move {
+                    let result = ctx.parent_value.try_downcast_ref::<Value>()?;
+                    Ok(result
+                        .get("total_count")
+                        .map(|t| FieldValue::value(to_graphql(t))))
+                })
+            },
+        ))
+        .field(guarded(
+            "edges",
+            TypeRef::named_list("SearchEdge"),
+            Need::Key,
+            |ctx| {
+                FieldFuture::new(async move {
+                    let result = ctx.parent_value.try_downcast_ref::<Value>()?;
+                    let hits = result
+                        .get("data")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    Ok(Some(FieldValue::list(
+                        hits.into_iter().map(FieldValue::owned_any),
+                    )))
+                })
+            },
+        ));
+    let field = guarded("search", TypeRef::named("SearchResult"), Need::Key, |ctx| {
+        FieldFuture::new(async move {
+            let (db, principal) = services(&ctx)?;
+            let limit = arg_u64(&ctx, "first", DEFAULT_FIRST)?.clamp(1, MAX_LIST_LIMIT);
+            let offset = arg_u64(&ctx, "offset", 0)?;
+            let content_types = match ctx.args.get("content_type").filter(|v| !v.is_null()) {
+                Some(list) => list
+                    .list()?
+                    .iter()
+                    .map(|v| v.string().map(str::to_owned))
+                    .collect::<async_graphql::Result<_>>()?,
+                None => Vec::new(),
+            };
+            let params = SearchParams {
+                q: arg_str(&ctx, "q")?.unwrap_or_default().to_owned(),
+                content_types,
+                page: offset / limit + 1,
+                limit,
+                offset,
+                ..Default::default()
+            };
+            let result = search(db, principal, &params).await.map_err(app_err)?;
+            Ok(Some(FieldValue::owned_any(result)))
+        })
+    })
+    .argument(InputValue::new("q", TypeRef::named(TypeRef::STRING)))
+    .argument(InputValue::new(
+        "content_type",
+        TypeRef::named_list(TypeRef::STRING),
+    ))
+    .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)))
+    .argument(InputValue::new("offset", TypeRef::named(TypeRef::INT)));
+    (field, vec![union.into(), edge.into(), result.into()])
+}
