@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 use serde_json::Value;
 
 use crate::auth::{KeyKind, Principal};
-use crate::content::{objects, types};
+use crate::content::{batch, types};
 use crate::error::AppResult;
 
 /// Definitions in dependency order; the same files generate `schema.graphql`.
@@ -40,7 +40,7 @@ pub async fn load(db: &DatabaseConnection, account_id: &str) -> AppResult<bool> 
     };
     let samples: Value = serde_json::from_str(OBJECTS).expect("example objects are valid JSON");
     for (type_name, items) in samples.as_object().into_iter().flatten() {
-        objects::batch_create(db, &loader, type_name, items, false).await?;
+        batch::batch_create(db, &loader, type_name, items, false).await?;
     }
     Ok(true)
 }

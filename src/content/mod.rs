@@ -1,6 +1,7 @@
 //! Content: type definitions and objects. Every public function takes the caller's
 //! `Principal` and checks it through `Principal::require` before touching data.
 
+pub mod batch;
 pub mod definition;
 pub mod hydrate;
 pub mod objects;

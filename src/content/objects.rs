@@ -1,8 +1,6 @@
 //! Content objects: read, list, create, update, delete, batches and the removed list.
 //! Writes run in one transaction each (a batch is one transaction for its valid items).
 
-use std::collections::BTreeSet;
-
 use entity::{content_object, content_ref};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
@@ -20,7 +18,6 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::time::format_iso;
 
 pub const MAX_OBJECT_BYTES: usize = 1024 * 1024;
-pub const MAX_BATCH: usize = 100;
 pub const MAX_LIST_LIMIT: u64 = 1000;
 
 pub struct ListParams {
@@ -69,7 +66,7 @@ pub fn render(model: &TypeModel, row: &content_object::Model) -> Value {
 }
 
 /// Looks up the type after the scope check, so a refusal reveals nothing about it.
-async fn authorized_type<C: ConnectionTrait>(
+pub(super) async fn authorized_type<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
     type_name: &str,
@@ -84,7 +81,7 @@ async fn authorized_type<C: ConnectionTrait>(
         .1)
 }
 
-async fn find_live<C: ConnectionTrait>(
+pub(super) async fn find_live<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
     type_name: &str,
@@ -172,7 +169,9 @@ pub async fn list(
 }
 
 /// Splits a client body into its id and its properties; `internal` is ignored.
-fn split_body(body: &Value) -> Result<(Option<String>, Map<String, Value>), FieldErrors> {
+pub(super) fn split_body(
+    body: &Value,
+) -> Result<(Option<String>, Map<String, Value>), FieldErrors> {
     let Some(object) = body.as_object() else {
         let mut errors = FieldErrors::new();
         errors.insert("data".into(), vec!["An object is expected".into()]);
@@ -193,7 +192,7 @@ fn split_body(body: &Value) -> Result<(Option<String>, Map<String, Value>), Fiel
     Ok((id, data))
 }
 
-fn check_size(body: &Value, id: &str) -> AppResult<()> {
+pub(super) fn check_size(body: &Value, id: &str) -> AppResult<()> {
     let size = serde_json::to_vec(body).map(|b| b.len()).unwrap_or(0);
     if size > MAX_OBJECT_BYTES {
         return Err(AppError::TooLarge(format!(
@@ -213,7 +212,7 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// Every check of one object's data, including those that need the database.
-async fn check_object<C: ConnectionTrait>(
+pub(super) async fn check_object<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
     model: &TypeModel,
@@ -349,7 +348,7 @@ pub async fn write_refs<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn insert_object(
+pub(super) async fn insert_object(
     txn: &DatabaseTransaction,
     account_id: &str,
     model: &TypeModel,
@@ -374,7 +373,7 @@ async fn insert_object(
     Ok(row)
 }
 
-async fn replace_object(
+pub(super) async fn replace_object(
     txn: &DatabaseTransaction,
     account_id: &str,
     model: &TypeModel,
@@ -392,7 +391,7 @@ async fn replace_object(
     Ok(row)
 }
 
-fn new_id(type_name: &str) -> String {
+pub(super) fn new_id(type_name: &str) -> String {
     format!("{type_name}-{}", uuid::Uuid::new_v4().simple())
 }
 
@@ -457,14 +456,17 @@ pub async fn update(
     Ok(render(&model, &row))
 }
 
-fn merged(existing: &content_object::Model, sent: Map<String, Value>) -> Map<String, Value> {
+pub(super) fn merged(
+    existing: &content_object::Model,
+    sent: Map<String, Value>,
+) -> Map<String, Value> {
     let mut data = existing.data.as_object().cloned().unwrap_or_default();
     data.extend(sent);
     data
 }
 
 /// Why an object cannot be deleted, if it cannot.
-async fn delete_blocker<C: ConnectionTrait>(
+pub(super) async fn delete_blocker<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
     row: &content_object::Model,
@@ -479,7 +481,10 @@ async fn delete_blocker<C: ConnectionTrait>(
     Ok(referenced.map(|_| "This content object is used in another content object.".to_owned()))
 }
 
-async fn soft_delete<C: ConnectionTrait>(conn: &C, row: content_object::Model) -> AppResult<()> {
+pub(super) async fn soft_delete<C: ConnectionTrait>(
+    conn: &C,
+    row: content_object::Model,
+) -> AppResult<()> {
     let pk = row.pk;
     let mut active: content_object::ActiveModel = row.into();
     active.deleted_at = Set(Some(now_micros()));
@@ -509,191 +514,6 @@ pub async fn delete(
     soft_delete(&txn, row).await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// Outcome of a batch write, in Flotiq's report shape.
-fn batch_report(total: usize, errors: Vec<Value>) -> AppResult<Value> {
-    let report = json!({
-        "batch_total_count": total,
-        "batch_success_count": total - errors.len(),
-        "batch_error_count": errors.len(),
-        "errors": errors,
-    });
-    if errors.is_empty() {
-        Ok(report)
-    } else {
-        Err(AppError::BadRequestBody(report))
-    }
-}
-
-fn batch_items(body: &Value) -> AppResult<&Vec<Value>> {
-    let items = body
-        .as_array()
-        .ok_or_else(|| AppError::field("body", "An array of objects is expected"))?;
-    if items.len() > MAX_BATCH {
-        return Err(AppError::BadRequestBody(json!({
-            "batch_limit": [format!("A batch can hold at most {MAX_BATCH} objects, {} sent", items.len())]
-        })));
-    }
-    Ok(items)
-}
-
-/// Creates (or, with `update_existing`, upserts) up to 100 objects. Valid items are
-/// saved even when others fail; the report lists the failures.
-pub async fn batch_create(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    type_name: &str,
-    body: &Value,
-    update_existing: bool,
-) -> AppResult<Value> {
-    let actions: &[Action] = if update_existing {
-        &[Action::Create, Action::Update]
-    } else {
-        &[Action::Create]
-    };
-    let model = authorized_type(db, principal, type_name, actions).await?;
-    let items = batch_items(body)?;
-    for item in items {
-        check_size(item, item.get("id").and_then(Value::as_str).unwrap_or(""))?;
-    }
-    let mut seen = BTreeSet::new();
-    let mut errors = Vec::new();
-    let txn = db.begin().await?;
-    for item in items {
-        let (id, data) = match split_body(item) {
-            Ok(parts) => parts,
-            Err(field_errors) => {
-                errors.push(json!({"data": item, "errors": field_errors}));
-                continue;
-            }
-        };
-        let id = id.unwrap_or_else(|| new_id(type_name));
-        if !seen.insert(id.clone()) {
-            errors.push(json!({"data": item, "errors": {"id": ["There are duplications in object data, key: id"]}}));
-            continue;
-        }
-        let existing = if update_existing {
-            find_live(&txn, &principal.account_id, type_name, &id).await?
-        } else {
-            None
-        };
-        let field_errors = check_object(
-            &txn,
-            &principal.account_id,
-            &model,
-            &id,
-            &data,
-            existing.as_ref().map(|e| e.pk),
-        )
-        .await?;
-        if !field_errors.is_empty() {
-            errors.push(json!({"data": item, "errors": field_errors}));
-            continue;
-        }
-        match existing {
-            Some(existing) => {
-                replace_object(&txn, &principal.account_id, &model, existing, data).await?
-            }
-            None => insert_object(&txn, &principal.account_id, &model, &id, data).await?,
-        };
-    }
-    txn.commit().await?;
-    batch_report(items.len(), errors)
-}
-
-/// Merges each item into the existing object with its id; never creates. A missing
-/// object makes the whole request a 404 with nothing changed.
-pub async fn batch_patch(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    type_name: &str,
-    body: &Value,
-) -> AppResult<Value> {
-    let model = authorized_type(db, principal, type_name, &[Action::Update]).await?;
-    let items = batch_items(body)?;
-    let txn = db.begin().await?;
-    let mut targets = Vec::with_capacity(items.len());
-    for item in items {
-        let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
-        check_size(item, id)?;
-        let existing = find_live(&txn, &principal.account_id, type_name, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        targets.push(existing);
-    }
-    let mut errors = Vec::new();
-    let mut seen = BTreeSet::new();
-    for (item, existing) in items.iter().zip(targets) {
-        if !seen.insert(existing.pk) {
-            errors.push(json!({"data": item, "errors": {"id": ["There are duplications in object data, key: id"]}}));
-            continue;
-        }
-        let (_, sent) = split_body(item).map_err(AppError::Validation)?;
-        let data = merged(&existing, sent);
-        let field_errors = check_object(
-            &txn,
-            &principal.account_id,
-            &model,
-            &existing.object_id.clone(),
-            &data,
-            Some(existing.pk),
-        )
-        .await?;
-        if !field_errors.is_empty() {
-            errors.push(json!({"data": item, "errors": field_errors}));
-            continue;
-        }
-        replace_object(&txn, &principal.account_id, &model, existing, data).await?;
-    }
-    txn.commit().await?;
-    batch_report(items.len(), errors)
-}
-
-/// Deletes whatever it can of the listed ids.
-pub async fn batch_delete(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    type_name: &str,
-    body: &Value,
-) -> AppResult<Value> {
-    authorized_type(db, principal, type_name, &[Action::Delete]).await?;
-    let ids: Vec<String> = batch_items(body)?
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| AppError::field("body", "An array of ids is expected"))
-        })
-        .collect::<AppResult<_>>()?;
-    let txn = db.begin().await?;
-    let mut deleted = 0;
-    let mut reasons = Vec::new();
-    for id in ids.iter().collect::<BTreeSet<_>>() {
-        let Some(row) = find_live(&txn, &principal.account_id, type_name, id).await? else {
-            reasons.push(format!("Content object: \"{id}\" doesn't exist"));
-            continue;
-        };
-        if delete_blocker(&txn, &principal.account_id, &row)
-            .await?
-            .is_some()
-        {
-            reasons.push(format!(
-                "Content object: \"{id}\" is used in another content object."
-            ));
-            continue;
-        }
-        soft_delete(&txn, row).await?;
-        deleted += 1;
-    }
-    txn.commit().await?;
-    if reasons.is_empty() {
-        Ok(json!({"deletedCount": deleted}))
-    } else {
-        Err(AppError::BadRequestBody(
-            json!({"errors": reasons, "deletedCount": deleted}),
-        ))
-    }
 }
 
 /// Ids of objects deleted after `deleted_after` (microseconds) that have not come back.

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::extract::{QueryParams, json_body};
 use crate::app::AppState;
 use crate::auth::{Action, Principal};
+use crate::content::batch;
 use crate::content::hydrate::parse_depth;
 use crate::content::objects::{self, ListParams};
 use crate::content::query::{parse_filters, parse_order};
@@ -150,10 +151,10 @@ async fn batch_create(
     principal.require(&type_name, Action::Create)?;
     let update_existing = query.flag("updateExisting")?;
     let body = json_body(&headers, body).await?;
-    Ok(Json(
-        objects::batch_create(&state.db, &principal, &type_name, &body, update_existing).await?,
+    Ok(
+        Json(batch::batch_create(&state.db, &principal, &type_name, &body, update_existing).await?)
+            .into_response(),
     )
-    .into_response())
 }
 
 async fn batch_patch(
@@ -166,7 +167,7 @@ async fn batch_patch(
     principal.require(&type_name, Action::Update)?;
     let body = json_body(&headers, body).await?;
     Ok(Json(
-        objects::batch_patch(&state.db, &principal, &type_name, &body).await?,
+        batch::batch_patch(&state.db, &principal, &type_name, &body).await?,
     ))
 }
 
@@ -180,7 +181,7 @@ async fn batch_delete(
     principal.require(&type_name, Action::Delete)?;
     let body = json_body(&headers, body).await?;
     Ok(Json(
-        objects::batch_delete(&state.db, &principal, &type_name, &body).await?,
+        batch::batch_delete(&state.db, &principal, &type_name, &body).await?,
     ))
 }
 

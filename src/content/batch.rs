@@ -1,0 +1,202 @@
+//! Batch writes: create or upsert, patch, and delete up to 100 objects of one type.
+//! Each batch is one transaction; valid items are saved even when others fail, and the
+//! report lists the failures in Flotiq's shape.
+
+use std::collections::BTreeSet;
+
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde_json::{Value, json};
+
+use super::objects::{
+    authorized_type, check_object, check_size, delete_blocker, find_live, insert_object, merged,
+    new_id, replace_object, soft_delete, split_body,
+};
+use crate::auth::{Action, Principal};
+use crate::error::{AppError, AppResult};
+
+pub const MAX_BATCH: usize = 100;
+
+/// Outcome of a batch write, in Flotiq's report shape.
+fn batch_report(total: usize, errors: Vec<Value>) -> AppResult<Value> {
+    let report = json!({
+        "batch_total_count": total,
+        "batch_success_count": total - errors.len(),
+        "batch_error_count": errors.len(),
+        "errors": errors,
+    });
+    if errors.is_empty() {
+        Ok(report)
+    } else {
+        Err(AppError::BadRequestBody(report))
+    }
+}
+
+fn batch_items(body: &Value) -> AppResult<&Vec<Value>> {
+    let items = body
+        .as_array()
+        .ok_or_else(|| AppError::field("body", "An array of objects is expected"))?;
+    if items.len() > MAX_BATCH {
+        return Err(AppError::BadRequestBody(json!({
+            "batch_limit": [format!("A batch can hold at most {MAX_BATCH} objects, {} sent", items.len())]
+        })));
+    }
+    Ok(items)
+}
+
+/// Creates (or, with `update_existing`, upserts) up to 100 objects. Valid items are
+/// saved even when others fail; the report lists the failures.
+pub async fn batch_create(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    body: &Value,
+    update_existing: bool,
+) -> AppResult<Value> {
+    let actions: &[Action] = if update_existing {
+        &[Action::Create, Action::Update]
+    } else {
+        &[Action::Create]
+    };
+    let model = authorized_type(db, principal, type_name, actions).await?;
+    let items = batch_items(body)?;
+    for item in items {
+        check_size(item, item.get("id").and_then(Value::as_str).unwrap_or(""))?;
+    }
+    let mut seen = BTreeSet::new();
+    let mut errors = Vec::new();
+    let txn = db.begin().await?;
+    for item in items {
+        let (id, data) = match split_body(item) {
+            Ok(parts) => parts,
+            Err(field_errors) => {
+                errors.push(json!({"data": item, "errors": field_errors}));
+                continue;
+            }
+        };
+        let id = id.unwrap_or_else(|| new_id(type_name));
+        if !seen.insert(id.clone()) {
+            errors.push(json!({"data": item, "errors": {"id": ["There are duplications in object data, key: id"]}}));
+            continue;
+        }
+        let existing = if update_existing {
+            find_live(&txn, &principal.account_id, type_name, &id).await?
+        } else {
+            None
+        };
+        let field_errors = check_object(
+            &txn,
+            &principal.account_id,
+            &model,
+            &id,
+            &data,
+            existing.as_ref().map(|e| e.pk),
+        )
+        .await?;
+        if !field_errors.is_empty() {
+            errors.push(json!({"data": item, "errors": field_errors}));
+            continue;
+        }
+        match existing {
+            Some(existing) => {
+                replace_object(&txn, &principal.account_id, &model, existing, data).await?
+            }
+            None => insert_object(&txn, &principal.account_id, &model, &id, data).await?,
+        };
+    }
+    txn.commit().await?;
+    batch_report(items.len(), errors)
+}
+
+/// Merges each item into the existing object with its id; never creates. A missing
+/// object makes the whole request a 404 with nothing changed.
+pub async fn batch_patch(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    body: &Value,
+) -> AppResult<Value> {
+    let model = authorized_type(db, principal, type_name, &[Action::Update]).await?;
+    let items = batch_items(body)?;
+    let txn = db.begin().await?;
+    let mut targets = Vec::with_capacity(items.len());
+    for item in items {
+        let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+        check_size(item, id)?;
+        let existing = find_live(&txn, &principal.account_id, type_name, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        targets.push(existing);
+    }
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (item, existing) in items.iter().zip(targets) {
+        if !seen.insert(existing.pk) {
+            errors.push(json!({"data": item, "errors": {"id": ["There are duplications in object data, key: id"]}}));
+            continue;
+        }
+        let (_, sent) = split_body(item).map_err(AppError::Validation)?;
+        let data = merged(&existing, sent);
+        let field_errors = check_object(
+            &txn,
+            &principal.account_id,
+            &model,
+            &existing.object_id.clone(),
+            &data,
+            Some(existing.pk),
+        )
+        .await?;
+        if !field_errors.is_empty() {
+            errors.push(json!({"data": item, "errors": field_errors}));
+            continue;
+        }
+        replace_object(&txn, &principal.account_id, &model, existing, data).await?;
+    }
+    txn.commit().await?;
+    batch_report(items.len(), errors)
+}
+
+/// Deletes whatever it can of the listed ids.
+pub async fn batch_delete(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    body: &Value,
+) -> AppResult<Value> {
+    authorized_type(db, principal, type_name, &[Action::Delete]).await?;
+    let ids: Vec<String> = batch_items(body)?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| AppError::field("body", "An array of ids is expected"))
+        })
+        .collect::<AppResult<_>>()?;
+    let txn = db.begin().await?;
+    let mut deleted = 0;
+    let mut reasons = Vec::new();
+    for id in ids.iter().collect::<BTreeSet<_>>() {
+        let Some(row) = find_live(&txn, &principal.account_id, type_name, id).await? else {
+            reasons.push(format!("Content object: \"{id}\" doesn't exist"));
+            continue;
+        };
+        if delete_blocker(&txn, &principal.account_id, &row)
+            .await?
+            .is_some()
+        {
+            reasons.push(format!(
+                "Content object: \"{id}\" is used in another content object."
+            ));
+            continue;
+        }
+        soft_delete(&txn, row).await?;
+        deleted += 1;
+    }
+    txn.commit().await?;
+    if reasons.is_empty() {
+        Ok(json!({"deletedCount": deleted}))
+    } else {
+        Err(AppError::BadRequestBody(
+            json!({"errors": reasons, "deletedCount": deleted}),
+        ))
+    }
+}
