@@ -2,9 +2,7 @@
 //! creates its read-only and read-write application keys, in one transaction.
 
 use entity::account;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 
 use crate::auth::KeyKind;
@@ -47,7 +45,7 @@ pub async fn create(keys: &KeyStore, name: &str) -> AppResult<account::Model> {
     if find(keys, name).await?.is_some() {
         return Err(AppError::field("name", "This value is already used"));
     }
-    let txn = keys.db.begin().await?;
+    let txn = crate::db::begin_write(&keys.db).await?;
     let model = account::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         name: Set(name.to_owned()),

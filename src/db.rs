@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use migration::MigratorTrait;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
+};
 
 /// Opens the pool and brings the schema up to date.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -95,4 +98,35 @@ impl Sql {
     pub fn statement(&self) -> Statement {
         Statement::from_sql_and_values(self.backend, self.text.clone(), self.values.clone())
     }
+}
+
+/// Starts a write transaction. On SQLite the write lock is taken at `BEGIN IMMEDIATE`,
+/// so concurrent writers wait their turn (busy timeout) instead of failing when a
+/// read snapshot can no longer be upgraded to a write.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
+}
+
+/// Serialises object writes of one content type of one account on PostgreSQL (an
+/// advisory lock held until the transaction ends), so that check-then-write steps
+/// such as id and unique-value checks cannot interleave. SQLite writes are already
+/// serialised by `begin_write`.
+pub async fn lock_type(
+    txn: &DatabaseTransaction,
+    account_id: &str,
+    content_type: &str,
+) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let mut sql = Sql::new(DbBackend::Postgres);
+        sql.push("SELECT pg_advisory_xact_lock(hashtextextended(")
+            .bind(format!("{account_id}/{content_type}"))
+            .push(", 0))");
+        txn.execute_raw(sql.statement()).await?;
+    }
+    Ok(())
 }

@@ -517,3 +517,49 @@ async fn total(app: &TestApp) -> u64 {
         .as_u64()
         .unwrap()
 }
+
+#[tokio::test]
+async fn concurrent_writes_all_succeed_and_unique_values_stay_unique() {
+    let app = TestApp::with_demo().await;
+    let mut tasks = Vec::new();
+    for n in 0..16 {
+        let (client, url, key) = (
+            app.client.clone(),
+            app.url("/api/v1/content/post"),
+            app.rw.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for i in 0..5 {
+                let body = json!({"title": format!("T{n}-{i}"), "slug": format!("t-{n}-{i}")});
+                let response = client
+                    .post(&url)
+                    .header("x-auth-token", &key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(response.status().as_u16());
+            }
+            // Everyone also races for the same unique slug.
+            let body = json!({"title": "Race", "slug": "the-one-slug"});
+            let response = client
+                .post(&url)
+                .header("x-auth-token", &key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (statuses, response.status().as_u16())
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        let (statuses, race) = task.await.unwrap();
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+        assert!(race == 200 || race == 400, "{race}");
+        winners += usize::from(race == 200);
+    }
+    assert_eq!(winners, 1, "exactly one object holds a unique value");
+    assert_eq!(total(&app).await, 4 + 16 * 5 + 1);
+}

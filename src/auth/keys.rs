@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use entity::{api_key, key_rule};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde::Serialize;
 
@@ -132,7 +132,7 @@ impl KeyStore {
         if name.trim().is_empty() {
             return Err(AppError::field("name", "The property name is required"));
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let (key, token) = self
             .insert_key(&txn, account_id, name, KeyKind::User)
             .await?;
@@ -154,7 +154,7 @@ impl KeyStore {
                 "Application keys have no rules".into(),
             ]));
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         replace_rules(&txn, &key, rules).await?;
         txn.commit().await?;
         let rules = self.rules_of(&key.id).await?;

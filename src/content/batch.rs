@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 use super::objects::{
@@ -64,7 +64,8 @@ pub async fn batch_create(
     }
     let mut seen = BTreeSet::new();
     let mut errors = Vec::new();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     for item in items {
         let (id, data) = match split_body(item) {
             Ok(parts) => parts,
@@ -117,7 +118,8 @@ pub async fn batch_patch(
 ) -> AppResult<Value> {
     let model = authorized_type(db, principal, type_name, &[Action::Update]).await?;
     let items = batch_items(body)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let mut targets = Vec::with_capacity(items.len());
     for item in items {
         let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -171,7 +173,8 @@ pub async fn batch_delete(
                 .ok_or_else(|| AppError::field("body", "An array of ids is expected"))
         })
         .collect::<AppResult<_>>()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let mut deleted = 0;
     let mut reasons = Vec::new();
     for id in ids.iter().collect::<BTreeSet<_>>() {

@@ -4,7 +4,7 @@
 use entity::{content_object, content_ref};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, FromQueryResult, QueryFilter, Set, TransactionTrait,
+    EntityTrait, FromQueryResult, QueryFilter, Set,
 };
 use serde_json::{Map, Value, json};
 
@@ -405,7 +405,8 @@ pub async fn create(
     let (id, data) = split_body(body).map_err(AppError::Validation)?;
     let id = id.unwrap_or_else(|| new_id(type_name));
     check_size(body, &id)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let errors = check_object(&txn, &principal.account_id, &model, &id, &data, None).await?;
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -430,7 +431,8 @@ pub async fn update(
         return Err(AppError::field("id", "The id cannot be changed"));
     }
     check_size(body, id)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let existing = find_live(&txn, &principal.account_id, type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -504,7 +506,8 @@ pub async fn delete(
     id: &str,
 ) -> AppResult<()> {
     authorized_type(db, principal, type_name, &[Action::Delete]).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let row = find_live(&txn, &principal.account_id, type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;

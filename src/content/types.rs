@@ -5,7 +5,7 @@ use entity::{content_object, content_type, key_rule};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::{Map, Value, json};
 
@@ -18,6 +18,9 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::time::format_definition;
 
 pub const MAX_DEFINITION_LIMIT: u64 = 10_000;
+/// Definition writes of an account take this lock (with `db::lock_type`): they read all
+/// definitions, rewrite objects, and bump the schema revision.
+const DEFINITIONS_LOCK: &str = "#definitions";
 
 #[derive(Debug, Default)]
 pub struct ListParams {
@@ -248,7 +251,8 @@ pub async fn create_in_account(
     body: &Value,
     check: SchemaCheck,
 ) -> AppResult<Value> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_type(&txn, account_id, DEFINITIONS_LOCK).await?;
     let rows = existing(&txn, account_id).await?;
     let (stored, model) = definition::validate(body, &|n| rows.iter().any(|r| r.name == n))?;
     if rows.iter().any(|r| r.name == model.name) {
@@ -283,7 +287,10 @@ pub async fn update(
     check: SchemaCheck,
 ) -> AppResult<Value> {
     principal.require_type_admin()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_type(&txn, &principal.account_id, DEFINITIONS_LOCK).await?;
+    // Objects of the type are rewritten below: no object write may interleave.
+    crate::db::lock_type(&txn, &principal.account_id, name).await?;
     let (row, _) = load(&txn, &principal.account_id, name)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -352,7 +359,8 @@ async fn migrate_objects<C: ConnectionTrait>(
 /// Deletes a definition that has no objects and that no key's rules name.
 pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) -> AppResult<()> {
     principal.require_type_admin()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_type(&txn, &principal.account_id, DEFINITIONS_LOCK).await?;
     let (row, _) = load(&txn, &principal.account_id, name)
         .await?
         .ok_or(AppError::NotFound)?;
