@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
     rest::router()
         .with_state(state)
+        .layer(axum::middleware::map_response(json_rejections))
         .layer(trace)
         .layer(SetSensitiveRequestHeadersLayer::new([
             HeaderName::from_static("x-auth-token"),
@@ -85,6 +86,35 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+}
+
+/// Rejections made by the framework or a library (a path segment that is not UTF-8, a
+/// GraphQL request it cannot read) come as plain text; clients get every error as JSON
+/// in the documented `{"code":..,"message":..}` shape.
+async fn json_rejections(response: axum::response::Response) -> axum::response::Response {
+    let status = response.status();
+    let plain_text = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.to_str().is_ok_and(|t| t.starts_with("text/plain")));
+    if !status.is_client_error() || !plain_text {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("Bad Request")
+            .to_owned()
+    } else {
+        text
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let body = axum::Json(serde_json::json!({"code": status.as_u16(), "message": message}));
+    (parts, body).into_response()
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish for up to

@@ -370,6 +370,11 @@ async fn conditions_that_cannot_be_honoured_are_refused() {
             "This value should be a positive integer.",
         ),
         ("page=0", "page", "This value should be 1 or more."),
+        (
+            "page=18446744073709551615",
+            "page",
+            "This value is too large.",
+        ),
         ("hydrate=3", "hydrate", "This value should be 0, 1 or 2."),
     ];
     for (query, param, message) in cases {

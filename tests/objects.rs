@@ -466,6 +466,21 @@ async fn size_and_media_type_limits_and_malformed_bodies() {
         json!({"body": ["Malformed json - Syntax error"]})
     );
 
+    // Framework rejections come in the same JSON shape.
+    let (status, body) = app.get("/api/v1/content/post/%FF", &app.ro).await;
+    assert_eq!((status, body["code"].as_u64()), (400, Some(400)));
+    assert!(body["message"].as_str().unwrap().contains("UTF-8"));
+    let (status, body) = app
+        .get(
+            "/api/v1/internal/contenttype?page=18446744073709551615",
+            &app.ro,
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"page": ["This value is too large."]}))
+    );
+
     // Every answer, errors included, is JSON that no cache or referrer keeps.
     let response = app
         .client

@@ -44,10 +44,18 @@ async fn list(
         .filter(|n| !n.is_empty())
         .map(str::to_owned)
         .collect();
+    // Clients ask for 10000 to mean "all": clamp instead of refusing.
+    let page = query.number("page", 1)?.max(1);
+    let limit = query.number("limit", 20)?.clamp(1, MAX_DEFINITION_LIMIT);
+    if page
+        .checked_mul(limit)
+        .is_none_or(|end| end > i64::MAX as u64)
+    {
+        return Err(AppError::field("page", "This value is too large."));
+    }
     let params = ListParams {
-        // Clients ask for 10000 to mean "all": clamp instead of refusing.
-        page: query.number("page", 1)?.max(1),
-        limit: query.number("limit", 20)?.clamp(1, MAX_DEFINITION_LIMIT),
+        page,
+        limit,
         order_by: query
             .get("order_by")
             .filter(|o| !o.is_empty())

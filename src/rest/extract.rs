@@ -63,6 +63,13 @@ impl QueryParams {
             return Err(AppError::field("page", "This value should be 1 or more."));
         }
         let limit = self.number("limit", 20)?;
+        // The first row must stay addressable (SQL offsets are signed 64-bit).
+        if page
+            .checked_mul(limit)
+            .is_none_or(|end| end > i64::MAX as u64)
+        {
+            return Err(AppError::field("page", "This value is too large."));
+        }
         if !(1..=MAX_LIST_LIMIT).contains(&limit) {
             return Err(AppError::field(
                 "limit",
