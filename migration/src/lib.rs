@@ -8,6 +8,7 @@ mod m20261126_000001_create_system_tables;
 mod m20261126_000002_add_search_index;
 mod m20261126_000003_add_schema_revision;
 mod m20261126_000004_add_content_counts;
+mod m20261126_000005_add_live_order_indexes;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_add_search_index::Migration),
             Box::new(m20261126_000003_add_schema_revision::Migration),
             Box::new(m20261126_000004_add_content_counts::Migration),
+            Box::new(m20261126_000005_add_live_order_indexes::Migration),
         ]
     }
 }
