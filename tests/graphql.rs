@@ -818,3 +818,21 @@ async fn introspection_can_be_turned_off() {
     let misspelt = ask(app.url(""), "{ post { totalCont } }").await;
     assert!(!misspelt.to_string().contains("Did you mean"), "{misspelt}");
 }
+
+#[tokio::test]
+async fn huge_page_numbers_are_refused_not_overflowed() {
+    let app = TestApp::with_demo().await;
+    let body = gql(
+        &app,
+        "/api/graphql",
+        &app.ro,
+        "{ postList(page: 9223372036854775807, limit: 1000) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(codes(&body), ["VALIDATION"], "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["errors"]["page"],
+        json!(["This value is too large."])
+    );
+}

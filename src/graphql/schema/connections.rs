@@ -155,13 +155,7 @@ pub(super) fn connection_root(names: &Names) -> Field {
                     page: offset.checked_div(limit).unwrap_or(0) + 1,
                     limit,
                     offset,
-                    ordering: parse_order(
-                        model,
-                        arg_str(&ctx, "order_by")?,
-                        arg_str(&ctx, "order_direction")?,
-                        false,
-                    )
-                    .map_err(app_err)?,
+                    ordering: list_order(&ctx, model)?,
                     filters,
                     ids: arg_str(&ctx, "id")?
                         .map(|id| vec![id.to_owned()])
@@ -257,14 +251,13 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                 let params = ListParams {
                     page,
                     limit,
-                    offset: (page - 1) * limit,
-                    ordering: parse_order(
-                        model,
-                        arg_str(&ctx, "order_by")?,
-                        arg_str(&ctx, "order_direction")?,
-                        false,
-                    )
-                    .map_err(app_err)?,
+                    offset: (page - 1)
+                        .checked_mul(limit)
+                        .filter(|o| *o <= i64::MAX as u64)
+                        .ok_or_else(|| {
+                            AppError::field("page", "This value is too large.").into_graphql()
+                        })?,
+                    ordering: list_order(&ctx, model)?,
                     filters,
                     ids: Vec::new(),
                     hydrate: 0,
@@ -287,4 +280,15 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
     ))
     .argument(InputValue::new("filter", TypeRef::named(TypeRef::STRING)));
     [single, list]
+}
+
+/// `order_by` and `order_direction` of a list field, checked like REST's.
+fn list_order(ctx: &ResolverContext<'_>, model: &TypeModel) -> async_graphql::Result<Ordering> {
+    parse_order(
+        model,
+        arg_str(ctx, "order_by")?,
+        arg_str(ctx, "order_direction")?,
+        false,
+    )
+    .map_err(app_err)
 }
