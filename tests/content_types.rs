@@ -3,15 +3,10 @@
 
 mod common;
 
+use common::text_property as text;
+
 use common::{TestApp, definition};
 use serde_json::{Value, json};
-
-fn text(label: &str) -> (Value, Value) {
-    (
-        json!({"type": "string"}),
-        json!({"label": label, "inputType": "text", "unique": false}),
-    )
-}
 
 fn simple(name: &str) -> Value {
     let (schema, config) = text("Title");

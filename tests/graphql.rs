@@ -406,12 +406,7 @@ async fn nested_queries_run_a_number_of_statements_bounded_by_depth() {
 #[tokio::test]
 async fn the_schema_follows_definition_changes() {
     let app = TestApp::with_demo().await;
-    let text = |label: &str| {
-        (
-            json!({"type": "string"}),
-            json!({"label": label, "inputType": "text", "unique": false}),
-        )
-    };
+    let text = common::text_property;
     let (schema, config) = text("Name");
     assert_eq!(
         app.post(
@@ -502,12 +497,7 @@ async fn the_schema_follows_definition_changes() {
 #[tokio::test]
 async fn awkward_names_get_deterministic_graphql_names() {
     let app = TestApp::spawn().await;
-    let prop = |label: &str| {
-        (
-            json!({"type": "string"}),
-            json!({"label": label, "inputType": "text", "unique": false}),
-        )
-    };
+    let prop = common::text_property;
     let (a, b) = prop("First");
     let body = definition(
         "search",
@@ -575,10 +565,7 @@ async fn limits_are_enforced_before_resolvers_run() {
     let body = v2(&app, &app.ro, &introspection).await;
     assert!(body.get("errors").is_none(), "{body}");
     // A type that relates to itself can nest without end; past 10 levels it is refused.
-    let relation = (
-        json!({"type": "array", "items": {"$ref": "#/components/schemas/DataSource"}}),
-        json!({"label": "Parent", "inputType": "datasource", "unique": false, "validation": {"relationContenttype": "folder"}}),
-    );
+    let relation = common::relation_property("folder");
     let folder = definition("folder", &[("parent", relation.0, relation.1)], &[]);
     assert_eq!(
         app.post("/api/v1/internal/contenttype", &app.rw, &folder)
@@ -763,10 +750,7 @@ async fn another_instance_on_the_same_database_serves_changes_at_once() {
         4,
         "the peer has built and cached its schema"
     );
-    let text = (
-        json!({"type": "string"}),
-        json!({"label": "Name", "inputType": "text", "unique": false}),
-    );
+    let text = common::text_property("Name");
     let body = definition("gadget", &[("name", text.0, text.1)], &[]);
     assert_eq!(
         app.post("/api/v1/internal/contenttype", &app.rw, &body)

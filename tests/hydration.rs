@@ -3,23 +3,13 @@
 
 mod common;
 
+use common::relation_property as relation;
+
+use common::text_property as text;
+
 use common::{TestApp, definition, reference};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-
-fn text(label: &str) -> (Value, Value) {
-    (
-        json!({"type": "string"}),
-        json!({"label": label, "inputType": "text", "unique": false}),
-    )
-}
-
-fn relation(target: &str) -> (Value, Value) {
-    (
-        json!({"type": "array", "items": {"$ref": "#/components/schemas/DataSource"}}),
-        json!({"label": target, "inputType": "datasource", "unique": false, "validation": {"relationContenttype": target}}),
-    )
-}
 
 /// `top` → `middle` → `leaf`, each with a `name`.
 async fn chain(app: &TestApp) {

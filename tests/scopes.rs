@@ -160,17 +160,15 @@ fn allowed(kind: Kind, need: Need) -> bool {
     }
 }
 
+/// A content type with a single text property `title`.
+fn one_text_type(name: &str) -> Value {
+    let (schema, config) = common::text_property("T");
+    definition(name, &[("title", schema, config)], &[])
+}
+
 fn body_for(name: &str, id: &str, n: usize) -> Value {
     match name {
-        "new-type" => definition(
-            &format!("fresh{}", letters_of(n)),
-            &[(
-                "title",
-                json!({"type": "string"}),
-                json!({"label": "T", "inputType": "text", "unique": false}),
-            )],
-            &[],
-        ),
+        "new-type" => one_text_type(&format!("fresh{}", letters_of(n))),
         "post-type" => serde_json::from_str(contentgate::demo::DEFINITIONS[2]).unwrap(),
         "post" => json!({"title": format!("Post {n}"), "slug": format!("post-{n}")}),
         "patch" => json!({"rating": n}),
@@ -211,15 +209,7 @@ async fn run_matrix(kind: Kind, label: &str) {
             )
             .await;
         assert_eq!(status, 200);
-        let empty = definition(
-            &format!("empty{}", letters_of(n)),
-            &[(
-                "title",
-                json!({"type": "string"}),
-                json!({"label": "T", "inputType": "text", "unique": false}),
-            )],
-            &[],
-        );
+        let empty = one_text_type(&format!("empty{}", letters_of(n)));
         assert_eq!(
             app.post("/api/v1/internal/contenttype", &app.rw, &empty)
                 .await

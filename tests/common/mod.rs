@@ -301,3 +301,19 @@ pub fn definition(name: &str, properties: &[(&str, Value, Value)], required: &[&
 pub fn reference(type_name: &str, id: &str) -> Value {
     serde_json::json!({"type": "internal", "dataUrl": format!("/api/v1/content/{type_name}/{id}")})
 }
+
+/// Schema and `propertiesConfig` of a plain text property.
+pub fn text_property(label: &str) -> (Value, Value) {
+    (
+        serde_json::json!({"type": "string"}),
+        serde_json::json!({"label": label, "inputType": "text", "unique": false}),
+    )
+}
+
+/// Schema and `propertiesConfig` of a relation to `target`.
+pub fn relation_property(target: &str) -> (Value, Value) {
+    (
+        serde_json::json!({"type": "array", "items": {"$ref": "#/components/schemas/DataSource"}}),
+        serde_json::json!({"label": target, "inputType": "datasource", "unique": false, "validation": {"relationContenttype": target}}),
+    )
+}
