@@ -66,7 +66,7 @@ pub fn render(model: &TypeModel, row: &content_object::Model) -> Value {
 }
 
 /// Looks up the type after the scope check, so a refusal reveals nothing about it.
-pub(super) async fn authorized_type<C: ConnectionTrait>(
+pub async fn authorized_type<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
     type_name: &str,
@@ -113,13 +113,17 @@ pub async fn get(
     Ok(object)
 }
 
+/// A page of objects of `model`'s type. The caller got `model` through
+/// `authorized_type` (REST) or the account's current schema (GraphQL); the read
+/// permission is checked here again all the same.
 pub async fn list(
     db: &DatabaseConnection,
     principal: &Principal,
-    type_name: &str,
+    model: &TypeModel,
     params: &ListParams,
 ) -> AppResult<Page<Value>> {
-    let model = authorized_type(db, principal, type_name, &[Action::Read]).await?;
+    principal.require(&model.name, Action::Read)?;
+    let type_name = model.name.as_str();
     let where_clause = |sql: &mut Sql| {
         sql.push(" FROM content_objects WHERE account_id = ")
             .bind(principal.account_id.clone())
@@ -163,7 +167,7 @@ pub async fn list(
     let rows = content_object::Model::find_by_statement(sql.statement())
         .all(db)
         .await?;
-    let mut objects: Vec<Value> = rows.iter().map(|row| render(&model, row)).collect();
+    let mut objects: Vec<Value> = rows.iter().map(|row| render(model, row)).collect();
     super::hydrate::hydrate(db, principal, &mut objects, params.hydrate).await?;
     Ok(Page::new(objects, total, params.page, params.limit))
 }

@@ -15,7 +15,6 @@ use crate::content::batch;
 use crate::content::hydrate::parse_depth;
 use crate::content::objects::{self, ListParams};
 use crate::content::query::{parse_filters, parse_order};
-use crate::content::types;
 use crate::error::{AppError, AppResult};
 use crate::time::parse_client_date;
 
@@ -40,10 +39,8 @@ async fn list(
     Path(type_name): Path<String>,
     query: QueryParams,
 ) -> AppResult<Json<Value>> {
-    principal.require(&type_name, Action::Read)?;
-    let (_, model) = types::load(&state.db, &principal.account_id, &type_name)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let model =
+        objects::authorized_type(&state.db, &principal, &type_name, &[Action::Read]).await?;
     let (page, limit) = query.paging()?;
     let filters = match query.get("filters").map(str::trim) {
         None | Some("") => Vec::new(),
@@ -65,7 +62,7 @@ async fn list(
         hydrate: parse_depth(query.get("hydrate"))?,
     };
     Ok(Json(json!(
-        objects::list(&state.db, &principal, &type_name, &params).await?
+        objects::list(&state.db, &principal, &model, &params).await?
     )))
 }
 
