@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 use super::objects::{
-    authorized_type, check_object, check_size, delete_blocker, find_live, insert_object, merged,
+    begin_type_write, check_object, check_size, delete_blocker, find_live, insert_object, merged,
     new_id, replace_object, soft_delete, split_body,
 };
 use crate::auth::{Action, Principal};
@@ -57,15 +57,13 @@ pub async fn batch_create(
     } else {
         &[Action::Create]
     };
-    let model = authorized_type(db, principal, type_name, actions).await?;
+    let (txn, model) = begin_type_write(db, principal, type_name, actions).await?;
     let items = batch_items(body)?;
     for item in items {
         check_size(item, item.get("id").and_then(Value::as_str).unwrap_or(""))?;
     }
     let mut seen = BTreeSet::new();
     let mut errors = Vec::new();
-    let txn = crate::db::begin_write(db).await?;
-    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     for item in items {
         let (id, data) = match split_body(item) {
             Ok(parts) => parts,
@@ -116,10 +114,8 @@ pub async fn batch_patch(
     type_name: &str,
     body: &Value,
 ) -> AppResult<Value> {
-    let model = authorized_type(db, principal, type_name, &[Action::Update]).await?;
+    let (txn, model) = begin_type_write(db, principal, type_name, &[Action::Update]).await?;
     let items = batch_items(body)?;
-    let txn = crate::db::begin_write(db).await?;
-    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let mut targets = Vec::with_capacity(items.len());
     for item in items {
         let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -164,7 +160,7 @@ pub async fn batch_delete(
     type_name: &str,
     body: &Value,
 ) -> AppResult<Value> {
-    authorized_type(db, principal, type_name, &[Action::Delete]).await?;
+    let (txn, _) = begin_type_write(db, principal, type_name, &[Action::Delete]).await?;
     let ids: Vec<String> = batch_items(body)?
         .iter()
         .map(|v| {
@@ -173,8 +169,6 @@ pub async fn batch_delete(
                 .ok_or_else(|| AppError::field("body", "An array of ids is expected"))
         })
         .collect::<AppResult<_>>()?;
-    let txn = crate::db::begin_write(db).await?;
-    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let mut deleted = 0;
     let mut reasons = Vec::new();
     for id in ids.iter().collect::<BTreeSet<_>>() {

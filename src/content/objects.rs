@@ -81,6 +81,24 @@ pub async fn authorized_type<C: ConnectionTrait>(
         .1)
 }
 
+/// Checks the caller's permissions, then opens the write transaction, takes the type's
+/// write lock and reads the definition inside it: validation uses the definition the
+/// write commits against, and nothing is opened for a refused caller.
+pub(super) async fn begin_type_write(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    actions: &[Action],
+) -> AppResult<(DatabaseTransaction, TypeModel)> {
+    for action in actions {
+        principal.require(type_name, *action)?;
+    }
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
+    let model = authorized_type(&txn, principal, type_name, actions).await?;
+    Ok((txn, model))
+}
+
 pub(super) async fn find_live<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
@@ -405,12 +423,10 @@ pub async fn create(
     type_name: &str,
     body: &Value,
 ) -> AppResult<Value> {
-    let model = authorized_type(db, principal, type_name, &[Action::Create]).await?;
+    let (txn, model) = begin_type_write(db, principal, type_name, &[Action::Create]).await?;
     let (id, data) = split_body(body).map_err(AppError::Validation)?;
     let id = id.unwrap_or_else(|| new_id(type_name));
     check_size(body, &id)?;
-    let txn = crate::db::begin_write(db).await?;
-    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let errors = check_object(&txn, &principal.account_id, &model, &id, &data, None).await?;
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -429,14 +445,12 @@ pub async fn update(
     body: &Value,
     partial: bool,
 ) -> AppResult<Value> {
-    let model = authorized_type(db, principal, type_name, &[Action::Update]).await?;
+    let (txn, model) = begin_type_write(db, principal, type_name, &[Action::Update]).await?;
     let (body_id, sent) = split_body(body).map_err(AppError::Validation)?;
     if body_id.as_deref().is_some_and(|b| b != id) {
         return Err(AppError::field("id", "The id cannot be changed"));
     }
     check_size(body, id)?;
-    let txn = crate::db::begin_write(db).await?;
-    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let existing = find_live(&txn, &principal.account_id, type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -509,9 +523,7 @@ pub async fn delete(
     type_name: &str,
     id: &str,
 ) -> AppResult<()> {
-    authorized_type(db, principal, type_name, &[Action::Delete]).await?;
-    let txn = crate::db::begin_write(db).await?;
-    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
+    let (txn, _) = begin_type_write(db, principal, type_name, &[Action::Delete]).await?;
     let row = find_live(&txn, &principal.account_id, type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;
