@@ -424,27 +424,16 @@ async fn size_and_media_type_limits_and_malformed_bodies() {
     );
 
     let response = app
-        .client
-        .post(app.url("/api/v1/content/post"))
-        .header("x-auth-token", &app.rw)
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/api/v1/content/post", &app.rw, Some("text/plain"), "{}")
+        .await;
     assert_eq!(response.status(), 415);
     assert_eq!(
         response.json::<Value>().await.unwrap(),
         json!({"code": 415, "message": "Unsupported Media Type"})
     );
     let response = app
-        .client
-        .post(app.url("/api/v1/content/post"))
-        .header("x-auth-token", &app.rw)
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/api/v1/content/post", &app.rw, None, "{}")
+        .await;
     assert_eq!(
         response.status(),
         415,
@@ -452,14 +441,13 @@ async fn size_and_media_type_limits_and_malformed_bodies() {
     );
 
     let response = app
-        .client
-        .post(app.url("/api/v1/content/post"))
-        .header("x-auth-token", &app.rw)
-        .header("content-type", "application/json;charset=utf-8")
-        .body("{\"title\":")
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            "/api/v1/content/post",
+            &app.rw,
+            Some("application/json;charset=utf-8"),
+            "{\"title\":",
+        )
+        .await;
     assert_eq!(response.status(), 400);
     assert_eq!(
         response.json::<Value>().await.unwrap(),

@@ -210,6 +210,21 @@ impl TestApp {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Posts a raw body with an optional content type, to test how bodies are read.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        key: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).header("x-auth-token", key);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request.body(body.to_owned()).send().await.expect("request")
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
         self.call(Method::GET, path, key, None).await
     }
