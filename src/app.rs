@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
     rest::router()
         .with_state(state)
         .layer(axum::middleware::map_response(json_rejections))
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(trace)
         .layer(SetSensitiveRequestHeadersLayer::new([
             HeaderName::from_static("x-auth-token"),
@@ -86,6 +87,24 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+}
+
+/// A path or query holding U+0000 (`%00`) is refused before routing; see `NUL_MESSAGE`.
+async fn refuse_nul_in_uri(
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request
+        .uri()
+        .to_string()
+        .to_ascii_lowercase()
+        .contains("%00")
+    {
+        let body =
+            serde_json::json!({"code": 400, "message": crate::content::validate::NUL_MESSAGE});
+        return (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    }
+    next.run(request).await
 }
 
 /// Rejections made by the framework or a library (a path segment that is not UTF-8, a

@@ -566,3 +566,46 @@ async fn concurrent_writes_all_succeed_and_unique_values_stay_unique() {
     assert_eq!(winners, 1, "exactly one object holds a unique value");
     assert_eq!(total(&app).await, 4 + 16 * 5 + 1);
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_everywhere_with_a_400() {
+    let app = TestApp::with_demo().await;
+    let before = app.snapshot().await;
+    let nul =
+        |status: u16, body: &Value| status == 400 && body.to_string().contains("NUL character");
+    let (status, body) = app
+        .patch(
+            "/api/v1/content/post/post-hello",
+            &app.rw,
+            &json!({"body": "a\u{0}b"}),
+        )
+        .await;
+    assert!(nul(status, &body), "{status} {body}");
+    let (status, body) = app
+        .post(
+            "/api/v1/content/post",
+            &app.rw,
+            &json!({"title": "x", "slug": "x", "tags": ["\u{0}"]}),
+        )
+        .await;
+    assert!(nul(status, &body), "{status} {body}");
+    for path in [
+        "/api/v1/content/post/%00",
+        "/api/v1/content/post?filters=%7B%22title%22%3A%7B%22type%22%3A%22equals%22%2C%22filter%22%3A%22%5Cu0000%22%7D%7D",
+        "/api/v1/content/post?ids[]=a%00",
+        "/api/v1/search?q=*&filters[tags]=%00",
+    ] {
+        let (status, body) = app.get(path, &app.ro).await;
+        assert!(nul(status, &body), "{path}: {status} {body}");
+    }
+    let (status, body) = app
+        .call(reqwest::Method::POST, "/api/v2/graphql", &app.rw, Some(&json!({"query": "mutation($t: String) { createPost(data: {title: $t, slug: \"nul\"}) { id } }", "variables": {"t": "a\u{0}"}})))
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.to_string().contains("NUL character"), "{body}");
+    let (_, body) = app
+        .call(reqwest::Method::POST, "/api/v2/graphql", &app.rw, Some(&json!({"query": "mutation { createPost(data: {title: \"a\\u0000\", slug: \"nul\"}) { id } }"})))
+        .await;
+    assert!(body.to_string().contains("NUL character"), "{body}");
+    assert_eq!(app.snapshot().await, before);
+}

@@ -144,6 +144,9 @@ fn is_name(text: &str) -> bool {
 pub fn parse_filters(model: &TypeModel, raw: &str) -> AppResult<Vec<Condition>> {
     let parsed: Value = serde_json::from_str(raw)
         .map_err(|_| filters_error("Malformed filters json - Syntax error"))?;
+    if super::validate::contains_nul(&parsed) {
+        return Err(filters_error(super::validate::NUL_MESSAGE));
+    }
     let Value::Object(entries) = parsed else {
         return Err(filters_error(
             "Malformed filters json - an object is expected",

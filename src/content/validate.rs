@@ -144,3 +144,19 @@ fn article(word: &str) -> &'static str {
         ""
     }
 }
+
+/// PostgreSQL cannot store U+0000 in text or JSONB, so it is refused on every backend
+/// at the edge rather than failing deep inside a query.
+pub const NUL_MESSAGE: &str = "Text may not contain the NUL character (U+0000)";
+
+/// Whether any key or string in `value` holds U+0000.
+pub fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| key.contains('\0') || contains_nul(value)),
+        _ => false,
+    }
+}

@@ -15,6 +15,7 @@ use super::loader::RelationLoader;
 use super::schema::Flavor;
 use crate::app::AppState;
 use crate::auth::Principal;
+use crate::content::validate::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
 use crate::rest::QueryParams;
 
@@ -126,6 +127,17 @@ async fn execute(
         ));
     }
     for request in batch.iter_mut() {
+        let variables = serde_json::to_value(&request.variables).unwrap_or_default();
+        if request.query.contains('\0')
+            || request.query.contains("\\u0000")
+            || contains_nul(&variables)
+        {
+            let error = limit_error(NUL_MESSAGE.to_owned());
+            return Ok(respond(
+                BatchResponse::Single(Response::from_errors(vec![error])),
+                graphql_media,
+            ));
+        }
         match limits::check(
             &request.query,
             request.operation_name.as_deref(),

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::content::objects::MAX_LIST_LIMIT;
+use crate::content::validate::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
 
 /// The largest request body read at all (a batch holds up to 100 objects of 1 MB).
@@ -156,6 +157,10 @@ pub async fn json_body(headers: &HeaderMap, body: Body) -> AppResult<Value> {
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| AppError::TooLarge("Request body size limit exceeded".into()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| AppError::field("body", "Malformed json - Syntax error"))
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|_| AppError::field("body", "Malformed json - Syntax error"))?;
+    if contains_nul(&value) {
+        return Err(AppError::field("body", NUL_MESSAGE));
+    }
+    Ok(value)
 }
