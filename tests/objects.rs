@@ -609,3 +609,56 @@ async fn nul_characters_are_refused_everywhere_with_a_400() {
     assert!(body.to_string().contains("NUL character"), "{body}");
     assert_eq!(app.snapshot().await, before);
 }
+
+/// Writes that reference an object race its deletion: either the reference lands and
+/// the deletion is refused, or the deletion lands and the reference is refused; never a
+/// live object pointing at a deleted one.
+#[tokio::test]
+async fn a_reference_and_a_deletion_of_its_target_never_both_succeed() {
+    let app = TestApp::with_demo().await;
+    for round in 0..15 {
+        let author = format!("racer-{round}");
+        let (status, _) = app
+            .post(
+                "/api/v1/content/author",
+                &app.rw,
+                &json!({"id": author, "name": "Racer"}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let mut tasks = Vec::new();
+        for n in 0..4 {
+            let (client, key) = (app.client.clone(), app.rw.clone());
+            let (posts, authors) = (
+                app.url("/api/v1/content/post"),
+                app.url(&format!("/api/v1/content/author/{author}")),
+            );
+            let author = author.clone();
+            tasks.push(tokio::spawn(async move {
+                if n == 2 {
+                    client.delete(&authors).header("x-auth-token", &key).header("content-type", "application/json").send().await.unwrap().status().as_u16()
+                } else {
+                    let body = json!({"title": "Race", "slug": format!("{author}-{n}"), "author": [common::reference("author", &author)]});
+                    client.post(&posts).header("x-auth-token", &key).json(&body).send().await.unwrap().status().as_u16()
+                }
+            }));
+        }
+        for task in tasks {
+            let status = task.await.unwrap();
+            assert!(status == 200 || status == 400, "round {round}: {status}");
+        }
+        let author_live = app.stored_ids("author").await.contains(&author);
+        let filters = json!({"author[*].dataUrl": {"type": "includes", "filter": format!("/api/v1/content/author/{author}")}}).to_string();
+        let path = format!(
+            "/api/v1/content/post?filters={}",
+            form_urlencoded::byte_serialize(filters.as_bytes()).collect::<String>()
+        );
+        let referencing = app.get(&path, &app.ro).await.1["total_count"]
+            .as_u64()
+            .unwrap();
+        assert!(
+            author_live || referencing == 0,
+            "round {round}: {referencing} posts reference a deleted author"
+        );
+    }
+}

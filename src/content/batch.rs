@@ -8,8 +8,8 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 use super::objects::{
-    begin_type_write, check_object, check_size, delete_blocker, find_live, insert_object, merged,
-    new_id, replace_object, soft_delete, split_body,
+    begin_type_write, check_object, check_size, delete_blocker, find_live, find_live_for_delete,
+    insert_object, merged, new_id, replace_object, soft_delete, split_body,
 };
 use crate::auth::{Action, Principal};
 use crate::error::{AppError, AppResult};
@@ -172,7 +172,8 @@ pub async fn batch_delete(
     let mut deleted = 0;
     let mut reasons = Vec::new();
     for id in ids.iter().collect::<BTreeSet<_>>() {
-        let Some(row) = find_live(&txn, &principal.account_id, type_name, id).await? else {
+        let Some(row) = find_live_for_delete(&txn, &principal.account_id, type_name, id).await?
+        else {
             reasons.push(format!("Content object: \"{id}\" doesn't exist"));
             continue;
         };

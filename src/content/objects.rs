@@ -4,7 +4,7 @@
 use entity::{content_object, content_ref};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, FromQueryResult, QueryFilter, Set,
+    EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set,
 };
 use serde_json::{Map, Value, json};
 
@@ -99,17 +99,34 @@ pub(super) async fn begin_type_write(
     Ok((txn, model))
 }
 
+fn live(account_id: &str, type_name: &str, id: &str) -> sea_orm::Select<content_object::Entity> {
+    content_object::Entity::find()
+        .filter(content_object::Column::AccountId.eq(account_id))
+        .filter(content_object::Column::ContentType.eq(type_name))
+        .filter(content_object::Column::ObjectId.eq(id))
+        .filter(content_object::Column::DeletedAt.is_null())
+}
+
 pub(super) async fn find_live<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
     type_name: &str,
     id: &str,
 ) -> AppResult<Option<content_object::Model>> {
-    Ok(content_object::Entity::find()
-        .filter(content_object::Column::AccountId.eq(account_id))
-        .filter(content_object::Column::ContentType.eq(type_name))
-        .filter(content_object::Column::ObjectId.eq(id))
-        .filter(content_object::Column::DeletedAt.is_null())
+    Ok(live(account_id, type_name, id).one(conn).await?)
+}
+
+/// A live object about to be deleted, row-locked on PostgreSQL (SQLite serialises all
+/// writes already): a concurrent write that references it waits for the deletion
+/// and then finds it gone, or the deletion waits and then finds the new reference.
+pub(super) async fn find_live_for_delete<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    type_name: &str,
+    id: &str,
+) -> AppResult<Option<content_object::Model>> {
+    Ok(live(account_id, type_name, id)
+        .lock_exclusive()
         .one(conn)
         .await?)
 }
@@ -290,11 +307,12 @@ pub(super) async fn check_object<C: ConnectionTrait>(
         let mut missing = false;
         for reference in &references {
             let exists = match reference {
-                Some((target_type, target_id)) => {
-                    find_live(conn, account_id, target_type, target_id)
-                        .await?
-                        .is_some()
-                }
+                // Share-locked, so the target cannot be deleted before this write commits.
+                Some((target_type, target_id)) => live(account_id, target_type, target_id)
+                    .lock_shared()
+                    .one(conn)
+                    .await?
+                    .is_some(),
                 None => false,
             };
             missing |= !exists;
@@ -524,7 +542,7 @@ pub async fn delete(
     id: &str,
 ) -> AppResult<()> {
     let (txn, _) = begin_type_write(db, principal, type_name, &[Action::Delete]).await?;
-    let row = find_live(&txn, &principal.account_id, type_name, id)
+    let row = find_live_for_delete(&txn, &principal.account_id, type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if let Some(reason) = delete_blocker(&txn, &principal.account_id, &row).await? {
