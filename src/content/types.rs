@@ -361,6 +361,8 @@ pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) 
     principal.require_type_admin()?;
     let txn = crate::db::begin_write(db).await?;
     crate::db::lock_type(&txn, &principal.account_id, DEFINITIONS_LOCK).await?;
+    // No object of the type may be written while its definition is checked and deleted.
+    crate::db::lock_type(&txn, &principal.account_id, name).await?;
     let (row, _) = load(&txn, &principal.account_id, name)
         .await?
         .ok_or(AppError::NotFound)?;
