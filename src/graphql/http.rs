@@ -6,6 +6,7 @@ use async_graphql::{BatchResponse, ErrorExtensions, Executor, Response, ServerEr
 use async_graphql_axum::GraphQLBatchRequest;
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 use axum::routing::get;
@@ -29,32 +30,23 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A browser asking for the endpoint itself gets GraphiQL.
-fn wants_playground(method: &Method, headers: &HeaderMap, query: &QueryParams) -> bool {
-    let accepts_html = headers
+fn wants_playground(parts: &Parts) -> bool {
+    let accepts_html = parts
+        .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    method == Method::GET && accepts_html && query.get("query").is_none()
+    parts.method == Method::GET
+        && accepts_html
+        && QueryParams::from_parts(parts).get("query").is_none()
 }
 
-async fn current(
-    State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    query: QueryParams,
-    request: axum::extract::Request,
-) -> HttpResponse {
-    endpoint(state, Flavor::Current, method, headers, query, request).await
+async fn current(State(state): State<AppState>, request: axum::extract::Request) -> HttpResponse {
+    endpoint(state, Flavor::Current, request).await
 }
 
-async fn legacy(
-    State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    query: QueryParams,
-    request: axum::extract::Request,
-) -> HttpResponse {
-    endpoint(state, Flavor::Legacy, method, headers, query, request).await
+async fn legacy(State(state): State<AppState>, request: axum::extract::Request) -> HttpResponse {
+    endpoint(state, Flavor::Legacy, request).await
 }
 
 fn limit_error(message: String) -> ServerError {
@@ -69,12 +61,10 @@ fn limit_error(message: String) -> ServerError {
 async fn endpoint(
     state: AppState,
     flavor: Flavor,
-    method: Method,
-    headers: HeaderMap,
-    query: QueryParams,
     request: axum::extract::Request,
 ) -> HttpResponse {
-    if wants_playground(&method, &headers, &query) {
+    let (mut parts, body) = request.into_parts();
+    if wants_playground(&parts) {
         let path = if flavor == Flavor::Current {
             "/api/v2/graphql"
         } else {
@@ -82,7 +72,8 @@ async fn endpoint(
         };
         return Html(playground(path)).into_response();
     }
-    let (mut parts, body) = request.into_parts();
+    let method = parts.method.clone();
+    let graphql_media = wants_graphql_media(&parts.headers);
     let principal =
         match <Principal as axum::extract::FromRequestParts<AppState>>::from_request_parts(
             &mut parts, &state,
@@ -101,7 +92,6 @@ async fn endpoint(
         Ok(batch) => batch.into_inner(),
         Err(rejection) => return rejection.into_response(),
     };
-    let graphql_media = wants_graphql_media(&headers);
     match execute(&state, flavor, &method, principal, batch, graphql_media).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
@@ -138,11 +128,7 @@ async fn execute(
                 graphql_media,
             ));
         }
-        match limits::check(
-            &request.query,
-            request.operation_name.as_deref(),
-            &request.variables,
-        ) {
+        match limits::check(request) {
             Err(message) => {
                 return Ok(respond(
                     BatchResponse::Single(Response::from_errors(vec![limit_error(message)])),

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Name, Positioned, Value, Variables};
+use async_graphql::{Name, Positioned, Request, Value, Variables};
 
 use super::schema::DEFAULT_FIRST;
 use crate::content::objects::MAX_LIST_LIMIT;
@@ -92,20 +92,19 @@ impl Walk<'_> {
 }
 
 /// Checks one request's document; `Err` is the message for the client.
-pub fn check(
-    query: &str,
-    operation_name: Option<&str>,
-    variables: &Variables,
-) -> Result<Checked, String> {
-    if query.len() > MAX_DOCUMENT_BYTES {
+/// The parsed document is handed to the request, so the executor does not parse it again.
+pub fn check(request: &mut Request) -> Result<Checked, String> {
+    if request.query.len() > MAX_DOCUMENT_BYTES {
         return Err(format!(
             "The document is larger than {MAX_DOCUMENT_BYTES} bytes"
         ));
     }
     // Syntax errors are left to the executor, which reports them in the usual shape.
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return Ok(Checked { is_mutation: false });
     };
+    let operation_name = request.operation_name.as_deref();
+    let variables = &request.variables;
     let operations: Vec<_> = match &document.operations {
         DocumentOperations::Single(op) => vec![op.clone()],
         DocumentOperations::Multiple(ops) => ops
@@ -145,5 +144,6 @@ pub fn check(
             "The query is too complex ({complexity}); at most {MAX_COMPLEXITY} is allowed, list fields counting by their page size"
         ));
     }
+    request.set_parsed_query(document);
     Ok(Checked { is_mutation })
 }
