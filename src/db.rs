@@ -45,6 +45,14 @@ pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
+/// `text` escaped for a `LIKE ... ESCAPE '\'` pattern: its `%`, `_` and `\` match
+/// themselves.
+pub fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// A SQL text with its bound values, numbered the way the backend wants them.
 pub struct Sql {
     pub backend: DbBackend,

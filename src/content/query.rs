@@ -473,10 +473,7 @@ impl Sql {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            let escaped = text
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
+            let escaped = crate::db::like_escape(&text);
             match op {
                 Op::StartsWith => format!("{escaped}%"),
                 Op::EndsWith => format!("%{escaped}"),

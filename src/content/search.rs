@@ -265,12 +265,7 @@ impl Plan<'_> {
 }
 
 fn like_pattern(word: &str) -> String {
-    format!(
-        "%{}%",
-        word.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
+    format!("%{}%", crate::db::like_escape(word))
 }
 
 #[derive(FromQueryResult)]

@@ -95,48 +95,39 @@ pub async fn list(
             ));
         }
     };
+    let where_clause = |sql: &mut Sql| {
+        sql.push(" FROM content_types WHERE account_id = ")
+            .bind(principal.account_id.clone());
+        if let ReadScope::Only(types) = principal.definition_scope() {
+            if types.is_empty() {
+                sql.push(" AND 1 = 0");
+            } else {
+                sql.push(" AND name IN ").bind_list(types);
+            }
+        }
+        if let Some(internal) = params.internal {
+            sql.push(" AND is_internal = ").bind(internal);
+        }
+        for (column, needle) in [("name", &params.name), ("label", &params.label)] {
+            if let Some(needle) = needle.as_deref().filter(|n| !n.is_empty()) {
+                let pattern = format!("%{}%", crate::db::like_escape(&needle.to_lowercase()));
+                sql.push(&format!(" AND LOWER({column}) LIKE "))
+                    .bind(pattern)
+                    .push(" ESCAPE '\\'");
+            }
+        }
+        if !params.names.is_empty() {
+            sql.push(" AND name IN ").bind_list(params.names.clone());
+        }
+    };
     let mut sql = Sql::new(db.get_database_backend());
-    let mut condition = Sql::new(db.get_database_backend());
-    condition
-        .push(" WHERE account_id = ")
-        .bind(principal.account_id.clone());
-    if let ReadScope::Only(types) = principal.definition_scope() {
-        if types.is_empty() {
-            condition.push(" AND 1 = 0");
-        } else {
-            condition.push(" AND name IN ").bind_list(types);
-        }
-    }
-    if let Some(internal) = params.internal {
-        condition.push(" AND is_internal = ").bind(internal);
-    }
-    for (column, needle) in [("name", &params.name), ("label", &params.label)] {
-        if let Some(needle) = needle.as_deref().filter(|n| !n.is_empty()) {
-            let escaped = needle
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            condition
-                .push(&format!(" AND LOWER({column}) LIKE "))
-                .bind(format!("%{escaped}%"))
-                .push(" ESCAPE '\\'");
-        }
-    }
-    if !params.names.is_empty() {
-        condition
-            .push(" AND name IN ")
-            .bind_list(params.names.clone());
-    }
-    sql.push("SELECT COUNT(*) AS num FROM content_types");
-    sql.text.push_str(&condition.text);
-    sql.values.extend(condition.values.iter().cloned());
+    sql.push("SELECT COUNT(*) AS num");
+    where_clause(&mut sql);
     let total = count(db, &sql).await?;
 
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT * FROM content_types");
-    sql.text.push_str(&condition.text);
-    sql.values.extend(condition.values);
+    sql.push("SELECT *");
+    where_clause(&mut sql);
     let direction = if params.descending { "DESC" } else { "ASC" };
     sql.push(&format!(
         " ORDER BY {order_column} {direction}, id {direction} LIMIT "
