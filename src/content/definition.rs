@@ -184,7 +184,7 @@ pub fn validate(
     let mut model_properties = Vec::new();
     for (prop, prop_schema) in properties {
         let path = format!("{PROPS}.{prop}");
-        if !prop.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !super::query::is_name(prop) {
             add(
                 &path,
                 "Invalid value. Only a-z, A-Z, 0-9 and _ are allowed".into(),

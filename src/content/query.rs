@@ -136,7 +136,8 @@ fn target_of(model: &TypeModel, path: &str, param: &str) -> AppResult<Target> {
     })
 }
 
-fn is_name(text: &str) -> bool {
+/// A property name as definitions allow them (`[a-zA-Z0-9_]+`), safe inside a JSON path.
+pub(crate) fn is_name(text: &str) -> bool {
     !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 

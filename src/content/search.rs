@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::hydrate::{hydrate, models};
 use super::objects::render;
+use super::query::is_name;
 use super::types::count;
 use crate::auth::principal::ReadScope;
 use crate::auth::{Action, Principal};
@@ -38,10 +39,6 @@ pub struct SearchParams {
     pub filters: Vec<(String, String)>,
     pub hydrate: u8,
     pub aggregate_by: Vec<String>,
-}
-
-fn is_name(text: &str) -> bool {
-    !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The words of a query, lower-cased; `None` means "match everything".
