@@ -336,7 +336,9 @@ pub fn parse_order(
 
 /// SQL fragments over `content_objects` (alias-free: `data`, `object_id`, ...).
 impl Sql {
-    fn json_path(&mut self, name: &str) -> &mut Self {
+    /// Binds the JSON path of a top-level property: `$."name"` for SQLite's
+    /// `json_extract`, the bare key for PostgreSQL's `->`/`->>`.
+    pub(crate) fn json_path(&mut self, name: &str) -> &mut Self {
         if self.is_postgres() {
             self.bind(name.to_owned())
         } else {

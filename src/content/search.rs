@@ -102,10 +102,10 @@ impl Plan<'_> {
 
     fn push_text(sql: &mut Sql, name: &str) {
         if sql.is_postgres() {
-            sql.push("(o.data ->> ").bind(name.to_owned()).push(")");
+            sql.push("(o.data ->> ").json_path(name).push(")");
         } else {
             sql.push("CAST(json_extract(o.data, ")
-                .bind(format!("$.\"{name}\""))
+                .json_path(name)
                 .push(") AS TEXT)");
         }
     }
@@ -158,15 +158,15 @@ impl Plan<'_> {
         if let Some(aggregate) = extra_from {
             if sql.is_postgres() {
                 sql.push(", LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(o.data -> ")
-                    .bind(aggregate.to_owned())
+                    .json_path(aggregate)
                     .push(") = 'array' THEN o.data -> ")
-                    .bind(aggregate.to_owned())
+                    .json_path(aggregate)
                     .push(" ELSE jsonb_build_array(o.data -> ")
-                    .bind(aggregate.to_owned())
+                    .json_path(aggregate)
                     .push(") END) AS item(value)");
             } else {
                 sql.push(", json_each(o.data, ")
-                    .bind(format!("$.\"{aggregate}\""))
+                    .json_path(aggregate)
                     .push(") AS item");
             }
         }
@@ -248,11 +248,9 @@ impl Plan<'_> {
             Some(name) => {
                 sql.push(", ");
                 if sql.is_postgres() {
-                    sql.push("(o.data -> ").bind(name.to_owned()).push(")");
+                    sql.push("(o.data -> ").json_path(name).push(")");
                 } else {
-                    sql.push("json_extract(o.data, ")
-                        .bind(format!("$.\"{name}\""))
-                        .push(")");
+                    sql.push("json_extract(o.data, ").json_path(name).push(")");
                 }
                 sql.push(direction);
             }
