@@ -14,6 +14,7 @@ use contentgate::accounts;
 use contentgate::app::{AppState, router};
 use contentgate::auth::ServerSecret;
 use contentgate::auth::keys::KeyStore;
+use contentgate::quota::QuotaOptions;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, Set, TransactionTrait};
 use serde_json::{Value, json};
 
@@ -215,7 +216,9 @@ async fn main() {
             secret: ServerSecret::from_material(b"bench"),
             show_once: false,
         };
-        let (account, _) = accounts::ensure_default(&keys).await.expect("account");
+        let (account, _) = accounts::ensure_default(&keys, "unlimited")
+            .await
+            .expect("account");
         let key = keys.list(&account.id).await.expect("keys")[0]
             .key
             .clone()
@@ -242,7 +245,12 @@ async fn main() {
         let graphql = contentgate::app::GraphqlOptions {
             introspection: true,
         };
-        let state = AppState::new(db.clone(), keys, graphql);
+        // Accounting off here; the quota rows below compare it with accounting on.
+        let off = QuotaOptions {
+            enabled: false,
+            ..QuotaOptions::default()
+        };
+        let state = AppState::new(db.clone(), keys.clone(), graphql.clone(), off);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -1,5 +1,5 @@
-//! Accounts: the unit that owns content, keys and (later) quotas. Creating one also
-//! creates its read-only and read-write application keys, in one transaction.
+//! Accounts: the unit that owns content, keys and a plan (request quota). Creating one
+//! also creates its read-only and read-write application keys, in one transaction.
 
 use entity::account;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -17,6 +17,7 @@ pub const DEFAULT_ACCOUNT: &str = "default";
 pub struct AccountView {
     pub id: String,
     pub name: String,
+    pub plan: String,
     pub created_at: String,
 }
 
@@ -25,12 +26,14 @@ impl From<account::Model> for AccountView {
         AccountView {
             id: model.id,
             name: model.name,
+            plan: model.plan,
             created_at: format_iso(model.created_at),
         }
     }
 }
 
-pub async fn create(keys: &KeyStore, name: &str) -> AppResult<account::Model> {
+/// Creates an account on `plan` (a plan name the caller has checked).
+pub async fn create(keys: &KeyStore, name: &str, plan: &str) -> AppResult<account::Model> {
     let valid = !name.is_empty()
         && name.len() <= 64
         && name
@@ -51,6 +54,7 @@ pub async fn create(keys: &KeyStore, name: &str) -> AppResult<account::Model> {
         name: Set(name.to_owned()),
         created_at: Set(now_micros()),
         schema_revision: Set(0),
+        plan: Set(plan.to_owned()),
     }
     .insert(&txn)
     .await?;
@@ -81,12 +85,22 @@ pub async fn list(keys: &KeyStore) -> AppResult<Vec<account::Model>> {
         .await?)
 }
 
-/// The `default` account, created with its keys on first start. Returns whether it was new.
-pub async fn ensure_default(keys: &KeyStore) -> AppResult<(account::Model, bool)> {
+/// Moves an account to another plan (a name the caller has checked). Running instances
+/// apply it at their next sync, within two flush intervals.
+pub async fn set_plan(keys: &KeyStore, name: &str, plan: &str) -> AppResult<account::Model> {
+    let model = find(keys, name).await?.ok_or(AppError::NotFound)?;
+    let mut active: account::ActiveModel = model.into();
+    active.plan = Set(plan.to_owned());
+    Ok(active.update(&keys.db).await?)
+}
+
+/// The `default` account, created with its keys on first start (on `plan`). Returns
+/// whether it was new.
+pub async fn ensure_default(keys: &KeyStore, plan: &str) -> AppResult<(account::Model, bool)> {
     if let Some(existing) = find(keys, DEFAULT_ACCOUNT).await? {
         return Ok((existing, false));
     }
-    match create(keys, DEFAULT_ACCOUNT).await {
+    match create(keys, DEFAULT_ACCOUNT, plan).await {
         Ok(model) => Ok((model, true)),
         // Another instance created it first.
         Err(_) => find(keys, DEFAULT_ACCOUNT)

@@ -23,6 +23,7 @@ use crate::auth::keys::KeyStore;
 use crate::error::AppError;
 use crate::graphql::cache::SchemaCache;
 pub use crate::graphql::schema::Options as GraphqlOptions;
+use crate::quota::{AllowanceSlot, Meter, QuotaOptions};
 use crate::rest;
 
 #[derive(Clone)]
@@ -30,14 +31,26 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: KeyStore,
     pub graphql: Arc<SchemaCache>,
+    pub quota: Arc<Meter>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, keys: KeyStore, graphql: GraphqlOptions) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        keys: KeyStore,
+        graphql: GraphqlOptions,
+        quota: QuotaOptions,
+    ) -> Self {
+        let meter = if quota.enabled {
+            Meter::new(db.clone(), quota.plans, quota.flush_interval)
+        } else {
+            Meter::off(db.clone())
+        };
         AppState {
             db,
             keys,
             graphql: Arc::new(SchemaCache::new(graphql)),
+            quota: Arc::new(meter),
         }
     }
 }
@@ -63,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     rest::router()
         .with_state(state)
         .layer(axum::middleware::map_response(json_rejections))
+        .layer(axum::middleware::from_fn(allowance_headers))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(trace)
         .layer(SetSensitiveRequestHeadersLayer::new([
@@ -87,6 +101,21 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+}
+
+/// Every response to an authenticated request on a plan with a quota tells the client
+/// its allowance; admission (in the `Principal` extractor) fills the slot.
+async fn allowance_headers(
+    mut request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let slot = AllowanceSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut response = next.run(request).await;
+    if let Some(allowance) = slot.get() {
+        allowance.write_headers(response.headers_mut());
+    }
+    response
 }
 
 /// A path or query holding U+0000 (`%00`) is refused before routing; see `NUL_MESSAGE`.
@@ -145,21 +174,31 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let db = state.db.clone();
+    // Request counts are flushed every interval, and once more after the last request.
+    let (meter_stop, meter_stopped) = tokio::sync::oneshot::channel::<()>();
+    let meter = tokio::spawn(state.quota.clone().run(async move {
+        let _ = meter_stopped.await;
+    }));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stop_tx.send(());
     });
     let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        result = &mut server => result?,
+    let outcome = tokio::select! {
+        result = &mut server => result,
         _ = async {
             let _ = stop_rx.await;
             tokio::time::sleep(grace).await;
-        } => tracing::warn!("shutdown grace period over; dropping remaining connections"),
-    }
+        } => {
+            tracing::warn!("shutdown grace period over; dropping remaining connections");
+            Ok(())
+        }
+    };
+    let _ = meter_stop.send(());
+    let _ = meter.await;
     if let Err(err) = db.close_by_ref().await {
         tracing::warn!(error = %err, "closing the database pool failed");
     }
-    Ok(())
+    outcome
 }

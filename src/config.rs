@@ -42,6 +42,9 @@ pub struct GlobalArgs {
     /// Keep no encrypted copy of keys: a key is shown only when it is created.
     #[arg(long, env = "CONTENTGATE_SHOW_KEYS_ONCE", global = true)]
     pub show_keys_once: bool,
+    /// Plans file (TOML); default `plans.toml` in the data folder, if it is there.
+    #[arg(long, env = "CONTENTGATE_PLANS", global = true)]
+    pub plans: Option<PathBuf>,
     /// The account a command acts on.
     #[arg(long, default_value = "default", global = true)]
     pub account: String,
@@ -51,6 +54,14 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// The built-in plans and those of the plans file.
+    pub fn plans(&self) -> Result<crate::quota::Plans, String> {
+        match &self.plans {
+            Some(path) => crate::quota::Plans::load(path, true),
+            None => crate::quota::Plans::load(&self.data_dir.join("plans.toml"), false),
+        }
+    }
+
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) if !url.is_empty() => url.clone(),
@@ -89,6 +100,9 @@ pub struct ServeArgs {
     /// Answer GraphQL introspection queries (GraphiQL needs them).
     #[arg(long, env = "CONTENTGATE_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphql_introspection: bool,
+    /// Milliseconds between writes of each instance's request counts to the database.
+    #[arg(long, env = "CONTENTGATE_QUOTA_FLUSH_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub quota_flush_ms: u64,
 }
 
 impl Default for ServeArgs {
@@ -98,6 +112,7 @@ impl Default for ServeArgs {
             demo: false,
             shutdown_timeout: 10,
             graphql_introspection: true,
+            quota_flush_ms: 1000,
         }
     }
 }
@@ -105,9 +120,23 @@ impl Default for ServeArgs {
 #[derive(Subcommand, Debug)]
 pub enum AccountsCommand {
     /// Create an account with its two application keys.
-    Create { name: String },
+    Create {
+        name: String,
+        /// The account's plan; default: the plans file's `default_plan` (`unlimited`).
+        #[arg(long)]
+        plan: Option<String>,
+    },
     /// List accounts.
     List,
+    /// Move an account to another plan.
+    SetPlan { name: String, plan: String },
+    /// Requests per day over the 30-day window and the remaining allowance.
+    Usage {
+        /// One account; all accounts without it.
+        name: Option<String>,
+    },
+    /// List the plans this server knows.
+    Plans,
 }
 
 #[derive(Subcommand, Debug)]

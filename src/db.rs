@@ -129,10 +129,16 @@ pub async fn lock_type(
     account_id: &str,
     content_type: &str,
 ) -> Result<(), DbErr> {
+    lock_name(txn, &format!("{account_id}/{content_type}")).await
+}
+
+/// Serialises transactions that name the same lock on PostgreSQL (held until the
+/// transaction ends); SQLite's `begin_write` already serialises every writer.
+pub async fn lock_name(txn: &DatabaseTransaction, name: &str) -> Result<(), DbErr> {
     if txn.get_database_backend() == DbBackend::Postgres {
         let mut sql = Sql::new(DbBackend::Postgres);
         sql.push("SELECT pg_advisory_xact_lock(hashtextextended(")
-            .bind(format!("{account_id}/{content_type}"))
+            .bind(name)
             .push(", 0))");
         txn.execute_raw(sql.statement()).await?;
     }

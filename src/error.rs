@@ -34,6 +34,9 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Over the account's 30-day quota or its per-second rate.
+    #[error("too many requests")]
+    TooManyRequests { message: String, retry_after: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -59,6 +62,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -73,7 +77,9 @@ impl AppError {
             AppError::Validation(errors) => json!(errors),
             AppError::Refused(errors) => json!({"errors": errors}),
             AppError::BadRequestBody(body) => body.clone(),
-            AppError::TooLarge(message) => json!({"code": status, "message": message}),
+            AppError::TooLarge(message) | AppError::TooManyRequests { message, .. } => {
+                json!({"code": status, "message": message})
+            }
             AppError::UnsupportedMediaType => {
                 json!({"code": status, "message": "Unsupported Media Type"})
             }
@@ -95,6 +101,7 @@ impl AppError {
             | AppError::BadRequestBody(_)
             | AppError::TooLarge(_) => "VALIDATION",
             AppError::UnsupportedMediaType | AppError::MethodNotAllowed => "BAD_REQUEST",
+            AppError::TooManyRequests { .. } => "QUOTA_EXCEEDED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -109,7 +116,9 @@ impl AppError {
             AppError::Unauthorized => "Unauthorized".to_owned(),
             AppError::Forbidden => "Access denied".to_owned(),
             AppError::NotFound => "Not found".to_owned(),
-            AppError::TooLarge(message) => message.clone(),
+            AppError::TooLarge(message) | AppError::TooManyRequests { message, .. } => {
+                message.clone()
+            }
             AppError::Internal(_) => "Internal server error".to_owned(),
             _ => "Validation failed".to_owned(),
         };
@@ -153,6 +162,12 @@ impl IntoResponse for AppError {
             // The span carries the request id; the client only gets the fixed text.
             tracing::error!(error = %detail, "request failed");
         }
-        (self.status(), axum::Json(self.body())).into_response()
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        if let AppError::TooManyRequests { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+        }
+        response
     }
 }

@@ -408,7 +408,9 @@ async fn every_authentication_failure_gets_the_same_401() {
 #[tokio::test]
 async fn a_key_never_crosses_accounts() {
     let app = TestApp::with_demo().await;
-    let other = accounts::create(&app.keys, "other").await.unwrap();
+    let other = accounts::create(&app.keys, "other", "unlimited")
+        .await
+        .unwrap();
     let other_keys = app.keys.list(&other.id).await.unwrap();
     let other_rw = other_keys
         .iter()

@@ -10,6 +10,8 @@ pub struct Model {
     pub created_at: i64,
     /// Bumped with every content type change (GraphQL schema cache key).
     pub schema_revision: i64,
+    /// Name of the account's plan (request quota, rate, user key maximum).
+    pub plan: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

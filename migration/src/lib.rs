@@ -9,6 +9,7 @@ mod m20261126_000002_add_search_index;
 mod m20261126_000003_add_schema_revision;
 mod m20261126_000004_add_content_counts;
 mod m20261126_000005_add_live_order_indexes;
+mod m20261126_000006_add_plans_and_usage;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_add_schema_revision::Migration),
             Box::new(m20261126_000004_add_content_counts::Migration),
             Box::new(m20261126_000005_add_live_order_indexes::Migration),
+            Box::new(m20261126_000006_add_plans_and_usage::Migration),
         ]
     }
 }

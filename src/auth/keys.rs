@@ -3,16 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use entity::{api_key, key_rule};
+use entity::{account, api_key, key_rule};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 
 use super::{ApiToken, KeyKind, Perms, Principal, ServerSecret};
 use crate::db::now_micros;
 use crate::error::{AppError, AppResult};
+use crate::quota::Plans;
 use crate::time::format_iso;
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,16 +124,38 @@ impl KeyStore {
         Ok(views)
     }
 
+    /// Creates a user-defined key, unless the account's plan allows no more of them.
     pub async fn create_user_key(
         &self,
         account_id: &str,
         name: &str,
         rules: &BTreeMap<String, Perms>,
+        plans: &Plans,
     ) -> AppResult<KeyView> {
         if name.trim().is_empty() {
             return Err(AppError::field("name", "The property name is required"));
         }
         let txn = crate::db::begin_write(&self.db).await?;
+        // Counted and inserted under one lock, so concurrent creations cannot both pass.
+        crate::db::lock_name(&txn, &format!("{account_id}#keys")).await?;
+        let account = account::Entity::find_by_id(account_id.to_owned())
+            .one(&txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let maximum = plans.get(&account.plan).and_then(|p| p.max_user_keys);
+        if let Some(maximum) = maximum {
+            let held = api_key::Entity::find()
+                .filter(api_key::Column::AccountId.eq(account_id))
+                .filter(api_key::Column::Kind.eq(KeyKind::User.as_str()))
+                .count(&txn)
+                .await?;
+            if held >= maximum {
+                return Err(AppError::Refused(vec![format!(
+                    "The plan '{}' allows at most {maximum} user-defined keys and the account has {held}; delete one or change the plan",
+                    account.plan
+                )]));
+            }
+        }
         let (key, token) = self
             .insert_key(&txn, account_id, name, KeyKind::User)
             .await?;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -13,6 +14,7 @@ use crate::auth::keys::{KeyRef, KeyStore};
 use crate::auth::{KeyKind, Perms, ServerSecret};
 use crate::config::{AccountsCommand, Cli, Command, GlobalArgs, KeysCommand, ServeArgs};
 use crate::error::AppError;
+use crate::quota::{Plan, Plans, QuotaOptions, usage};
 
 /// A command failure: the one line to print and the exit code.
 struct Failure(String, u8);
@@ -64,7 +66,14 @@ fn init_tracing() {
         .try_init();
 }
 
-async fn key_store(global: &GlobalArgs) -> Result<KeyStore, Failure> {
+/// What every command works with: the key store on the opened database, and the plans.
+async fn open(global: &GlobalArgs) -> Result<(KeyStore, Arc<Plans>), Failure> {
+    let plans = Arc::new(global.plans().map_err(|err| Failure(err, 2))?);
+    let keys = key_store(global, &plans).await?;
+    Ok((keys, plans))
+}
+
+async fn key_store(global: &GlobalArgs, plans: &Plans) -> Result<KeyStore, Failure> {
     let secret = ServerSecret::load(global.secret.as_deref(), &global.data_dir).map_err(|err| {
         Failure(
             format!(
@@ -92,7 +101,10 @@ async fn key_store(global: &GlobalArgs) -> Result<KeyStore, Failure> {
     };
     // Every command finds the default account in place, whatever runs first. Creating
     // it logs how to get its keys, never the keys themselves.
-    if accounts::ensure_default(&keys).await?.1 {
+    if accounts::ensure_default(&keys, plans.default_plan())
+        .await?
+        .1
+    {
         tracing::info!(
             "created account 'default' with its application keys; show them with `contentgate keys list`"
         );
@@ -101,18 +113,27 @@ async fn key_store(global: &GlobalArgs) -> Result<KeyStore, Failure> {
 }
 
 async fn account_id(keys: &KeyStore, global: &GlobalArgs) -> Result<String, Failure> {
-    if global.account == accounts::DEFAULT_ACCOUNT {
-        return Ok(accounts::ensure_default(keys).await?.0.id);
-    }
-    accounts::find(keys, &global.account)
+    Ok(find_account(keys, &global.account).await?.id)
+}
+
+async fn find_account(keys: &KeyStore, name: &str) -> Result<entity::account::Model, Failure> {
+    accounts::find(keys, name)
         .await?
-        .map(|a| a.id)
-        .ok_or_else(|| Failure(format!("no account named {}", global.account), 2))
+        .ok_or_else(|| Failure(format!("no account named {name}"), 2))
 }
 
 async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> {
-    let keys = key_store(global).await?;
-    let (account, _) = accounts::ensure_default(&keys).await?;
+    let (keys, plans) = open(global).await?;
+    // Every account's plan must be known here, or its limits would be guessed.
+    for account in accounts::list(&keys).await? {
+        plans.require(&account.plan).map_err(|err| {
+            Failure(
+                format!("account {}: {err} (check the plans file)", account.name),
+                2,
+            )
+        })?;
+    }
+    let (account, _) = accounts::ensure_default(&keys, plans.default_plan()).await?;
     if args.demo && crate::demo::load(&keys.db, &account.id).await? {
         tracing::info!("loaded the example blog (category, author, post) into account 'default'");
     }
@@ -123,7 +144,12 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
     let graphql = GraphqlOptions {
         introspection: args.graphql_introspection,
     };
-    let state = AppState::new(keys.db.clone(), keys, graphql);
+    let quota = QuotaOptions {
+        plans,
+        flush_interval: Duration::from_millis(args.quota_flush_ms),
+        enabled: true,
+    };
+    let state = AppState::new(keys.db.clone(), keys, graphql, quota);
     serve(
         listener,
         state,
@@ -168,17 +194,19 @@ fn print_json(global: &GlobalArgs, value: &impl Serialize) {
 }
 
 async fn run_accounts(global: &GlobalArgs, command: AccountsCommand) -> Result<(), Failure> {
-    let keys = key_store(global).await?;
+    let (keys, plans) = open(global).await?;
+    let plan_named = |name: &str| plans.require(name).map_err(|err| Failure(err, 2));
     match command {
-        AccountsCommand::Create { name } => {
-            let account = accounts::create(&keys, &name).await?;
+        AccountsCommand::Create { name, plan } => {
+            let plan = plan_named(plan.as_deref().unwrap_or(plans.default_plan()))?;
+            let account = accounts::create(&keys, &name, &plan.name).await?;
             let view = accounts::AccountView::from(account);
             if global.json {
                 print_json(global, &view);
             } else {
                 println!(
-                    "created account {} ({}); show its keys with `contentgate keys list --account {}`",
-                    view.name, view.id, view.name
+                    "created account {} ({}) on plan {}; show its keys with `contentgate keys list --account {}`",
+                    view.name, view.id, view.plan, view.name
                 );
             }
         }
@@ -192,12 +220,87 @@ async fn run_accounts(global: &GlobalArgs, command: AccountsCommand) -> Result<(
                 print_json(global, &views);
             } else {
                 for view in views {
-                    println!("{}\t{}\t{}", view.name, view.id, view.created_at);
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        view.name, view.id, view.plan, view.created_at
+                    );
+                }
+            }
+        }
+        AccountsCommand::SetPlan { name, plan } => {
+            let plan = plan_named(&plan)?;
+            find_account(&keys, &name).await?;
+            let view =
+                accounts::AccountView::from(accounts::set_plan(&keys, &name, &plan.name).await?);
+            if global.json {
+                print_json(global, &view);
+            } else {
+                println!("account {} is now on plan {}", view.name, view.plan);
+            }
+        }
+        AccountsCommand::Usage { name } => {
+            let accounts = match name {
+                Some(name) => vec![find_account(&keys, &name).await?],
+                None => accounts::list(&keys).await?,
+            };
+            let mut reports = Vec::with_capacity(accounts.len());
+            for account in &accounts {
+                reports.push(
+                    usage::report(&keys.db, &plans, account)
+                        .await
+                        .map_err(AppError::from)?,
+                );
+            }
+            if global.json {
+                print_json(global, &reports);
+            } else {
+                for report in &reports {
+                    print_usage(report);
+                }
+            }
+        }
+        AccountsCommand::Plans => {
+            let all: Vec<&Plan> = plans.all().map(|p| p.as_ref()).collect();
+            if global.json {
+                print_json(global, &all);
+            } else {
+                let or_unlimited = |v: Option<String>| v.unwrap_or_else(|| "unlimited".into());
+                println!("plan\trequests/30 days\trequests/s\tburst\tuser keys");
+                for plan in all {
+                    println!(
+                        "{}{}\t{}\t{}\t{}\t{}",
+                        plan.name,
+                        if plan.name == plans.default_plan() {
+                            " (default)"
+                        } else {
+                            ""
+                        },
+                        or_unlimited(plan.requests_per_30_days.map(|v| v.to_string())),
+                        or_unlimited(plan.requests_per_second.map(|v| v.to_string())),
+                        or_unlimited(plan.burst_size().map(|v| v.to_string())),
+                        or_unlimited(plan.max_user_keys.map(|v| v.to_string())),
+                    );
                 }
             }
         }
     }
     Ok(())
+}
+
+fn print_usage(report: &usage::UsageReport) {
+    match (report.limit, report.remaining) {
+        (Some(limit), Some(remaining)) => println!(
+            "{} (plan {}): {} of {limit} requests used in the last 30 days, {remaining} remaining",
+            report.account, report.plan, report.used
+        ),
+        _ => println!(
+            "{} (plan {}): {} requests in the last 30 days, no quota",
+            report.account, report.plan, report.used
+        ),
+    }
+    for day in &report.days {
+        println!("  {}\t{}", day.day, day.requests);
+    }
 }
 
 /// `TYPE=LETTERS` with LETTERS from `c r u d`.
@@ -249,13 +352,15 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Failu
         }
         _ => BTreeMap::new(),
     };
-    let keys = key_store(global).await?;
+    let (keys, plans) = open(global).await?;
     let account = account_id(&keys, global).await?;
     match command {
         KeysCommand::List => print_json(global, &keys.list(&account).await?),
         KeysCommand::Create { name, .. } => print_json(
             global,
-            &keys.create_user_key(&account, &name, &rules).await?,
+            &keys
+                .create_user_key(&account, &name, &rules, &plans)
+                .await?,
         ),
         KeysCommand::Update { id, .. } => {
             print_json(global, &keys.update_rules(&account, &id, &rules).await?)
@@ -280,7 +385,7 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Failu
 }
 
 async fn run_schema(global: &GlobalArgs, legacy: bool) -> Result<(), Failure> {
-    let keys = key_store(global).await?;
+    let (keys, _) = open(global).await?;
     let account = account_id(&keys, global).await?;
     let models = crate::content::types::models_in_order(&keys.db, &account).await?;
     print!(

@@ -63,7 +63,7 @@ async fn endpoint(
     flavor: Flavor,
     request: axum::extract::Request,
 ) -> HttpResponse {
-    let (mut parts, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     if wants_playground(&parts) {
         let path = if flavor == Flavor::Current {
             "/api/v2/graphql"
@@ -74,21 +74,28 @@ async fn endpoint(
     }
     let method = parts.method.clone();
     let graphql_media = wants_graphql_media(&parts.headers);
-    let principal =
-        match <Principal as axum::extract::FromRequestParts<AppState>>::from_request_parts(
-            &mut parts, &state,
-        )
-        .await
-        {
-            Ok(principal) => principal,
-            Err(err) => return AppError::into_response(err),
-        };
+    let principal = match crate::rest::authenticate(&parts, &state).await {
+        Ok(principal) => principal,
+        Err(err) => return err.into_response(),
+    };
+    let admission = parts.clone();
     let request = axum::extract::Request::from_parts(parts, body);
-    let batch = match <GraphQLBatchRequest as axum::extract::FromRequest<AppState>>::from_request(
+    let batch = <GraphQLBatchRequest as axum::extract::FromRequest<AppState>>::from_request(
         request, &state,
     )
-    .await
-    {
+    .await;
+    // Each operation of a batch counts; a request that cannot be read counts once.
+    let operations = match &batch {
+        Ok(batch) => match &batch.0 {
+            async_graphql::BatchRequest::Single(_) => 1,
+            async_graphql::BatchRequest::Batch(requests) => requests.len().clamp(1, MAX_BATCH),
+        },
+        Err(_) => 1,
+    };
+    if let Err(err) = crate::rest::admit(&admission, &state, &principal, operations as u64).await {
+        return graphql_refusal(err, graphql_media);
+    }
+    let batch = match batch {
         Ok(batch) => batch.into_inner(),
         Err(rejection) => return rejection.into_response(),
     };
@@ -96,6 +103,30 @@ async fn endpoint(
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
+}
+
+/// A refusal before execution (quota, rate) in the GraphQL response shape, with the
+/// REST status and headers.
+fn graphql_refusal(err: AppError, graphql_media: bool) -> HttpResponse {
+    let status = err.status();
+    let retry_after = match &err {
+        AppError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+        _ => None,
+    };
+    let graphql_error = err.into_graphql();
+    let mut error = ServerError::new(graphql_error.message, None);
+    error.extensions = graphql_error.extensions;
+    let mut response = respond(
+        BatchResponse::Single(Response::from_errors(vec![error])),
+        graphql_media,
+    );
+    *response.status_mut() = status;
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
 }
 
 async fn execute(

@@ -133,9 +133,31 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let key = presented_key(parts)?;
-        state.keys.authenticate(&key).await
+        let principal = authenticate(parts, &state).await?;
+        admit(parts, &state, &principal, 1).await?;
+        Ok(principal)
     }
+}
+
+/// The key's principal. A request that fails here is answered 401 and counts against
+/// no account, so nobody can spend another account's quota with bad keys.
+pub async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Principal> {
+    let key = presented_key(parts)?;
+    state.keys.authenticate(&key).await
+}
+
+/// Counts `operations` against the principal's account, or refuses them with 429.
+pub async fn admit(
+    parts: &Parts,
+    state: &AppState,
+    principal: &Principal,
+    operations: u64,
+) -> AppResult<()> {
+    let slot = parts.extensions.get::<crate::quota::AllowanceSlot>();
+    state
+        .quota
+        .admit(&principal.account_id, operations, slot)
+        .await
 }
 
 /// Reads a JSON body: 415 unless it is declared as JSON, 413 past the size limit, 400

@@ -4,7 +4,7 @@
 mod content_types;
 mod extract;
 
-pub use extract::QueryParams;
+pub use extract::{QueryParams, admit, authenticate};
 mod objects;
 mod search;
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use contentgate::app::{AppState, GraphqlOptions, serve};
 use contentgate::auth::keys::KeyStore;
 use contentgate::auth::{Perms, ServerSecret};
+use contentgate::quota::QuotaOptions;
 use contentgate::{accounts, demo};
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -29,7 +30,8 @@ pub struct TestApp {
     pub database_url: String,
     /// SQL statements run by the server's pool so far (for N+1 checks).
     pub statements: Arc<AtomicUsize>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub quota: QuotaOptions,
+    server: Option<Instance>,
     _dir: tempfile::TempDir,
 }
 
@@ -55,8 +57,49 @@ pub async fn fresh_database(dir: &std::path::Path) -> String {
     }
 }
 
+/// A server started by a test, which the test can stop (and so flush its counts).
+pub struct Instance {
+    pub url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Instance {
+    async fn start(state: AppState) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(serve(
+            listener,
+            state,
+            async move {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(5),
+        ));
+        Instance {
+            url: format!("http://{addr}"),
+            stop,
+            done,
+        }
+    }
+
+    /// Stops the server as SIGTERM would and waits until it has finished.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.done.await.expect("server task").expect("server");
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(QuotaOptions::default()).await
+    }
+
+    /// A server whose quota meter uses these plans and flush interval.
+    pub async fn spawn_with(quota: QuotaOptions) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(dir.path()).await;
         let mut db = contentgate::db::connect(&database_url)
@@ -72,7 +115,7 @@ impl TestApp {
             secret: ServerSecret::from_material(b"test secret"),
             show_once: false,
         };
-        let (account, _) = accounts::ensure_default(&keys)
+        let (account, _) = accounts::ensure_default(&keys, quota.plans.default_plan())
             .await
             .expect("default account");
         let listed = keys.list(&account.id).await.expect("list keys");
@@ -84,25 +127,17 @@ impl TestApp {
                 .expect("application key")
         };
         let (ro, rw) = (key_of("read_only"), key_of("read_write"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let graphql = GraphqlOptions {
             introspection: true,
         };
-        let state = AppState::new(db.clone(), keys.clone(), graphql);
-        tokio::spawn(serve(
-            listener,
-            state,
-            async move {
-                let _ = rx.await;
-            },
-            Duration::from_secs(5),
-        ));
+        let state = AppState::new(db.clone(), keys.clone(), graphql, quota.clone());
+        let server = Instance::start(state).await;
         TestApp {
-            addr,
+            addr: server
+                .url
+                .trim_start_matches("http://")
+                .parse()
+                .expect("address"),
             client: reqwest::Client::new(),
             db,
             keys,
@@ -111,9 +146,32 @@ impl TestApp {
             rw,
             database_url,
             statements,
-            shutdown: Some(tx),
+            quota,
+            server: Some(server),
             _dir: dir,
         }
+    }
+
+    /// Stops this test's first server (graceful, as SIGTERM); the database stays.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+
+    /// Another server on the same database with the same quota settings, which the
+    /// test can stop.
+    pub async fn spawn_instance(&self) -> Instance {
+        let graphql = GraphqlOptions {
+            introspection: true,
+        };
+        Instance::start(AppState::new(
+            self.db.clone(),
+            self.keys.clone(),
+            graphql,
+            self.quota.clone(),
+        ))
+        .await
     }
 
     /// A second server on the same database, as another instance behind a load balancer
@@ -126,7 +184,12 @@ impl TestApp {
     }
 
     pub async fn spawn_peer_with(&self, graphql: GraphqlOptions) -> String {
-        let state = AppState::new(self.db.clone(), self.keys.clone(), graphql);
+        let state = AppState::new(
+            self.db.clone(),
+            self.keys.clone(),
+            graphql,
+            self.quota.clone(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -166,7 +229,7 @@ impl TestApp {
             })
             .collect();
         self.keys
-            .create_user_key(&self.account_id, "test key", &rules)
+            .create_user_key(&self.account_id, "test key", &rules, &self.quota.plans)
             .await
             .expect("create key")
             .key
@@ -280,8 +343,8 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        if let Some(server) = self.server.take() {
+            let _ = server.stop.send(());
         }
     }
 }
