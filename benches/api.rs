@@ -14,7 +14,7 @@ use contentgate::accounts;
 use contentgate::app::{AppState, router};
 use contentgate::auth::ServerSecret;
 use contentgate::auth::keys::KeyStore;
-use contentgate::quota::QuotaOptions;
+use contentgate::quota::{Plans, QuotaOptions};
 use sea_orm::{ConnectionTrait, Database, EntityTrait, Set, TransactionTrait};
 use serde_json::{Value, json};
 
@@ -191,6 +191,76 @@ async fn row(
     loaded.rps
 }
 
+/// The hydrated list with quota accounting off (the server above) and on (a second
+/// server on the same database whose meter counts every request against a plan with
+/// limits the run cannot reach), in alternating rounds so that noise falls on both.
+async fn quota_rows(
+    client: &reqwest::Client,
+    database_url: &str,
+    keys: &KeyStore,
+    off_urls: &[String],
+    key: &str,
+    size: usize,
+) {
+    let plans = Plans::parse(
+        "[plans.bench]\nrequests_per_30_days = 1000000000000\nrequests_per_second = 1000000000\n",
+    )
+    .expect("plans");
+    accounts::set_plan(keys, "default", "bench")
+        .await
+        .expect("plan");
+    let on = QuotaOptions {
+        plans: Arc::new(plans),
+        ..QuotaOptions::default()
+    };
+    let graphql = contentgate::app::GraphqlOptions {
+        introspection: true,
+    };
+    // Its own pool, as another process would have (and `serve` closes it at the end).
+    let db = contentgate::db::connect(database_url)
+        .await
+        .expect("database");
+    let keys = KeyStore {
+        db: db.clone(),
+        ..keys.clone()
+    };
+    let state = AppState::new(db, keys, graphql, on);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let on_base = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(contentgate::app::serve(
+        listener,
+        state,
+        async move {
+            let _ = stopped.await;
+        },
+        Duration::from_secs(5),
+    ));
+    let off_base = off_urls[0].split("/api/").next().expect("base").to_owned();
+    let on_urls: Vec<String> = off_urls
+        .iter()
+        .map(|u| u.replace(&off_base, &on_base))
+        .collect();
+    let (off_urls, on_urls) = (Arc::new(off_urls.to_vec()), Arc::new(on_urls));
+    let (mut off_rps, mut on_rps) = (0.0, 0.0);
+    for _ in 0..3 {
+        off_rps += measure(client, off_urls.clone(), key, CONCURRENCY)
+            .await
+            .rps
+            / 3.0;
+        on_rps += measure(client, on_urls.clone(), key, CONCURRENCY).await.rps / 3.0;
+    }
+    let _ = stop.send(());
+    server.await.expect("server").expect("serve");
+    println!(
+        "Quota accounting at {size}: hydrated list {off_rps:.0} req/s off, {on_rps:.0} req/s on \
+         (mean of 3 alternating rounds): cost {:.1}%",
+        100.0 * (1.0 - on_rps / off_rps)
+    );
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let sizes: Vec<usize> = std::env::var("CONTENTGATE_BENCH_SIZES")
@@ -250,7 +320,7 @@ async fn main() {
             enabled: false,
             ..QuotaOptions::default()
         };
-        let state = AppState::new(db.clone(), keys.clone(), graphql.clone(), off);
+        let state = AppState::new(db.clone(), keys.clone(), graphql, off);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -313,11 +383,12 @@ async fn main() {
             &client,
             "REST list 25, hydrate=1",
             size,
-            list,
+            list.clone(),
             &key,
             Some(ceiling),
         )
         .await;
+        quota_rows(&client, &url, &keys, &list, &key, size).await;
         let fields = "id title slug body status rating tags author { id name email bio } categories { id name slug }";
         let encode = |query: String| -> String {
             form_urlencoded::byte_serialize(query.as_bytes()).collect()

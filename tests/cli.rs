@@ -388,3 +388,102 @@ async fn acknowledged_writes_survive_kill_9() {
     assert_eq!(response.json::<Value>().await.unwrap()["total_count"], 20);
     terminate(&mut child);
 }
+
+#[tokio::test]
+async fn plans_set_quotas_and_user_key_maximums_and_usage_is_reported() {
+    let cli = Cli::new().await;
+    std::fs::write(
+        cli.dir.path().join("plans.toml"),
+        "[plans.team]\nrequests_per_30_days = 1000\nrequests_per_second = 50\nmax_user_keys = 2\n",
+    )
+    .unwrap();
+    let plans = cli.run(&["accounts", "plans"]);
+    let plans = String::from_utf8_lossy(&plans.stdout);
+    for name in ["free", "basic", "growth", "unlimited (default)", "team"] {
+        assert!(plans.contains(name), "{plans}");
+    }
+    let created = cli.json(&["accounts", "create", "acme", "--plan", "team", "--json"]);
+    assert_eq!(created["plan"], "team");
+    let unknown = cli.run(&["accounts", "create", "other", "--plan", "gold"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr)
+            .contains("no plan named 'gold'; plans: basic, free, growth, team, unlimited")
+    );
+    for name in ["one", "two"] {
+        cli.json(&["keys", "create", "--account", "acme", "--name", name]);
+    }
+    let third = cli.run(&["keys", "create", "--account", "acme", "--name", "three"]);
+    assert_eq!(third.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&third.stderr)
+            .contains("The plan 'team' allows at most 2 user-defined keys and the account has 2"),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
+    // The default account is unlimited: its keys are not capped.
+    for name in ["a", "b", "c"] {
+        cli.json(&["keys", "create", "--name", name]);
+    }
+
+    // Requests served by a running server show up in `accounts usage` once it stops.
+    let acme_key = cli.json(&["keys", "list", "--account", "acme"])[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (mut child, address, _lines, reader) = start_server(&cli, &[]);
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let response = client
+            .get(format!("http://{address}/api/v1/internal/contenttype"))
+            .header("x-auth-token", &acme_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-ratelimit-limit"], "1000");
+    }
+    assert!(terminate(&mut child).success());
+    reader.join().unwrap();
+    let usage = cli.json(&["accounts", "usage", "acme", "--json"]);
+    assert_eq!(usage[0]["used"], 3);
+    assert_eq!(usage[0]["remaining"], 997);
+    assert_eq!(usage[0]["days"].as_array().unwrap().len(), 1);
+    let text = String::from_utf8_lossy(&cli.run(&["accounts", "usage"]).stdout).into_owned();
+    assert!(
+        text.contains(
+            "acme (plan team): 3 of 1000 requests used in the last 30 days, 997 remaining"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("default (plan unlimited): 0 requests in the last 30 days, no quota"),
+        "{text}"
+    );
+
+    let moved = cli.json(&["accounts", "set-plan", "acme", "free", "--json"]);
+    assert_eq!(moved["plan"], "free");
+    assert_eq!(
+        cli.json(&["accounts", "usage", "acme", "--json"])[0]["limit"],
+        100000
+    );
+
+    // A server refuses to start when an account's plan is not defined here.
+    cli.json(&["accounts", "set-plan", "acme", "team", "--json"]);
+    std::fs::write(
+        cli.dir.path().join("plans.toml"),
+        "default_plan = \"free\"\n",
+    )
+    .unwrap();
+    let refused = cli.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("account acme: no plan named 'team'")
+    );
+    let missing = cli.run(&["--plans", "/nonexistent/plans.toml", "accounts", "list"]);
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "an explicit plans file must exist"
+    );
+}

@@ -152,26 +152,32 @@ impl TestApp {
         }
     }
 
-    /// Stops this test's first server (graceful, as SIGTERM); the database stays.
+    /// Stops this test's first server (graceful, as SIGTERM), which closes its pool;
+    /// the test goes on with a new connection to the same database.
     pub async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await;
+            self.db = contentgate::db::connect(&self.database_url)
+                .await
+                .expect("reopen test database");
+            self.keys.db = self.db.clone();
         }
     }
 
-    /// Another server on the same database with the same quota settings, which the
-    /// test can stop.
+    /// Another server on the same database, with its own pool and the same quota
+    /// settings, as a second process would be; the test can stop it.
     pub async fn spawn_instance(&self) -> Instance {
+        let db = contentgate::db::connect(&self.database_url)
+            .await
+            .expect("open test database");
+        let keys = KeyStore {
+            db: db.clone(),
+            ..self.keys.clone()
+        };
         let graphql = GraphqlOptions {
             introspection: true,
         };
-        Instance::start(AppState::new(
-            self.db.clone(),
-            self.keys.clone(),
-            graphql,
-            self.quota.clone(),
-        ))
-        .await
+        Instance::start(AppState::new(db, keys, graphql, self.quota.clone())).await
     }
 
     /// A second server on the same database, as another instance behind a load balancer
