@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::TestApp;
 use contentgate::accounts;
 use contentgate::quota::{Plans, QuotaOptions, usage};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 const PLANS: &str = r#"
@@ -282,8 +283,8 @@ async fn two_instances_share_one_quota_within_the_documented_overshoot() {
         .unwrap();
     let second = app.spawn_instance().await;
     let (quota, rate, burst) = (300u64, 100.0, 20.0);
-    // quota + (N - 1) * (burst + rate * (3F + d)), taking the flush latency d as F.
-    let bound = quota + (burst + rate * 4.0 * FLUSH.as_secs_f64()).ceil() as u64;
+    // quota + (N - 1) * (burst + rate * (3F + 2d)), taking the flush latency d as F.
+    let bound = quota + (burst + rate * 5.0 * FLUSH.as_secs_f64()).ceil() as u64;
     let mut clients = Vec::new();
     for url in [
         base(&app),
@@ -322,5 +323,48 @@ async fn two_instances_share_one_quota_within_the_documented_overshoot() {
         stored_total(&app).await,
         admitted,
         "every admitted request is counted once"
+    );
+}
+
+#[tokio::test]
+async fn requests_are_admitted_while_a_flush_waits_for_the_database() {
+    let mut app = spawn().await;
+    accounts::set_plan(&app.keys, "default", "shared")
+        .await
+        .unwrap();
+    let base = base(&app);
+    assert_eq!(
+        get(&base, "/api/v1/internal/contenttype", &app.ro)
+            .await
+            .status,
+        200
+    );
+    while stored_total(&app).await < 1 {
+        tokio::time::sleep(FLUSH).await;
+    }
+    // Another connection holds the count's row (and, on SQLite, the write lock), so
+    // every flush of this account waits.
+    let blocker = contentgate::db::connect(&app.database_url).await.unwrap();
+    let txn = contentgate::db::begin_write(&blocker).await.unwrap();
+    let mut hold = contentgate::db::Sql::new(blocker.get_database_backend());
+    hold.push("UPDATE account_usage SET requests = requests WHERE account_id = ")
+        .bind(app.account_id.as_str());
+    txn.execute_raw(hold.statement()).await.unwrap();
+    for _ in 0..10 {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(5),
+            get(&base, "/api/v1/internal/contenttype", &app.ro),
+        )
+        .await
+        .expect("admitted without waiting for the blocked flush");
+        assert_eq!(answer.status, 200);
+        tokio::time::sleep(FLUSH / 2).await;
+    }
+    txn.commit().await.unwrap();
+    app.stop().await;
+    assert_eq!(
+        stored_total(&app).await,
+        11,
+        "nothing admitted meanwhile is lost"
     );
 }

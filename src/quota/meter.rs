@@ -3,13 +3,13 @@
 //! (the database's window at the last sync plus what it admitted since), and a
 //! background task flushes what it admitted and re-reads the window every interval.
 //!
-//! Overshoot bound: an instance's view is at most two flush intervals old when it
-//! admits (older views are re-read before admitting), and another instance's counts
-//! reach the database within one interval plus the flush itself. What an instance does
-//! not see is therefore what the others admitted in the last `3F + d` (F = interval,
-//! d = flush latency), and each instance admits at most `burst + rate * t` in any time
-//! `t`. With N instances the total admitted stays within
-//! `quota + (N - 1) * (burst + rate * (3F + d))`. One instance never overshoots.
+//! Overshoot bound: when an instance admits, its view was read at most `2F + d` ago
+//! (F = flush interval, d = the time a flush takes): a view older than 2F is re-read
+//! first unless a sync is already refreshing it. Another instance's counts reach the
+//! database within `F + d` of being admitted. What an instance does not see is therefore
+//! what the others admitted in the last `3F + 2d`, and each instance admits at most
+//! `burst + rate * t` in any time `t`. With N instances the total admitted stays within
+//! `quota + (N - 1) * (burst + rate * (3F + 2d))`. One instance never overshoots.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -44,12 +44,15 @@ impl AllowanceSlot {
     }
 }
 
-/// One account's state on this instance.
-struct AccountMeter {
+/// One account's counts and bucket on this instance. Admission only computes on it
+/// under a short lock; database I/O happens outside that lock (see `Meter::sync`).
+struct Counts {
     plan: Arc<Plan>,
     /// Requests per day in the window, as the database held them at the last sync.
     stored: BTreeMap<i64, u64>,
-    /// Requests admitted here and not yet written, per day.
+    /// Requests being written by the sync in progress, per day.
+    in_flight: BTreeMap<i64, u64>,
+    /// Requests admitted here and not yet handed to a sync, per day.
     pending: BTreeMap<i64, u64>,
     synced_at: Option<Instant>,
     tokens: f64,
@@ -57,26 +60,22 @@ struct AccountMeter {
     used_at: Instant,
 }
 
-impl AccountMeter {
-    fn used_in_window(&self, today: i64) -> u64 {
-        let start = window_start(today);
-        let stored: u64 = self.stored.range(start..).map(|(_, n)| n).sum();
-        let pending: u64 = self.pending.range(start..).map(|(_, n)| n).sum();
-        stored + pending
+impl Counts {
+    /// Requests in the window that starts at `start`, as this instance knows them.
+    fn used_from(&self, start: i64) -> u64 {
+        [&self.stored, &self.in_flight, &self.pending]
+            .iter()
+            .map(|days| days.range(start..).map(|(_, n)| n).sum::<u64>())
+            .sum()
     }
 
     /// Seconds until enough old days have left the window for `requests` more.
     fn seconds_until_room(&self, today: i64, second: i64, requests: u64, limit: u64) -> u64 {
         let until_midnight = (SECONDS_PER_DAY - second) as u64;
-        for ahead in 1..=WINDOW_DAYS {
-            let start = window_start(today + ahead);
-            let stored: u64 = self.stored.range(start..).map(|(_, n)| n).sum();
-            let pending: u64 = self.pending.range(start..).map(|(_, n)| n).sum();
-            if stored + pending + requests <= limit {
-                return until_midnight + (ahead as u64 - 1) * SECONDS_PER_DAY as u64;
-            }
-        }
-        until_midnight + (WINDOW_DAYS as u64 - 1) * SECONDS_PER_DAY as u64
+        let ahead = (1..WINDOW_DAYS)
+            .find(|ahead| self.used_from(window_start(today + ahead)) + requests <= limit)
+            .unwrap_or(WINDOW_DAYS);
+        until_midnight + (ahead as u64 - 1) * SECONDS_PER_DAY as u64
     }
 
     fn refill(&mut self, now: Instant) {
@@ -86,6 +85,59 @@ impl AccountMeter {
         }
         self.refilled_at = now;
     }
+
+    fn is_fresh(&self, flush_every: Duration) -> bool {
+        self.synced_at
+            .is_some_and(|at| at.elapsed() < flush_every * 2)
+    }
+
+    /// Admits `requests` or says why not; `Err` carries the refusal.
+    fn decide(&mut self, requests: u64) -> (Option<Allowance>, AppResult<()>) {
+        let now = Instant::now();
+        self.used_at = now;
+        self.refill(now);
+        let (today, second) = usage::utc_day_and_second();
+        let used = self.used_from(window_start(today));
+        let plan = self.plan.clone();
+        let allowance = |used: u64| {
+            plan.requests_per_30_days.map(|limit| Allowance {
+                limit,
+                remaining: limit.saturating_sub(used),
+                reset: (SECONDS_PER_DAY - second) as u64,
+            })
+        };
+        if let Some(limit) = plan.requests_per_30_days
+            && used + requests > limit
+        {
+            let refusal = AppError::TooManyRequests {
+                message: format!(
+                    "API request quota exceeded: the plan allows {limit} requests per 30 days"
+                ),
+                retry_after: self.seconds_until_room(today, second, requests, limit),
+            };
+            return (allowance(used), Err(refusal));
+        }
+        if let Some(rate) = plan.requests_per_second
+            && self.tokens < requests as f64
+        {
+            let wait = (requests as f64 - self.tokens) / rate;
+            let refusal = AppError::TooManyRequests {
+                message: format!("Rate limit exceeded: the plan allows {rate} requests per second"),
+                retry_after: wait.ceil().max(1.0) as u64,
+            };
+            return (allowance(used), Err(refusal));
+        }
+        self.tokens -= requests as f64;
+        *self.pending.entry(today).or_default() += requests;
+        (allowance(used + requests), Ok(()))
+    }
+}
+
+/// An account's counts, and the lock that lets one sync at a time talk to the database.
+#[derive(Default)]
+struct AccountMeter {
+    counts: Mutex<Option<Counts>>,
+    syncing: tokio::sync::Mutex<()>,
 }
 
 pub struct Meter {
@@ -93,11 +145,17 @@ pub struct Meter {
     plans: Arc<Plans>,
     flush_every: Duration,
     enabled: bool,
-    accounts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<AccountMeter>>>>,
+    accounts: Mutex<HashMap<String, Arc<AccountMeter>>>,
 }
 
 /// An account idle this long is dropped from memory (its counts are in the database).
 const IDLE: Duration = Duration::from_secs(600);
+
+fn add_to(days: &mut BTreeMap<i64, u64>, more: BTreeMap<i64, u64>) {
+    for (day, requests) in more {
+        *days.entry(day).or_default() += requests;
+    }
+}
 
 impl Meter {
     pub fn new(db: DatabaseConnection, plans: Arc<Plans>, flush_every: Duration) -> Self {
@@ -118,30 +176,9 @@ impl Meter {
         }
     }
 
-    pub fn plans(&self) -> &Plans {
-        &self.plans
-    }
-
-    fn meter_of(&self, account_id: &str) -> Arc<tokio::sync::Mutex<AccountMeter>> {
+    fn meter_of(&self, account_id: &str) -> Arc<AccountMeter> {
         let mut accounts = self.accounts.lock().expect("meter map");
-        accounts
-            .entry(account_id.to_owned())
-            .or_insert_with(|| {
-                let now = Instant::now();
-                Arc::new(tokio::sync::Mutex::new(AccountMeter {
-                    plan: self
-                        .plans
-                        .require(self.plans.default_plan())
-                        .expect("default plan"),
-                    stored: BTreeMap::new(),
-                    pending: BTreeMap::new(),
-                    synced_at: None,
-                    tokens: 0.0,
-                    refilled_at: now,
-                    used_at: now,
-                }))
-            })
-            .clone()
+        accounts.entry(account_id.to_owned()).or_default().clone()
     }
 
     /// Counts `requests` against the account, or refuses them all with 429. The
@@ -156,96 +193,124 @@ impl Meter {
             return Ok(());
         }
         let meter = self.meter_of(account_id);
-        let mut meter = meter.lock().await;
-        let stale = meter
-            .synced_at
-            .is_none_or(|at| at.elapsed() >= self.flush_every * 2);
-        if stale {
-            self.sync(account_id, &mut meter).await?;
-        }
-        let now = Instant::now();
-        meter.used_at = now;
-        meter.refill(now);
-        let (today, second) = usage::utc_day_and_second();
-        let plan = meter.plan.clone();
-        let used = meter.used_in_window(today);
-        let allowance = |used: u64| {
-            plan.requests_per_30_days.map(|limit| Allowance {
-                limit,
-                remaining: limit.saturating_sub(used),
-                reset: (SECONDS_PER_DAY - second) as u64,
-            })
-        };
-        if let Some(limit) = plan.requests_per_30_days
-            && used + requests > limit
-        {
-            if let Some(slot) = slot {
-                slot.set(allowance(used));
+        loop {
+            {
+                let mut counts = meter.counts.lock().expect("account counts");
+                // A view that is fresh, or that a sync in progress is refreshing, decides
+                // at once: no request waits for a flush that is slow to write.
+                let usable = |c: &&mut Counts| {
+                    c.is_fresh(self.flush_every) || meter.syncing.try_lock().is_err()
+                };
+                if let Some(counts) = counts.as_mut().filter(usable) {
+                    let (allowance, decision) = counts.decide(requests);
+                    if let Some(slot) = slot {
+                        slot.set(allowance);
+                    }
+                    return decision;
+                }
             }
-            return Err(AppError::TooManyRequests {
-                message: format!(
-                    "API request quota exceeded: the plan allows {limit} requests per 30 days"
-                ),
-                retry_after: meter.seconds_until_room(today, second, requests, limit),
-            });
+            // Never loaded, or idle for a while: bring the view up to date first.
+            self.sync(account_id, &meter, true).await?;
         }
-        if let Some(rate) = plan.requests_per_second
-            && meter.tokens < requests as f64
-        {
-            if let Some(slot) = slot {
-                slot.set(allowance(used));
-            }
-            let wait = (requests as f64 - meter.tokens) / rate;
-            return Err(AppError::TooManyRequests {
-                message: format!("Rate limit exceeded: the plan allows {rate} requests per second"),
-                retry_after: wait.ceil().max(1.0) as u64,
-            });
-        }
-        meter.tokens -= requests as f64;
-        *meter.pending.entry(today).or_default() += requests;
-        if let Some(slot) = slot {
-            slot.set(allowance(used + requests));
-        }
-        Ok(())
     }
 
     /// Writes what this instance admitted and re-reads the plan and the shared window.
-    /// Counts that could not be written stay pending for the next attempt.
-    async fn sync(&self, account_id: &str, meter: &mut AccountMeter) -> AppResult<()> {
-        let mut unwritten = std::mem::take(&mut meter.pending);
-        while let Some((&day, &requests)) = unwritten.iter().next() {
-            if let Err(err) = usage::add(&self.db, account_id, day, requests).await {
-                for (day, requests) in unwritten {
-                    *meter.pending.entry(day).or_default() += requests;
+    /// Admissions go on meanwhile: what is being written counts as `in_flight` until the
+    /// re-read window includes it. Counts that could not be written stay pending.
+    async fn sync(
+        &self,
+        account_id: &str,
+        meter: &AccountMeter,
+        only_if_stale: bool,
+    ) -> AppResult<()> {
+        let _one_at_a_time = meter.syncing.lock().await;
+        let writing = {
+            let mut counts = meter.counts.lock().expect("account counts");
+            match counts.as_mut() {
+                Some(c) if only_if_stale && c.is_fresh(self.flush_every) => return Ok(()),
+                Some(c) => {
+                    let pending = std::mem::take(&mut c.pending);
+                    add_to(&mut c.in_flight, pending);
+                    c.in_flight.clone()
                 }
-                return Err(err.into());
+                None => BTreeMap::new(),
             }
-            unwritten.remove(&day);
-            *meter.stored.entry(day).or_default() += requests;
-        }
-        let (today, _) = usage::utc_day_and_second();
-        let (plan_name, stored) = usage::plan_and_window(&self.db, account_id, today)
-            .await?
-            .ok_or_else(|| AppError::Internal(format!("account {account_id} not found")))?;
+        };
+        let result = self.write_and_read(account_id, &writing).await;
+        let mut counts = meter.counts.lock().expect("account counts");
+        let (plan_name, stored) = match result {
+            Ok(read) => read,
+            Err((err, unwritten)) => {
+                if let Some(c) = counts.as_mut() {
+                    // Days that were written are in the database now; the rest wait.
+                    for (day, requests) in std::mem::take(&mut c.in_flight) {
+                        let days = if unwritten.contains_key(&day) {
+                            &mut c.pending
+                        } else {
+                            &mut c.stored
+                        };
+                        *days.entry(day).or_default() += requests;
+                    }
+                }
+                return Err(err);
+            }
+        };
         let plan = self.plans.get(&plan_name).unwrap_or_else(|| {
             tracing::error!(plan = %plan_name, "account plan is not defined on this instance; applying the default plan");
             self.plans.require(self.plans.default_plan()).expect("default plan")
         });
-        if meter.synced_at.is_none() || meter.plan != plan {
+        let now = Instant::now();
+        let counts = counts.get_or_insert_with(|| Counts {
+            plan: plan.clone(),
+            stored: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            synced_at: None,
+            tokens: 0.0,
+            refilled_at: now,
+            used_at: now,
+        });
+        if counts.synced_at.is_none() || counts.plan != plan {
             // A new or changed plan starts with a full bucket.
-            meter.tokens = plan.burst_size().unwrap_or(0.0);
-            meter.refilled_at = Instant::now();
+            counts.tokens = plan.burst_size().unwrap_or(0.0);
+            counts.refilled_at = now;
         }
-        meter.plan = plan;
-        meter.stored = stored;
-        meter.synced_at = Some(Instant::now());
+        counts.plan = plan;
+        counts.stored = stored;
+        counts.in_flight.clear();
+        counts.synced_at = Some(now);
         Ok(())
+    }
+
+    /// Adds `writing` to the database, then reads the plan and window back. On failure,
+    /// returns what was not written.
+    async fn write_and_read(
+        &self,
+        account_id: &str,
+        writing: &BTreeMap<i64, u64>,
+    ) -> Result<(String, BTreeMap<i64, u64>), (AppError, BTreeMap<i64, u64>)> {
+        let mut unwritten = writing.clone();
+        for (&day, &requests) in writing {
+            if let Err(err) = usage::add(&self.db, account_id, day, requests).await {
+                return Err((err.into(), unwritten));
+            }
+            unwritten.remove(&day);
+        }
+        let (today, _) = usage::utc_day_and_second();
+        match usage::plan_and_window(&self.db, account_id, today).await {
+            Ok(Some(read)) => Ok(read),
+            Ok(None) => Err((
+                AppError::Internal(format!("account {account_id} not found")),
+                BTreeMap::new(),
+            )),
+            Err(err) => Err((err.into(), BTreeMap::new())),
+        }
     }
 
     /// One flush pass: every account with unwritten counts is synced; idle ones are
     /// forgotten.
     pub async fn flush(&self) {
-        let meters: Vec<(String, Arc<tokio::sync::Mutex<AccountMeter>>)> = {
+        let meters: Vec<(String, Arc<AccountMeter>)> = {
             let accounts = self.accounts.lock().expect("meter map");
             accounts
                 .iter()
@@ -253,10 +318,13 @@ impl Meter {
                 .collect()
         };
         for (account_id, meter) in meters {
-            let mut meter = meter.lock().await;
-            if !meter.pending.is_empty()
-                && let Err(err) = self.sync(&account_id, &mut meter).await
-            {
+            let has_pending = meter
+                .counts
+                .lock()
+                .expect("account counts")
+                .as_ref()
+                .is_some_and(|c| !c.pending.is_empty());
+            if has_pending && let Err(err) = self.sync(&account_id, &meter, false).await {
                 tracing::error!(error = %err, "flushing request counts failed; retrying next interval");
             }
         }
@@ -264,9 +332,12 @@ impl Meter {
         // Only entries nobody else holds: a request holding one could still admit into it.
         accounts.retain(|_, meter| {
             Arc::strong_count(meter) > 1
-                || meter.try_lock().map_or(true, |m| {
-                    !m.pending.is_empty() || m.used_at.elapsed() < IDLE
-                })
+                || meter
+                    .counts
+                    .lock()
+                    .expect("account counts")
+                    .as_ref()
+                    .is_some_and(|c| !c.pending.is_empty() || c.used_at.elapsed() < IDLE)
         });
     }
 
