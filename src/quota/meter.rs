@@ -184,7 +184,7 @@ impl Meter {
     /// Counts `requests` against the account, or refuses them all with 429. The
     /// allowance after the decision is left in `slot` for the response headers.
     pub async fn admit(
-        &self,
+        self: &Arc<Self>,
         account_id: &str,
         requests: u64,
         slot: Option<&AllowanceSlot>,
@@ -209,8 +209,12 @@ impl Meter {
                     return decision;
                 }
             }
-            // Never loaded, or idle for a while: bring the view up to date first.
-            self.sync(account_id, &meter, true).await?;
+            // Never loaded, or idle for a while: bring the view up to date first. The sync
+            // runs as its own task, so a client that hangs up cannot cut it in half.
+            let (this, id, sync_meter) = (self.clone(), account_id.to_owned(), meter.clone());
+            tokio::spawn(async move { this.sync(&id, &sync_meter, true).await })
+                .await
+                .map_err(|err| AppError::Internal(format!("quota sync task: {err}")))??;
         }
     }
 
