@@ -34,6 +34,8 @@ burst = 20
 "#;
 
 const FLUSH: Duration = Duration::from_millis(100);
+/// Any authenticated route will do; this one needs no content.
+const TYPES: &str = "/api/v1/internal/contenttype";
 
 async fn spawn() -> TestApp {
     TestApp::spawn_with(QuotaOptions {
@@ -110,13 +112,13 @@ async fn the_quota_is_reached_exactly_and_shared_by_every_key_of_the_account() {
     let user = app.user_key(&[]).await;
     // Bad keys are answered 401 and spend nothing.
     for bad in ["", "cg_nope", &format!("{}x", app.ro)] {
-        let answer = get(&base, "/api/v1/internal/contenttype", bad).await;
+        let answer = get(&base, TYPES, bad).await;
         assert_eq!(answer.status, 401);
         assert_eq!(answer.remaining(), None);
     }
     let keys = [&app.ro, &app.rw, &user, &app.ro, &app.rw];
     for (i, key) in keys.iter().enumerate() {
-        let answer = get(&base, "/api/v1/internal/contenttype", key).await;
+        let answer = get(&base, TYPES, key).await;
         assert_eq!(answer.status, 200, "request {}", i + 1);
         assert_eq!(answer.header("x-ratelimit-limit"), Some(5));
         assert_eq!(answer.remaining(), Some(4 - i as u64));
@@ -124,7 +126,7 @@ async fn the_quota_is_reached_exactly_and_shared_by_every_key_of_the_account() {
         assert!((1..=86_400).contains(&reset), "{reset}");
     }
     // Request 6, with any key and on any path, is refused.
-    let answer = get(&base, "/api/v1/internal/contenttype", &user).await;
+    let answer = get(&base, TYPES, &user).await;
     assert_quota_refusal(&answer);
     assert_eq!(answer.body["code"], 429);
     let message = answer.body["message"].as_str().unwrap();
@@ -151,7 +153,7 @@ async fn the_quota_is_reached_exactly_and_shared_by_every_key_of_the_account() {
         .key
         .clone()
         .unwrap();
-    let answer = get(&base, "/api/v1/internal/contenttype", &other_key).await;
+    let answer = get(&base, TYPES, &other_key).await;
     assert_eq!((answer.status, answer.remaining()), (200, Some(4)));
 
     // A new plan applies within two flush intervals, on a running server.
@@ -165,7 +167,7 @@ async fn the_quota_is_reached_exactly_and_shared_by_every_key_of_the_account() {
 /// Retries until the server admits a request again (after a plan change or a wait).
 async fn eventually_ok(base: &str, key: &str) -> Answer {
     for _ in 0..100 {
-        let answer = get(base, "/api/v1/internal/contenttype", key).await;
+        let answer = get(base, TYPES, key).await;
         if answer.status == 200 {
             return answer;
         }
@@ -196,7 +198,7 @@ async fn graphql_counts_each_operation_and_errors_carry_the_allowance() {
     assert_eq!((answer.status, answer.remaining()), (404, Some(1)));
     let answer = graphql(&base, &app.ro, json!({"query": "{ nope }"})).await;
     assert_eq!(answer.remaining(), Some(0));
-    assert_quota_refusal(&get(&base, "/api/v1/internal/contenttype", &app.rw).await);
+    assert_quota_refusal(&get(&base, TYPES, &app.rw).await);
 }
 
 async fn stored_total(app: &TestApp) -> u64 {
@@ -213,25 +215,18 @@ async fn a_restart_keeps_the_count() {
     let mut app = spawn().await;
     let base = base(&app);
     for _ in 0..3 {
-        assert_eq!(
-            get(&base, "/api/v1/internal/contenttype", &app.ro)
-                .await
-                .status,
-            200
-        );
+        assert_eq!(get(&base, TYPES, &app.ro).await.status, 200);
     }
     app.stop().await;
     assert_eq!(stored_total(&app).await, 3, "flushed on a graceful stop");
     let restarted = app.spawn_instance().await;
-    let answer = get(&restarted.url, "/api/v1/internal/contenttype", &app.ro).await;
+    let answer = get(&restarted.url, TYPES, &app.ro).await;
     assert_eq!((answer.status, answer.remaining()), (200, Some(1)));
     assert_eq!(
-        get(&restarted.url, "/api/v1/internal/contenttype", &app.ro)
-            .await
-            .remaining(),
+        get(&restarted.url, TYPES, &app.ro).await.remaining(),
         Some(0)
     );
-    assert_quota_refusal(&get(&restarted.url, "/api/v1/internal/contenttype", &app.ro).await);
+    assert_quota_refusal(&get(&restarted.url, TYPES, &app.ro).await);
     restarted.stop().await;
     assert_eq!(stored_total(&app).await, 5, "refusals are not counted");
 }
@@ -244,14 +239,9 @@ async fn the_per_second_rate_refuses_bursts_and_recovers() {
         .unwrap();
     let base = base(&app);
     for _ in 0..2 {
-        assert_eq!(
-            get(&base, "/api/v1/internal/contenttype", &app.ro)
-                .await
-                .status,
-            200
-        );
+        assert_eq!(get(&base, TYPES, &app.ro).await.status, 200);
     }
-    let answer = get(&base, "/api/v1/internal/contenttype", &app.rw).await;
+    let answer = get(&base, TYPES, &app.rw).await;
     assert_eq!(answer.status, 429);
     assert!(
         answer.body["message"]
@@ -267,12 +257,7 @@ async fn the_per_second_rate_refuses_bursts_and_recovers() {
     assert!((1..=2).contains(&retry_after), "{retry_after}");
     // Refused requests take no token: after the advertised wait the next one is admitted.
     tokio::time::sleep(Duration::from_secs(retry_after)).await;
-    assert_eq!(
-        get(&base, "/api/v1/internal/contenttype", &app.rw)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(get(&base, TYPES, &app.rw).await.status, 200);
 }
 
 #[tokio::test]
@@ -296,7 +281,7 @@ async fn two_instances_share_one_quota_within_the_documented_overshoot() {
         clients.push(tokio::spawn(async move {
             let mut admitted = 0u64;
             loop {
-                let answer = get(&url, "/api/v1/internal/contenttype", &key).await;
+                let answer = get(&url, TYPES, &key).await;
                 match answer.status {
                     200 => admitted += 1,
                     429 if answer.body["message"].as_str().unwrap().contains("quota") => {
@@ -333,12 +318,7 @@ async fn requests_are_admitted_while_a_flush_waits_for_the_database() {
         .await
         .unwrap();
     let base = base(&app);
-    assert_eq!(
-        get(&base, "/api/v1/internal/contenttype", &app.ro)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(get(&base, TYPES, &app.ro).await.status, 200);
     while stored_total(&app).await < 1 {
         tokio::time::sleep(FLUSH).await;
     }
@@ -351,12 +331,9 @@ async fn requests_are_admitted_while_a_flush_waits_for_the_database() {
         .bind(app.account_id.as_str());
     txn.execute_raw(hold.statement()).await.unwrap();
     for _ in 0..10 {
-        let answer = tokio::time::timeout(
-            Duration::from_secs(5),
-            get(&base, "/api/v1/internal/contenttype", &app.ro),
-        )
-        .await
-        .expect("admitted without waiting for the blocked flush");
+        let answer = tokio::time::timeout(Duration::from_secs(5), get(&base, TYPES, &app.ro))
+            .await
+            .expect("admitted without waiting for the blocked flush");
         assert_eq!(answer.status, 200);
         tokio::time::sleep(FLUSH / 2).await;
     }

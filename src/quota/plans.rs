@@ -143,12 +143,7 @@ impl Plans {
 
 fn check(plan: &Plan) -> Result<(), String> {
     let name = &plan.name;
-    let valid_name = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !valid_name {
+    if !crate::accounts::is_valid_name(name) {
         return Err(format!(
             "plan name '{name}': only a-z, A-Z, 0-9, - and _ are allowed"
         ));
