@@ -345,3 +345,25 @@ async fn requests_are_admitted_while_a_flush_waits_for_the_database() {
         "nothing admitted meanwhile is lost"
     );
 }
+
+#[tokio::test]
+async fn a_graphql_batch_larger_than_the_burst_waits_for_a_full_bucket() {
+    let app = spawn().await;
+    let account = accounts::create(&app.keys, "batcher", "slow")
+        .await
+        .unwrap();
+    let key = app.keys.list(&account.id).await.unwrap()[0]
+        .key
+        .clone()
+        .unwrap();
+    let base = base(&app);
+    // Burst 2, batch of 3: admitted on a full bucket, which it leaves one request in debt.
+    let three = json!([{"query": "{ __typename }"}, {"query": "{ __typename }"}, {"query": "{ __typename }"}]);
+    let answer = graphql(&base, &key, three).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body.as_array().unwrap().len(), 3);
+    let answer = get(&base, TYPES, &key).await;
+    assert_eq!(answer.status, 429);
+    let retry_after = answer.header("retry-after").unwrap();
+    assert!((3..=4).contains(&retry_after), "{retry_after}");
+}

@@ -8,7 +8,8 @@
 //! first unless a sync is already refreshing it. Another instance's counts reach the
 //! database within `F + d` of being admitted. What an instance does not see is therefore
 //! what the others admitted in the last `3F + 2d`, and each instance admits at most
-//! `burst + rate * t` in any time `t`. With N instances the total admitted stays within
+//! `burst + rate * t` in any time `t` (a burst below 10, the largest GraphQL batch,
+//! counts as 10). With N instances the total admitted stays within
 //! `quota + (N - 1) * (burst + rate * (3F + 2d))`. One instance never overshoots.
 
 use std::collections::{BTreeMap, HashMap};
@@ -117,10 +118,13 @@ impl Counts {
             };
             return (allowance(used), Err(refusal));
         }
+        // A batch larger than the burst waits for a full bucket and leaves it in debt,
+        // rather than never fitting.
+        let needed = (requests as f64).min(plan.burst_size().unwrap_or(f64::MAX));
         if let Some(rate) = plan.requests_per_second
-            && self.tokens < requests as f64
+            && self.tokens < needed
         {
-            let wait = (requests as f64 - self.tokens) / rate;
+            let wait = (needed - self.tokens) / rate;
             let refusal = AppError::TooManyRequests {
                 message: format!("Rate limit exceeded: the plan allows {rate} requests per second"),
                 retry_after: wait.ceil().max(1.0) as u64,
