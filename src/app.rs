@@ -41,16 +41,11 @@ impl AppState {
         graphql: GraphqlOptions,
         quota: QuotaOptions,
     ) -> Self {
-        let meter = if quota.enabled {
-            Meter::new(db.clone(), quota.plans, quota.flush_interval)
-        } else {
-            Meter::off(db.clone())
-        };
         AppState {
+            quota: Arc::new(Meter::new(db.clone(), quota)),
             db,
             keys,
             graphql: Arc::new(SchemaCache::new(graphql)),
-            quota: Arc::new(meter),
         }
     }
 }

@@ -4,7 +4,6 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
-pub mod account_usage;
 pub mod api_key;
 pub mod content_object;
 pub mod content_ref;

@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::auth::Principal;
 use crate::content::validate::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
+use crate::quota::AllowanceSlot;
 use crate::rest::QueryParams;
 
 pub fn router() -> Router<AppState> {
@@ -78,7 +79,7 @@ async fn endpoint(
         Ok(principal) => principal,
         Err(err) => return err.into_response(),
     };
-    let admission = parts.clone();
+    let slot = parts.extensions.get::<AllowanceSlot>().cloned();
     let request = axum::extract::Request::from_parts(parts, body);
     let batch = <GraphQLBatchRequest as axum::extract::FromRequest<AppState>>::from_request(
         request, &state,
@@ -92,7 +93,11 @@ async fn endpoint(
         },
         Err(_) => 1,
     };
-    if let Err(err) = crate::rest::admit(&admission, &state, &principal, operations as u64).await {
+    let admitted = state
+        .quota
+        .admit(&principal.account_id, operations as u64, slot.as_ref())
+        .await;
+    if let Err(err) = admitted {
         return graphql_refusal(err, graphql_media);
     }
     let batch = match batch {

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::DatabaseConnection;
 
+use super::QuotaOptions;
 use super::plans::{Plan, Plans};
 use super::usage::{self, SECONDS_PER_DAY, WINDOW_DAYS, window_start};
 use crate::error::{AppError, AppResult};
@@ -162,26 +163,24 @@ fn add_to(days: &mut BTreeMap<i64, u64>, more: BTreeMap<i64, u64>) {
 }
 
 impl Meter {
-    pub fn new(db: DatabaseConnection, plans: Arc<Plans>, flush_every: Duration) -> Self {
+    /// A meter for these options; with `enabled: false` it admits everything and counts
+    /// nothing (benchmarks compare against it).
+    pub fn new(db: DatabaseConnection, options: QuotaOptions) -> Self {
         Meter {
             db,
-            plans,
-            flush_every,
-            enabled: true,
+            plans: options.plans,
+            flush_every: options.flush_interval,
+            enabled: options.enabled,
             accounts: Mutex::default(),
-        }
-    }
-
-    /// A meter that admits everything and counts nothing (benchmarks compare against it).
-    pub fn off(db: DatabaseConnection) -> Self {
-        Meter {
-            enabled: false,
-            ..Meter::new(db, Arc::default(), Duration::from_secs(1))
         }
     }
 
     fn meter_of(&self, account_id: &str) -> Arc<AccountMeter> {
         let mut accounts = self.accounts.lock().expect("meter map");
+        // Known accounts (every request but an account's first) allocate nothing.
+        if let Some(meter) = accounts.get(account_id) {
+            return meter.clone();
+        }
         accounts.entry(account_id.to_owned()).or_default().clone()
     }
 

@@ -134,7 +134,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let principal = authenticate(parts, &state).await?;
-        admit(parts, &state, &principal, 1).await?;
+        // Counted here once per request (the GraphQL endpoint counts per operation).
+        let slot = parts.extensions.get::<crate::quota::AllowanceSlot>();
+        state.quota.admit(&principal.account_id, 1, slot).await?;
         Ok(principal)
     }
 }
@@ -144,20 +146,6 @@ where
 pub async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Principal> {
     let key = presented_key(parts)?;
     state.keys.authenticate(&key).await
-}
-
-/// Counts `operations` against the principal's account, or refuses them with 429.
-pub async fn admit(
-    parts: &Parts,
-    state: &AppState,
-    principal: &Principal,
-    operations: u64,
-) -> AppResult<()> {
-    let slot = parts.extensions.get::<crate::quota::AllowanceSlot>();
-    state
-        .quota
-        .admit(&principal.account_id, operations, slot)
-        .await
 }
 
 /// Reads a JSON body: 415 unless it is declared as JSON, 413 past the size limit, 400

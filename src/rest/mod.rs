@@ -4,7 +4,7 @@
 mod content_types;
 mod extract;
 
-pub use extract::{QueryParams, admit, authenticate};
+pub use extract::{QueryParams, authenticate};
 mod objects;
 mod search;
 

@@ -32,6 +32,7 @@ pub struct TestApp {
     pub statements: Arc<AtomicUsize>,
     pub quota: QuotaOptions,
     server: Option<Instance>,
+    peers: std::sync::Mutex<Vec<Instance>>,
     _dir: tempfile::TempDir,
 }
 
@@ -148,6 +149,7 @@ impl TestApp {
             statements,
             quota,
             server: Some(server),
+            peers: std::sync::Mutex::default(),
             _dir: dir,
         }
     }
@@ -196,17 +198,11 @@ impl TestApp {
             graphql,
             self.quota.clone(),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("address");
-        tokio::spawn(serve(
-            listener,
-            state,
-            std::future::pending(),
-            Duration::from_secs(1),
-        ));
-        format!("http://{addr}")
+        let peer = Instance::start(state).await;
+        let url = peer.url.clone();
+        // Runs as long as the test's app; dropped with it, which stops it.
+        self.peers.lock().expect("peers").push(peer);
+        url
     }
 
     /// A server with the example blog loaded.
