@@ -19,17 +19,23 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use std::sync::Arc;
 
+use crate::auth::Principal;
 use crate::auth::keys::KeyStore;
+use crate::content::models::{ModelCache, Models};
 use crate::error::AppError;
-use crate::graphql::cache::SchemaCache;
+use crate::error::AppResult;
+use crate::graphql::cache::{AccountSchemas, SchemaCache};
 pub use crate::graphql::schema::Options as GraphqlOptions;
 use crate::quota::{AllowanceSlot, Meter, QuotaOptions};
 use crate::rest;
+use crate::rest::cache::{self as response_cache, ResponseCache};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: KeyStore,
+    pub models: Arc<ModelCache>,
+    pub responses: Arc<ResponseCache>,
     pub graphql: Arc<SchemaCache>,
     pub quota: Arc<Meter>,
 }
@@ -45,8 +51,27 @@ impl AppState {
             quota: Arc::new(Meter::new(db.clone(), quota)),
             db,
             keys,
+            models: Arc::new(ModelCache::default()),
+            responses: Arc::new(ResponseCache::new(response_cache::DEFAULT_BYTES)),
             graphql: Arc::new(SchemaCache::new(graphql)),
         }
+    }
+
+    /// Keeps rendered content answers up to `bytes` of memory (0: none).
+    pub fn with_response_cache(mut self, bytes: u64) -> Self {
+        self.responses = Arc::new(ResponseCache::new(bytes));
+        self
+    }
+
+    /// The caller's account's type models, as of its authentication.
+    pub async fn models(&self, principal: &Principal) -> AppResult<Arc<Models>> {
+        Models::current(&self.models, &self.db, principal).await
+    }
+
+    /// The caller's account's GraphQL schemas, as of its authentication.
+    pub async fn schemas(&self, principal: &Principal) -> AppResult<Arc<AccountSchemas>> {
+        let models = self.models(principal).await?;
+        self.graphql.get(principal, models).await
     }
 }
 

@@ -103,6 +103,9 @@ pub struct ServeArgs {
     /// Milliseconds between writes of each instance's request counts to the database.
     #[arg(long, env = "CONTENTGATE_QUOTA_FLUSH_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub quota_flush_ms: u64,
+    /// Memory for rendered content answers kept between requests, in MiB (0: none).
+    #[arg(long, env = "CONTENTGATE_RESPONSE_CACHE_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
+    pub response_cache_mb: u64,
 }
 
 impl Default for ServeArgs {
@@ -113,6 +116,7 @@ impl Default for ServeArgs {
             shutdown_timeout: 10,
             graphql_introspection: true,
             quota_flush_ms: 1000,
+            response_cache_mb: 64,
         }
     }
 }

@@ -37,6 +37,7 @@ pub async fn load(db: &DatabaseConnection, account_id: &str) -> AppResult<bool> 
         key_id: String::new(),
         kind: KeyKind::ReadWrite,
         rules: Default::default(),
+        revisions: Default::default(),
     };
     let samples: Value = serde_json::from_str(OBJECTS).expect("example objects are valid JSON");
     for (type_name, items) in samples.as_object().into_iter().flatten() {

@@ -13,4 +13,5 @@ pub mod error;
 pub mod graphql;
 pub mod quota;
 pub mod rest;
+pub mod revision_cache;
 pub mod time;

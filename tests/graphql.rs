@@ -358,7 +358,8 @@ async fn mutations_go_through_the_same_services_and_scopes() {
 
 #[tokio::test]
 async fn nested_queries_run_a_number_of_statements_bounded_by_depth() {
-    let app = TestApp::with_demo().await;
+    let app = TestApp::uncounted().await;
+    app.load_demo().await;
     let authors: Vec<Value> = (0..50).map(|i| json!({"id": format!("a{i}"), "name": format!("A{i}"), "email": format!("a{i}@x.org")})).collect();
     assert_eq!(
         app.post("/api/v1/content/author/batch", &app.rw, &json!(authors))

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use entity::{account, api_key, key_rule};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 
+use super::principal::Revisions;
 use super::{ApiToken, KeyKind, Perms, Principal, ServerSecret};
-use crate::db::now_micros;
+use crate::db::{Sql, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::quota::Plans;
 use crate::time::format_iso;
@@ -36,6 +37,22 @@ pub struct KeyView {
     pub created_at: String,
 }
 
+/// One row of the authentication statement: the key, its account's revisions, and one
+/// of its rules (none for application keys).
+#[derive(FromQueryResult)]
+struct KeyRow {
+    key_id: String,
+    account_id: String,
+    kind: String,
+    schema_revision: i64,
+    content_revision: i64,
+    content_type: Option<String>,
+    can_create: Option<bool>,
+    can_read: Option<bool>,
+    can_update: Option<bool>,
+    can_delete: Option<bool>,
+}
+
 /// Which key `regenerate` acts on.
 pub enum KeyRef {
     Id(String),
@@ -52,29 +69,51 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
-    /// The principal a presented key stands for; any failure is the same `Unauthorized`.
+    /// The principal a presented key stands for, with its rules and the account's
+    /// revisions, in one statement; any failure is the same `Unauthorized`.
     pub async fn authenticate(&self, raw: &str) -> AppResult<Principal> {
         let token = ApiToken::parse(raw).ok_or(AppError::Unauthorized)?;
-        let key = api_key::Entity::find()
-            .filter(api_key::Column::Digest.eq(self.secret.digest(&token)))
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
-        let kind = KeyKind::parse(&key.kind).ok_or(AppError::Unauthorized)?;
-        let rules = if kind == KeyKind::User {
-            self.rules_of(&key.id).await?
-        } else {
-            Vec::new()
-        };
-        Ok(Principal {
-            account_id: key.account_id,
-            key_id: key.id,
+        let mut sql = Sql::new(self.db.get_database_backend());
+        sql.push(
+            "SELECT k.id AS key_id, k.account_id AS account_id, k.kind AS kind, \
+             a.schema_revision AS schema_revision, \
+             (SELECT CAST(COALESCE(SUM(c.revision), 0) AS BIGINT) FROM content_counts c \
+              WHERE c.account_id = k.account_id) AS content_revision, \
+             r.content_type AS content_type, r.can_create AS can_create, r.can_read AS can_read, \
+             r.can_update AS can_update, r.can_delete AS can_delete \
+             FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+             LEFT JOIN key_rules r ON r.key_id = k.id WHERE k.digest = ",
+        )
+        .bind(self.secret.digest(&token));
+        let rows = KeyRow::find_by_statement(sql.statement())
+            .all(&self.db)
+            .await?;
+        let first = rows.first().ok_or(AppError::Unauthorized)?;
+        let kind = KeyKind::parse(&first.kind).ok_or(AppError::Unauthorized)?;
+        let mut principal = Principal {
+            account_id: first.account_id.clone(),
+            key_id: first.key_id.clone(),
             kind,
-            rules: rules
-                .into_iter()
-                .map(|r| (r.content_type.clone(), perms_of(&r)))
-                .collect(),
-        })
+            rules: BTreeMap::new(),
+            revisions: Revisions {
+                schema: first.schema_revision,
+                content: first.content_revision,
+            },
+        };
+        if kind == KeyKind::User {
+            for row in rows {
+                if let Some(content_type) = row.content_type {
+                    let perms = Perms {
+                        create: row.can_create.unwrap_or(false),
+                        read: row.can_read.unwrap_or(false),
+                        update: row.can_update.unwrap_or(false),
+                        delete: row.can_delete.unwrap_or(false),
+                    };
+                    principal.rules.insert(content_type, perms);
+                }
+            }
+        }
+        Ok(principal)
     }
 
     /// Creates a key row (and returns its secret) inside the caller's transaction.
@@ -266,15 +305,6 @@ async fn replace_rules<C: ConnectionTrait>(
         .await?;
     }
     Ok(())
-}
-
-fn perms_of(rule: &key_rule::Model) -> Perms {
-    Perms {
-        create: rule.can_create,
-        read: rule.can_read,
-        update: rule.can_update,
-        delete: rule.can_delete,
-    }
 }
 
 fn view(key: &api_key::Model, secret: Option<&ApiToken>, rules: Vec<key_rule::Model>) -> KeyView {

@@ -65,10 +65,20 @@ impl Perms {
 }
 
 /// Which content types a caller may read, in the form queries take it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReadScope {
     All,
     Only(Vec<String>),
+}
+
+/// The account's revisions, read in the same statement that authenticated the key:
+/// anything cached from an earlier request is current only if both are unchanged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Revisions {
+    /// Bumped with every content type change (`accounts.schema_revision`).
+    pub schema: i64,
+    /// Grows with every object write (the sum of `content_counts.revision`).
+    pub content: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -78,6 +88,7 @@ pub struct Principal {
     pub kind: KeyKind,
     /// Rules of a user-defined key, by content type name; empty for application keys.
     pub rules: BTreeMap<String, Perms>,
+    pub revisions: Revisions,
 }
 
 impl Principal {

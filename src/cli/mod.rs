@@ -149,7 +149,8 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
         flush_interval: Duration::from_millis(args.quota_flush_ms),
         enabled: true,
     };
-    let state = AppState::new(keys.db.clone(), keys, graphql, quota);
+    let state = AppState::new(keys.db.clone(), keys, graphql, quota)
+        .with_response_cache(args.response_cache_mb * 1024 * 1024);
     serve(
         listener,
         state,

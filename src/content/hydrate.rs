@@ -5,13 +5,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use entity::{content_object, content_type};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-};
+use entity::content_object;
+use sea_orm::{DatabaseConnection, FromQueryResult};
 use serde_json::Value;
 
-use super::definition::{TypeModel, model_of};
+use super::definition::TypeModel;
 use super::objects::render;
 use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
@@ -33,21 +31,6 @@ pub fn parse_depth(raw: Option<&str>) -> AppResult<u8> {
 }
 
 pub(crate) type Key = (String, String);
-
-/// The account's type models, by name.
-pub(crate) async fn models<C: ConnectionTrait>(
-    conn: &C,
-    account_id: &str,
-) -> AppResult<HashMap<String, TypeModel>> {
-    let rows = content_type::Entity::find()
-        .filter(content_type::Column::AccountId.eq(account_id))
-        .all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.name.clone(), model_of(&row.definition)))
-        .collect())
-}
 
 fn parse_data_url(url: &str) -> Option<Key> {
     let (type_name, id) = url.strip_prefix("/api/v1/content/")?.split_once('/')?;
@@ -181,26 +164,26 @@ fn substitute(
 pub async fn hydrate(
     db: &DatabaseConnection,
     principal: &Principal,
+    models: &HashMap<String, TypeModel>,
     objects: &mut [Value],
     depth: u8,
 ) -> AppResult<()> {
     if depth == 0 || objects.is_empty() {
         return Ok(());
     }
-    let models = models(db, &principal.account_id).await?;
     let scope = principal.read_scope();
     // Load level by level, top-down.
     let mut levels: Vec<HashMap<Key, Value>> = Vec::new();
     let mut wanted = BTreeSet::new();
     for object in objects.iter() {
-        readable_refs(object, &models, &scope, &mut wanted);
+        readable_refs(object, models, &scope, &mut wanted);
     }
     for level in 0..depth {
-        let loaded = load(db, principal, &wanted, &models).await?;
+        let loaded = load(db, principal, &wanted, models).await?;
         wanted = BTreeSet::new();
         if level + 1 < depth {
             for object in loaded.values() {
-                readable_refs(object, &models, &scope, &mut wanted);
+                readable_refs(object, models, &scope, &mut wanted);
             }
         }
         levels.push(loaded);
@@ -210,12 +193,12 @@ pub async fn hydrate(
         match levels.last_mut() {
             Some(parent) => {
                 for object in parent.values_mut() {
-                    substitute(object, &models, &scope, &loaded);
+                    substitute(object, models, &scope, &loaded);
                 }
             }
             None => {
                 for object in objects.iter_mut() {
-                    substitute(object, &models, &scope, &loaded);
+                    substitute(object, models, &scope, &loaded);
                 }
             }
         }

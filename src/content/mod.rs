@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod definition;
 pub mod hydrate;
+pub mod models;
 pub mod objects;
 pub mod query;
 pub mod search;

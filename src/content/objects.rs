@@ -9,6 +9,7 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::definition::TypeModel;
+use super::models::Models;
 use super::query::{Condition, Ordering, equals_condition};
 use super::types::{count, load};
 use super::{Page, validate};
@@ -134,26 +135,28 @@ pub(super) async fn find_live_for_delete<C: ConnectionTrait>(
 pub async fn get(
     db: &DatabaseConnection,
     principal: &Principal,
+    models: &Models,
     type_name: &str,
     id: &str,
     hydrate: u8,
 ) -> AppResult<Value> {
-    let model = authorized_type(db, principal, type_name, &[Action::Read]).await?;
+    let model = models.authorized(principal, type_name, &[Action::Read])?;
     let row = find_live(db, &principal.account_id, type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mut objects = [render(&model, &row)];
-    super::hydrate::hydrate(db, principal, &mut objects, hydrate).await?;
+    let mut objects = [render(model, &row)];
+    super::hydrate::hydrate(db, principal, &models.by_name, &mut objects, hydrate).await?;
     let [object] = objects;
     Ok(object)
 }
 
-/// A page of objects of `model`'s type. The caller got `model` through
-/// `authorized_type` (REST) or the account's current schema (GraphQL); the read
+/// A page of objects of `model`'s type, one of `models`. The caller got `model` through
+/// `Models::authorized` (REST) or the account's current schema (GraphQL); the read
 /// permission is checked here again all the same.
 pub async fn list(
     db: &DatabaseConnection,
     principal: &Principal,
+    models: &Models,
     model: &TypeModel,
     params: &ListParams,
 ) -> AppResult<Page<Value>> {
@@ -203,7 +206,7 @@ pub async fn list(
         .all(db)
         .await?;
     let mut objects: Vec<Value> = rows.iter().map(|row| render(model, row)).collect();
-    super::hydrate::hydrate(db, principal, &mut objects, params.hydrate).await?;
+    super::hydrate::hydrate(db, principal, &models.by_name, &mut objects, params.hydrate).await?;
     Ok(Page::new(objects, total, params.page, params.limit))
 }
 

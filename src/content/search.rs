@@ -11,7 +11,8 @@ use sea_orm::{
 };
 use serde_json::{Map, Value, json};
 
-use super::hydrate::{hydrate, models};
+use super::hydrate::hydrate;
+use super::models::Models;
 use super::objects::render;
 use super::query::is_name;
 use super::types::count;
@@ -272,6 +273,7 @@ struct Bucket {
 pub async fn search(
     db: &DatabaseConnection,
     principal: &Principal,
+    models: &Models,
     params: &SearchParams,
 ) -> AppResult<Value> {
     // Naming a type the key may not read is refused; otherwise the search covers
@@ -351,21 +353,20 @@ pub async fn search(
         .into_iter()
         .map(|row| (row.pk, row))
         .collect();
-    let models = models(db, &principal.account_id).await?;
     let mut objects = Vec::with_capacity(hits.len());
     let mut scores = Vec::with_capacity(hits.len());
     for (pk, score) in hits {
         let Some(object) = rows.remove(&pk) else {
             continue;
         };
-        let Some(model) = models.get(&object.content_type) else {
+        let Some(model) = models.by_name.get(&object.content_type) else {
             continue;
         };
         scores.push(score);
         objects.push((render(model, &object), object.updated_at));
     }
     let (mut items, updated): (Vec<Value>, Vec<i64>) = objects.into_iter().unzip();
-    hydrate(db, principal, &mut items, params.hydrate).await?;
+    hydrate(db, principal, &models.by_name, &mut items, params.hydrate).await?;
     let data: Vec<Value> = items
         .into_iter()
         .zip(scores)

@@ -180,7 +180,7 @@ async fn execute(
             Ok(_) => {}
         }
     }
-    let schemas = state.graphql.get(&state.db, &principal.account_id).await?;
+    let schemas = state.schemas(&principal).await?;
     let schema = match flavor {
         Flavor::Current => &schemas.current,
         Flavor::Legacy => &schemas.legacy,
@@ -195,12 +195,13 @@ async fn execute(
         request.data.insert(DataLoader::new(loader, tokio::spawn));
         request.data.insert(principal.clone());
         request.data.insert(state.db.clone());
+        request.data.insert(schemas.models.clone());
     }
     Ok(respond(schema.execute_batch(batch).await, graphql_media))
 }
 
 async fn sdl(state: AppState, principal: Principal, flavor: Flavor) -> AppResult<HttpResponse> {
-    let schemas = state.graphql.get(&state.db, &principal.account_id).await?;
+    let schemas = state.schemas(&principal).await?;
     let schema = if flavor == Flavor::Current {
         &schemas.current
     } else {

@@ -10,14 +10,14 @@ use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use crate::auth::Principal;
-use crate::content::definition::TypeModel;
 use crate::content::hydrate::{Key, load};
+use crate::content::models::Models;
 use crate::error::AppError;
 
 pub struct RelationLoader {
     pub db: DatabaseConnection,
     pub principal: Principal,
-    pub models: Arc<HashMap<String, TypeModel>>,
+    pub models: Arc<Models>,
 }
 
 impl Loader<Key> for RelationLoader {
@@ -26,7 +26,7 @@ impl Loader<Key> for RelationLoader {
 
     async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Value>, Self::Error> {
         let keys: BTreeSet<Key> = keys.iter().cloned().collect();
-        load(&self.db, &self.principal, &keys, &self.models)
+        load(&self.db, &self.principal, &keys, &self.models.by_name)
             .await
             .map_err(Arc::new)
     }

@@ -1,6 +1,7 @@
 //! The REST layer: Flotiq's paths, translated into service calls. Handlers parse and
 //! answer; every decision is made by the services.
 
+pub mod cache;
 mod content_types;
 mod extract;
 

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -37,17 +37,18 @@ async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Path(type_name): Path<String>,
+    uri: Uri,
     query: QueryParams,
-) -> AppResult<Json<Value>> {
-    let model =
-        objects::authorized_type(&state.db, &principal, &type_name, &[Action::Read]).await?;
+) -> AppResult<Response> {
+    let models = state.models(&principal).await?;
+    let model = models.authorized(&principal, &type_name, &[Action::Read])?;
     let (page, limit) = query.paging()?;
     let filters = match query.get("filters").map(str::trim) {
         None | Some("") => Vec::new(),
-        Some(raw) => parse_filters(&model, raw)?,
+        Some(raw) => parse_filters(model, raw)?,
     };
     let ordering = parse_order(
-        &model,
+        model,
         query.get("order_by"),
         query.get("order_direction"),
         query.flag("empty_first")?,
@@ -61,28 +62,32 @@ async fn list(
         ids: query.all("ids"),
         hydrate: parse_depth(query.get("hydrate"))?,
     };
-    Ok(Json(json!(
-        objects::list(&state.db, &principal, &model, &params).await?
-    )))
+    state
+        .responses
+        .json(&principal, &uri, || async {
+            Ok(json!(
+                objects::list(&state.db, &principal, &models, model, &params).await?
+            ))
+        })
+        .await
 }
 
 async fn read(
     State(state): State<AppState>,
     principal: Principal,
     Path((type_name, id)): Path<(String, String)>,
+    uri: Uri,
     query: QueryParams,
-) -> AppResult<Json<Value>> {
-    principal.require(&type_name, Action::Read)?;
-    Ok(Json(
-        objects::get(
-            &state.db,
-            &principal,
-            &type_name,
-            &id,
-            parse_depth(query.get("hydrate"))?,
-        )
-        .await?,
-    ))
+) -> AppResult<Response> {
+    let models = state.models(&principal).await?;
+    models.authorized(&principal, &type_name, &[Action::Read])?;
+    let depth = parse_depth(query.get("hydrate"))?;
+    state
+        .responses
+        .json(&principal, &uri, || {
+            objects::get(&state.db, &principal, &models, &type_name, &id, depth)
+        })
+        .await
 }
 
 async fn create(

@@ -1,9 +1,10 @@
 //! `GET /api/v1/search`: full-text search across the readable types.
 
+use axum::Router;
 use axum::extract::State;
+use axum::http::Uri;
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::Value;
 
 use super::extract::QueryParams;
 use crate::app::AppState;
@@ -29,8 +30,9 @@ pub fn router() -> Router<AppState> {
 async fn handle(
     State(state): State<AppState>,
     principal: Principal,
+    uri: Uri,
     query: QueryParams,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     // Parameters of Flotiq's search this server does not implement are refused, not ignored.
     for (name, _) in &query.0 {
         let base = name.split('[').next().unwrap_or_default();
@@ -74,5 +76,11 @@ async fn handle(
         hydrate: parse_depth(query.get("hydrate"))?,
         aggregate_by: query.all("aggregate_by"),
     };
-    Ok(Json(search(&state.db, &principal, &params).await?))
+    let models = state.models(&principal).await?;
+    state
+        .responses
+        .json(&principal, &uri, || {
+            search(&state.db, &principal, &models, &params)
+        })
+        .await
 }

@@ -192,13 +192,22 @@ impl TestApp {
     }
 
     pub async fn spawn_peer_with(&self, graphql: GraphqlOptions) -> String {
+        self.spawn_peer_configured(graphql, |state| state).await
+    }
+
+    /// A peer whose state `configure` adjusts before it starts.
+    pub async fn spawn_peer_configured(
+        &self,
+        graphql: GraphqlOptions,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> String {
         let state = AppState::new(
             self.db.clone(),
             self.keys.clone(),
             graphql,
             self.quota.clone(),
         );
-        let peer = Instance::start(state).await;
+        let peer = Instance::start(configure(state)).await;
         let url = peer.url.clone();
         // Runs as long as the test's app; dropped with it, which stops it.
         self.peers.lock().expect("peers").push(peer);
@@ -208,12 +217,26 @@ impl TestApp {
     /// A server with the example blog loaded.
     pub async fn with_demo() -> Self {
         let app = Self::spawn().await;
+        app.load_demo().await;
+        app
+    }
+
+    /// A server whose quota meter is off, so that the statements counted while it
+    /// answers a request are that request's own (the meter writes in the background).
+    pub async fn uncounted() -> Self {
+        Self::spawn_with(QuotaOptions {
+            enabled: false,
+            ..QuotaOptions::default()
+        })
+        .await
+    }
+
+    pub async fn load_demo(&self) {
         assert!(
-            demo::load(&app.db, &app.account_id)
+            demo::load(&self.db, &self.account_id)
                 .await
                 .expect("load demo")
         );
-        app
     }
 
     /// A user-defined key with rules like `[("post", "r"), ("author", "crud")]`.

@@ -162,7 +162,7 @@ pub(super) fn connection_root(names: &Names) -> Field {
                         .unwrap_or_default(),
                     hydrate: 0,
                 };
-                let page = objects::list(db, principal, model, &params)
+                let page = objects::list(db, principal, ctx.data::<Arc<Models>>()?, model, &params)
                     .await
                     .map_err(app_err)?;
                 let has_next = offset + page.count < page.total_count;
@@ -222,7 +222,7 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                     ids: id.into_iter().collect(),
                     hydrate: 0,
                 };
-                let page = objects::list(db, principal, model, &params)
+                let page = objects::list(db, principal, ctx.data::<Arc<Models>>()?, model, &params)
                     .await
                     .map_err(app_err)?;
                 Ok(page.data.into_iter().next().map(FieldValue::owned_any))
@@ -262,7 +262,7 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                     ids: Vec::new(),
                     hydrate: 0,
                 };
-                let page = objects::list(db, principal, model, &params)
+                let page = objects::list(db, principal, ctx.data::<Arc<Models>>()?, model, &params)
                     .await
                     .map_err(app_err)?;
                 Ok(Some(FieldValue::list(

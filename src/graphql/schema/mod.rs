@@ -29,6 +29,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::{Action, Principal};
 use crate::content::definition::{Property, TypeModel};
+use crate::content::models::Models;
 use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
 use crate::content::query::{Ordering, equals_condition, parse_filters, parse_order};
 use crate::content::search::{SearchParams, search};

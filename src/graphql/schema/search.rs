@@ -101,7 +101,9 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
                 offset,
                 ..Default::default()
             };
-            let result = search(db, principal, &params).await.map_err(app_err)?;
+            let result = search(db, principal, ctx.data::<Arc<Models>>()?, &params)
+                .await
+                .map_err(app_err)?;
             Ok(Some(FieldValue::owned_any(result)))
         })
     })

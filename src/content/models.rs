@@ -1,0 +1,59 @@
+//! An account's type models, parsed from their definitions once per schema revision
+//! and shared by every read until a definition changes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sea_orm::ConnectionTrait;
+
+use super::definition::TypeModel;
+use super::types::models_in_order;
+use crate::auth::{Action, Principal};
+use crate::error::{AppError, AppResult};
+use crate::revision_cache::RevisionCache;
+
+pub struct Models {
+    /// In creation order (the order GraphQL names are given in).
+    pub ordered: Vec<TypeModel>,
+    pub by_name: HashMap<String, TypeModel>,
+}
+
+pub type ModelCache = RevisionCache<Models>;
+
+impl Models {
+    pub async fn load<C: ConnectionTrait>(conn: &C, account_id: &str) -> AppResult<Models> {
+        let ordered = models_in_order(conn, account_id).await?;
+        let by_name = ordered
+            .iter()
+            .map(|m| (m.name.clone(), m.clone()))
+            .collect();
+        Ok(Models { ordered, by_name })
+    }
+
+    /// The caller's account's models as of its authentication.
+    pub async fn current<C: ConnectionTrait>(
+        cache: &ModelCache,
+        conn: &C,
+        principal: &Principal,
+    ) -> AppResult<Arc<Models>> {
+        cache
+            .get_or_build(&principal.account_id, principal.revisions.schema, || {
+                Models::load(conn, &principal.account_id)
+            })
+            .await
+    }
+
+    /// The model of a type the caller may perform `actions` on. The permission is
+    /// checked first, so a refusal reveals nothing about the type.
+    pub fn authorized(
+        &self,
+        principal: &Principal,
+        type_name: &str,
+        actions: &[Action],
+    ) -> AppResult<&TypeModel> {
+        for action in actions {
+            principal.require(type_name, *action)?;
+        }
+        self.by_name.get(type_name).ok_or(AppError::NotFound)
+    }
+}

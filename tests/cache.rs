@@ -1,0 +1,197 @@
+//! Rendered content answers kept between requests. A kept answer is served only for
+//! the same account revisions, read scope and request, so it is always what rendering
+//! again would give: after writes on any instance, for every kind of key.
+
+mod common;
+
+use common::{TestApp, text_property};
+use contentgate::app::GraphqlOptions;
+use serde_json::{Value, json};
+
+const LIST: &str = "/api/v1/content/post?limit=10&hydrate=1&order_by=title";
+
+async fn get_at(app: &TestApp, base: &str, path: &str, key: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .get(format!("{base}{path}"))
+        .header("x-auth-token", key)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The first author of each post that has one: a name where hydrated, else null.
+fn author_names(list: &Value) -> Vec<Value> {
+    list["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter(|post| post["author"].as_array().is_some_and(|a| !a.is_empty()))
+        .map(|post| post["author"][0]["name"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_repeated_read_is_answered_with_the_authentication_statement_alone() {
+    let app = TestApp::uncounted().await;
+    app.load_demo().await;
+    for path in [
+        LIST,
+        "/api/v1/content/post/post-keys?hydrate=2",
+        "/api/v1/search?q=post&aggregate_by[]=status",
+    ] {
+        let (first, body) = app.statements_for(path, &app.ro).await;
+        assert!(first > 1, "{path}: {first} statements");
+        let (again, same) = app.statements_for(path, &app.ro).await;
+        assert_eq!(again, 1, "{path}");
+        assert_eq!(same, body, "{path}");
+        // The key in the query instead of the header is the same request.
+        let (by_query, same) = app
+            .statements_for(&format!("{path}&auth_token={}", app.ro), "")
+            .await;
+        assert_eq!((by_query, same), (1, body), "{path}");
+    }
+    // Without the cache every read renders again.
+    let bare = app
+        .spawn_peer_configured(
+            GraphqlOptions {
+                introspection: true,
+            },
+            |state| state.with_response_cache(0),
+        )
+        .await;
+    for _ in 0..2 {
+        let before = app.statements.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(get_at(&app, &bare, LIST, &app.ro).await.0, 200);
+        let used = app.statements.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert!(used > 1, "{used} statements without the cache");
+    }
+}
+
+#[tokio::test]
+async fn writes_on_another_instance_change_the_next_answer() {
+    let app = TestApp::with_demo().await;
+    let peer = app.spawn_peer().await;
+    let ro = app.ro.clone();
+    let (_, before) = app.get(LIST, &ro).await;
+    assert_eq!(app.get(LIST, &ro).await.1, before);
+    let total = before["total_count"].as_u64().expect("total");
+
+    // An update of another type changes the hydrated list.
+    let (status, _) = get_at(&app, &peer, "/api/v1/content/author/author-ada", &ro).await;
+    assert_eq!(status, 200);
+    let patched = app
+        .client
+        .patch(format!("{peer}/api/v1/content/author/author-ada"))
+        .header("x-auth-token", &app.rw)
+        .header("content-type", "application/json")
+        .body(json!({"name": "Ada King"}).to_string())
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(patched.status(), 200);
+    let (_, after) = app.get(LIST, &ro).await;
+    assert!(author_names(&after).contains(&json!("Ada King")), "{after}");
+    assert!(!author_names(&after).contains(&json!("Ada Lovelace")));
+
+    // A creation, a search hit and a deletion.
+    let search = "/api/v1/search?q=quokka";
+    assert_eq!(app.get(search, &ro).await.1["total_count"], 0);
+    let created = app
+        .client
+        .post(format!("{peer}/api/v1/content/post"))
+        .header("x-auth-token", &app.rw)
+        .header("content-type", "application/json")
+        .body(json!({"id": "post-quokka", "title": "A quokka", "slug": "quokka"}).to_string())
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 200);
+    assert_eq!(app.get(LIST, &ro).await.1["total_count"], total + 1);
+    assert_eq!(app.get(search, &ro).await.1["total_count"], 1);
+    let path = "/api/v1/content/post/post-quokka";
+    assert_eq!(app.get(path, &ro).await.0, 200);
+    let deleted = app
+        .client
+        .delete(format!("{peer}{path}"))
+        .header("x-auth-token", &app.rw)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), 200);
+    assert_eq!(app.get(path, &ro).await.0, 404);
+    assert_eq!(app.get(search, &ro).await.1["total_count"], 0);
+    assert_eq!(app.get(LIST, &ro).await.1["total_count"], total);
+
+    // A definition made on the peer is served here at once.
+    assert_eq!(app.get("/api/v1/content/note", &ro).await.0, 404);
+    let (schema, config) = text_property("Text");
+    let defined = app
+        .client
+        .post(format!("{peer}/api/v1/internal/contenttype"))
+        .header("x-auth-token", &app.rw)
+        .header("content-type", "application/json")
+        .body(common::definition("note", &[("text", schema, config)], &[]).to_string())
+        .send()
+        .await
+        .expect("define");
+    assert_eq!(defined.status(), 200);
+    assert_eq!(app.get("/api/v1/content/note", &ro).await.0, 200);
+}
+
+#[tokio::test]
+async fn kept_answers_never_cross_keys() {
+    let app = TestApp::with_demo().await;
+    let posts_only = app.user_key(&[("post", "r")]).await;
+    let no_posts = app.user_key(&[("author", "r")]).await;
+
+    // The read-only key first: its answer hydrates authors.
+    let (_, full) = app.get(LIST, &app.ro).await;
+    assert_eq!(author_names(&full).len(), 3);
+    assert!(author_names(&full).iter().all(Value::is_string), "{full}");
+    // A key that may not read authors gets the stored references, not the kept answer.
+    let (status, scoped) = app.get(LIST, &posts_only).await;
+    assert_eq!(status, 200);
+    assert!(author_names(&scoped).iter().all(Value::is_null), "{scoped}");
+    assert_eq!(author_names(&scoped).len(), 3);
+    assert_eq!(
+        scoped["data"][1]["author"][0]["dataUrl"]
+            .as_str()
+            .map(|u| u.starts_with("/api/v1/content/author/")),
+        Some(true)
+    );
+    assert_eq!(app.get(LIST, &no_posts).await.0, 403);
+    // And in the other order, on a request nobody asked before.
+    let search = "/api/v1/search?q=ada";
+    let (_, narrow) = app.get(search, &posts_only).await;
+    let (_, wide) = app.get(search, &app.ro).await;
+    assert_eq!(narrow["total_count"], 0, "{narrow}");
+    assert!(wide["total_count"].as_u64() > Some(0), "{wide}");
+
+    // Taking the read permission away, or the key, applies to kept answers at once.
+    let key_id = |key: &str| {
+        let key = key.to_owned();
+        let keys = app.keys.clone();
+        let account = app.account_id.clone();
+        async move {
+            keys.list(&account)
+                .await
+                .expect("keys")
+                .into_iter()
+                .find(|k| k.key.as_deref() == Some(key.as_str()))
+                .expect("key")
+                .id
+        }
+    };
+    let id = key_id(&posts_only).await;
+    let rules = [("post".to_owned(), contentgate::auth::Perms::default())].into();
+    app.keys
+        .update_rules(&app.account_id, &id, &rules)
+        .await
+        .expect("rules");
+    assert_eq!(app.get(LIST, &posts_only).await.0, 403);
+    app.keys.delete(&app.account_id, &id).await.expect("delete");
+    assert_eq!(app.get(LIST, &posts_only).await.0, 401);
+}
