@@ -2,6 +2,9 @@
 //! legacy), and searches for a common and a rare term,
 //! over generated data sets of 10,000 and 100,000 objects, beside a bare route on the
 //! same server that returns a fixed JSON body of the same size (the ceiling).
+//! REST rows run twice: as served by default, where a repeated request is answered
+//! from the kept answers, and on a second server on the same database that keeps none
+//! and renders every request.
 //!
 //! `cargo bench --bench api` (SQLite); `CONTENTGATE_BENCH_DATABASE_URL=postgres://...`
 //! runs it on PostgreSQL. `CONTENTGATE_BENCH_SIZES=10000` limits the sizes.
@@ -191,9 +194,10 @@ async fn row(
     loaded.rps
 }
 
-/// The hydrated list with quota accounting off (the server above) and on (a second
-/// server on the same database whose meter counts every request against a plan with
-/// limits the run cannot reach), in alternating rounds so that noise falls on both.
+/// The hydrated list with quota accounting off (the server without kept answers above)
+/// and on (another server on the same database, also without kept answers, whose meter
+/// counts every request against a plan with limits the run cannot reach), in
+/// alternating rounds so that noise falls on both.
 async fn quota_rows(
     client: &reqwest::Client,
     database_url: &str,
@@ -224,7 +228,8 @@ async fn quota_rows(
         db: db.clone(),
         ..keys.clone()
     };
-    let state = AppState::new(db, keys, graphql, on);
+    // Rendered every time, as on the server it is compared with.
+    let state = AppState::new(db, keys, graphql, on).with_response_cache(0);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -321,7 +326,23 @@ async fn main() {
             enabled: false,
             ..QuotaOptions::default()
         };
-        let state = AppState::new(db.clone(), keys.clone(), graphql, off);
+        let state = AppState::new(db.clone(), keys.clone(), graphql, off.clone());
+        // The same service with no kept answers: every request renders again.
+        let bare_state =
+            AppState::new(db.clone(), keys.clone(), graphql, off).with_response_cache(0);
+        let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let bare = format!("http://{}", bare_listener.local_addr().expect("address"));
+        let (bare_stop, bare_stopped) = tokio::sync::oneshot::channel::<()>();
+        let bare_server = tokio::spawn(contentgate::app::serve(
+            bare_listener,
+            bare_state,
+            async move {
+                let _ = bare_stopped.await;
+            },
+            Duration::from_secs(5),
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -363,14 +384,16 @@ async fn main() {
         // The same page positions at every size: what may grow with the data set is the
         // count, not the offset.
         let pages = 40;
-        let list: Vec<String> = (0..200)
-            .map(|i| {
-                format!(
-                    "{base}/api/v1/content/post?limit=25&hydrate=1&page={}",
-                    1 + (i * 37) % pages.max(1)
-                )
-            })
-            .collect();
+        let list = |base: &str| -> Vec<String> {
+            (0..200)
+                .map(|i| {
+                    format!(
+                        "{base}/api/v1/content/post?limit=25&hydrate=1&page={}",
+                        1 + (i * 37) % pages.max(1)
+                    )
+                })
+                .collect()
+        };
         let ceiling = row(
             &client,
             &format!("fixed body, {} B", sample.len()),
@@ -380,16 +403,25 @@ async fn main() {
             None,
         )
         .await;
-        let rest = row(
+        row(
             &client,
             "REST list 25, hydrate=1",
             size,
-            list.clone(),
+            list(&base),
             &key,
             Some(ceiling),
         )
         .await;
-        quota_rows(&client, &url, &keys, &list, &key, size).await;
+        let rest = row(
+            &client,
+            "  same, rendered each time",
+            size,
+            list(&bare),
+            &key,
+            Some(ceiling),
+        )
+        .await;
+        quota_rows(&client, &url, &keys, &list(&bare), &key, size).await;
         let fields = "id title slug body status rating tags author { id name email bio } categories { id name slug }";
         let encode = |query: String| -> String {
             form_urlencoded::byte_serialize(query.as_bytes()).collect()
@@ -427,32 +459,27 @@ async fn main() {
         )
         .await;
         println!(
-            "GraphQL v2 / REST hydrated list throughput at {size}: {:.2}",
+            "GraphQL v2 / REST hydrated list (rendered each time) throughput at {size}: {:.2}",
             graphql / rest
         );
-        let common: Vec<String> = WORDS
-            .iter()
-            .map(|w| format!("{base}/api/v1/search?q=content%20{w}&limit=25"))
-            .collect();
-        row(
-            &client,
-            "search common term",
-            size,
-            common,
-            &key,
-            Some(ceiling),
-        )
-        .await;
-        row(
-            &client,
-            "search rare term",
-            size,
-            vec![format!("{base}/api/v1/search?q=zephyr&limit=25")],
-            &key,
-            Some(ceiling),
-        )
-        .await;
+        let common = |base: &str| -> Vec<String> {
+            WORDS
+                .iter()
+                .map(|w| format!("{base}/api/v1/search?q=content%20{w}&limit=25"))
+                .collect()
+        };
+        let rare = |base: &str| vec![format!("{base}/api/v1/search?q=zephyr&limit=25")];
+        for (name, urls) in [
+            ("search common term", common(&base)),
+            ("  same, rendered each time", common(&bare)),
+            ("search rare term", rare(&base)),
+            ("  same, rendered each time", rare(&bare)),
+        ] {
+            row(&client, name, size, urls, &key, Some(ceiling)).await;
+        }
         let _ = tx.send(());
+        let _ = bare_stop.send(());
+        bare_server.await.expect("server").expect("serve");
         server.await.expect("server");
         db.close().await.ok();
     }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::auth::Principal;
 use crate::auth::keys::KeyStore;
+use crate::auth::recent::RecentPrincipals;
 use crate::content::models::{ModelCache, Models};
 use crate::error::AppError;
 use crate::error::AppResult;
@@ -34,6 +35,7 @@ use crate::rest::cache::{self as response_cache, ResponseCache};
 pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: KeyStore,
+    pub principals: Arc<RecentPrincipals>,
     pub models: Arc<ModelCache>,
     pub responses: Arc<ResponseCache>,
     pub graphql: Arc<SchemaCache>,
@@ -49,6 +51,7 @@ impl AppState {
     ) -> Self {
         AppState {
             quota: Arc::new(Meter::new(db.clone(), quota)),
+            principals: Arc::new(RecentPrincipals::new(&db)),
             db,
             keys,
             models: Arc::new(ModelCache::default()),

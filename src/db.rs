@@ -18,6 +18,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .max_connections(if url.starts_with("sqlite") { 8 } else { 10 })
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // A ping on every checkout doubles the cost of a one-statement request; only a
+        // connection idle long enough to have been dropped by a server or proxy is tested.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.create_if_missing(true)

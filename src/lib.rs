@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod change_watch;
 pub mod cli;
 pub mod config;
 pub mod content;

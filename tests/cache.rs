@@ -34,9 +34,15 @@ fn author_names(list: &Value) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn a_repeated_read_is_answered_with_the_authentication_statement_alone() {
+async fn a_repeated_read_is_answered_with_the_authentication_statement_at_most() {
     let app = TestApp::uncounted().await;
     app.load_demo().await;
+    // On SQLite even that is skipped while nothing was committed since the key was read.
+    let expected = if app.database_url.starts_with("sqlite") {
+        0
+    } else {
+        1
+    };
     for path in [
         LIST,
         "/api/v1/content/post/post-keys?hydrate=2",
@@ -45,13 +51,13 @@ async fn a_repeated_read_is_answered_with_the_authentication_statement_alone() {
         let (first, body) = app.statements_for(path, &app.ro).await;
         assert!(first > 1, "{path}: {first} statements");
         let (again, same) = app.statements_for(path, &app.ro).await;
-        assert_eq!(again, 1, "{path}");
+        assert_eq!(again, expected, "{path}");
         assert_eq!(same, body, "{path}");
         // The key in the query instead of the header is the same request.
         let (by_query, same) = app
             .statements_for(&format!("{path}&auth_token={}", app.ro), "")
             .await;
-        assert_eq!((by_query, same), (1, body), "{path}");
+        assert_eq!((by_query, same), (expected, body), "{path}");
     }
     // Without the cache every read renders again.
     let bare = app

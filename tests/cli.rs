@@ -487,3 +487,62 @@ async fn plans_set_quotas_and_user_key_maximums_and_usage_is_reported() {
         "an explicit plans file must exist"
     );
 }
+
+/// A running server keeps what it looked up for a key only while nothing was committed
+/// to the database; key changes made by the command line, another process, apply to
+/// its very next request, even for answers it has kept.
+#[tokio::test]
+async fn key_changes_from_the_command_line_apply_at_once_to_a_running_server() {
+    let cli = Cli::new().await;
+    let (mut child, address, _lines, reader) = start_server(&cli, &["--demo"]);
+    let client = reqwest::Client::new();
+    let status = |key: String| {
+        let client = client.clone();
+        let url = format!("http://{address}/api/v1/content/post?hydrate=1");
+        async move {
+            client
+                .get(&url)
+                .header("X-AUTH-TOKEN", key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let created = cli.json(&["keys", "create", "--name", "reader", "--rule", "post=r"]);
+    let (id, key) = (
+        created["id"].as_str().unwrap().to_owned(),
+        created["key"].as_str().unwrap().to_owned(),
+    );
+    for _ in 0..3 {
+        assert_eq!(status(key.clone()).await, 200);
+    }
+    cli.json(&["keys", "update", &id, "--rule", "author=r"]);
+    assert_eq!(status(key.clone()).await, 403);
+    cli.json(&["keys", "update", &id, "--rule", "post=r"]);
+    assert_eq!(status(key.clone()).await, 200);
+    assert!(cli.run(&["keys", "delete", &id]).status.success());
+    assert_eq!(status(key).await, 401);
+
+    let read_only = |keys: &Value| {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kind"] == "read_only")
+            .unwrap()["key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let old = read_only(&cli.json(&["keys", "list"]));
+    assert_eq!(status(old.clone()).await, 200);
+    let new = cli.json(&["keys", "regenerate", "read_only"])["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(status(old).await, 401);
+    assert_eq!(status(new).await, 200);
+    assert!(terminate(&mut child).success());
+    reader.join().unwrap();
+}

@@ -69,10 +69,15 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
-    /// The principal a presented key stands for, with its rules and the account's
-    /// revisions, in one statement; any failure is the same `Unauthorized`.
-    pub async fn authenticate(&self, raw: &str) -> AppResult<Principal> {
+    /// The stored form of a presented key; a malformed one is `Unauthorized`.
+    pub fn digest_of(&self, raw: &str) -> AppResult<String> {
         let token = ApiToken::parse(raw).ok_or(AppError::Unauthorized)?;
+        Ok(self.secret.digest(&token))
+    }
+
+    /// The principal of the key stored under `digest`, with its rules and the account's
+    /// revisions, in one statement; any failure is the same `Unauthorized`.
+    pub async fn principal_of(&self, digest: &str) -> AppResult<Principal> {
         let mut sql = Sql::new(self.db.get_database_backend());
         sql.push(
             "SELECT k.id AS key_id, k.account_id AS account_id, k.kind AS kind, \
@@ -84,7 +89,7 @@ impl KeyStore {
              FROM api_keys k JOIN accounts a ON a.id = k.account_id \
              LEFT JOIN key_rules r ON r.key_id = k.id WHERE k.digest = ",
         )
-        .bind(self.secret.digest(&token));
+        .bind(digest.to_owned());
         let rows = KeyRow::find_by_statement(sql.statement())
             .all(&self.db)
             .await?;

@@ -3,6 +3,7 @@
 
 pub mod keys;
 pub mod principal;
+pub mod recent;
 pub mod secret;
 pub mod token;
 

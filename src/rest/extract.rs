@@ -145,7 +145,7 @@ where
 /// no account, so nobody can spend another account's quota with bad keys.
 pub async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Principal> {
     let key = presented_key(parts)?;
-    state.keys.authenticate(&key).await
+    state.principals.authenticate(&state.keys, &key).await
 }
 
 /// Reads a JSON body: 415 unless it is declared as JSON, 413 past the size limit, 400

@@ -1,0 +1,48 @@
+//! Principals authenticated recently, reused only while nothing at all has been
+//! committed to the database since they were read (see `ChangeWatch`): a key deleted or
+//! changed, by this process or any other, is looked up again on its next request. Where
+//! the watch cannot tell (PostgreSQL), every request is looked up.
+
+use quick_cache::sync::Cache;
+use sea_orm::DatabaseConnection;
+
+use super::Principal;
+use super::keys::KeyStore;
+use crate::change_watch::ChangeWatch;
+use crate::error::AppResult;
+
+/// How many keys' principals are kept.
+const CAPACITY: usize = 10_000;
+
+pub struct RecentPrincipals {
+    watch: ChangeWatch,
+    /// By key digest (never the key itself), with the database version they were read at.
+    entries: Cache<String, (i64, Principal)>,
+}
+
+impl RecentPrincipals {
+    pub fn new(db: &DatabaseConnection) -> Self {
+        RecentPrincipals {
+            watch: ChangeWatch::on(db),
+            entries: Cache::new(CAPACITY),
+        }
+    }
+
+    /// The same answer as `KeyStore::authenticate`.
+    pub async fn authenticate(&self, keys: &KeyStore, raw: &str) -> AppResult<Principal> {
+        let digest = keys.digest_of(raw)?;
+        // Read before the lookup: a commit after this makes the entry stale at once.
+        let version = self.watch.version();
+        if let Some(version) = version
+            && let Some((seen, principal)) = self.entries.get(&digest)
+            && seen == version
+        {
+            return Ok(principal);
+        }
+        let principal = keys.principal_of(&digest).await?;
+        if let Some(version) = version {
+            self.entries.insert(digest, (version, principal.clone()));
+        }
+        Ok(principal)
+    }
+}
