@@ -662,3 +662,76 @@ async fn a_reference_and_a_deletion_of_its_target_never_both_succeed() {
         );
     }
 }
+
+/// Unfiltered totals come from counts that the database keeps in every write's
+/// transaction; they must equal the live rows through batches (many writes in one
+/// transaction), upserts, deletions and a definition change that rewrites every object.
+#[tokio::test]
+async fn live_counts_stay_exact_through_batches_and_deletions() {
+    let app = TestApp::with_demo().await;
+    let check = |step: &'static str| {
+        let app = &app;
+        async move {
+            let (status, list) = app.get("/api/v1/content/category?limit=1", &app.ro).await;
+            assert_eq!(status, 200, "{step}");
+            let stored = app.stored_ids("category").await.len();
+            assert_eq!(list["total_count"], stored, "{step}");
+            stored
+        }
+    };
+    let start = check("demo").await;
+    let many: Vec<Value> = (0..50)
+        .map(|i| json!({"id": format!("bulk-{i}"), "name": format!("Bulk {i}"), "slug": format!("bulk-{i}")}))
+        .collect();
+    assert_eq!(
+        app.post("/api/v1/content/category/batch", &app.rw, &json!(many))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(check("batch").await, start + 50);
+    let mixed: Vec<Value> = (40..60)
+        .map(|i| json!({"id": format!("bulk-{i}"), "name": format!("Again {i}"), "slug": format!("again-{i}")}))
+        .collect();
+    let (status, _) = app
+        .post(
+            "/api/v1/content/category/batch?updateExisting=true",
+            &app.rw,
+            &json!(mixed),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(check("upsert").await, start + 60);
+    let doomed: Vec<String> = (0..15).map(|i| format!("bulk-{i}")).collect();
+    let (status, _) = app
+        .post(
+            "/api/v1/content/category/batch-delete",
+            &app.rw,
+            &json!(doomed),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(check("batch-delete").await, start + 45);
+    assert_eq!(
+        app.delete("/api/v1/content/category/bulk-20", &app.rw)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(check("delete").await, start + 44);
+    let (_, mut definition) = app
+        .get("/api/v1/internal/contenttype/category", &app.rw)
+        .await;
+    definition["label"] = json!("Topic");
+    assert_eq!(
+        app.put(
+            "/api/v1/internal/contenttype/category",
+            &app.rw,
+            &definition
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(check("definition change").await, start + 44);
+}

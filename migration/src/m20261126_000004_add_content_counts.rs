@@ -51,32 +51,7 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         db.execute_unprepared(SEED).await?;
         match manager.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared(&format!(
-                    "CREATE FUNCTION cg_count_objects() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                     BEGIN \
-                       IF TG_OP = 'INSERT' THEN \
-                         IF NEW.deleted_at IS NULL THEN {INCREMENT}; END IF; \
-                         RETURN NEW; \
-                       ELSIF TG_OP = 'UPDATE' THEN \
-                         IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL THEN {}; END IF; \
-                         RETURN NEW; \
-                       ELSE \
-                         IF OLD.deleted_at IS NULL THEN {}; END IF; \
-                         RETURN OLD; \
-                       END IF; \
-                     END $$",
-                    decrement("OLD"),
-                    decrement("OLD")
-                ))
-                .await?;
-                db.execute_unprepared(
-                    "CREATE TRIGGER content_counts_trigger \
-                     AFTER INSERT OR UPDATE OF deleted_at OR DELETE ON content_objects \
-                     FOR EACH ROW EXECUTE FUNCTION cg_count_objects()",
-                )
-                .await?;
-            }
+            DbBackend::Postgres => create_postgres_trigger(db).await?,
             _ => {
                 db.execute_unprepared(&format!(
                     "CREATE TRIGGER content_counts_insert AFTER INSERT ON content_objects \
@@ -124,4 +99,36 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(ContentCounts::Table).to_owned())
             .await
     }
+}
+
+/// The PostgreSQL row trigger of this migration (also restored by a later migration's
+/// `down`).
+pub(crate) async fn create_postgres_trigger(
+    db: &sea_orm_migration::SchemaManagerConnection<'_>,
+) -> Result<(), DbErr> {
+    db.execute_unprepared(&format!(
+        "CREATE FUNCTION cg_count_objects() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN \
+           IF TG_OP = 'INSERT' THEN \
+             IF NEW.deleted_at IS NULL THEN {INCREMENT}; END IF; \
+             RETURN NEW; \
+           ELSIF TG_OP = 'UPDATE' THEN \
+             IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL THEN {}; END IF; \
+             RETURN NEW; \
+           ELSE \
+             IF OLD.deleted_at IS NULL THEN {}; END IF; \
+             RETURN OLD; \
+           END IF; \
+         END $$",
+        decrement("OLD"),
+        decrement("OLD")
+    ))
+    .await?;
+    db.execute_unprepared(
+        "CREATE TRIGGER content_counts_trigger \
+         AFTER INSERT OR UPDATE OF deleted_at OR DELETE ON content_objects \
+         FOR EACH ROW EXECUTE FUNCTION cg_count_objects()",
+    )
+    .await?;
+    Ok(())
 }
