@@ -429,6 +429,17 @@ async fn a_key_never_crosses_accounts() {
         404
     );
     assert_eq!(app.get("/api/v1/content/post", &other_rw).await.0, 404);
+    for search in [
+        "/api/v1/search?q=program",
+        "/api/v1/search?q=post&order_by=id",
+    ] {
+        let (status, body) = app.get(search, &other_rw).await;
+        assert_eq!(
+            (status, body["total_count"].as_u64()),
+            (200, Some(0)),
+            "{search}"
+        );
+    }
     assert_eq!(
         app.get("/api/v1/content/post/post-hello", &other_rw)
             .await

@@ -252,8 +252,25 @@ async fn hits_totals_and_aggregations_come_only_from_readable_types() {
         json!([common::reference("author", "author-alan")])
     );
     let nothing = app.user_key(&[]).await;
-    let (status, body) = app.get("/api/v1/search?q=*", &nothing).await;
-    assert_eq!((status, body["total_count"].as_u64()), (200, Some(0)));
+    let writer = app.user_key(&[("author", "cud"), ("post", "cud")]).await;
+    for key in [&nothing, &writer] {
+        for q in ["*", "program", "post"] {
+            let (status, body) = app.get(&format!("/api/v1/search?q={q}"), key).await;
+            assert_eq!(
+                (status, body["total_count"].as_u64()),
+                (200, Some(0)),
+                "{q}"
+            );
+        }
+    }
+    // The index-only plan (relevance order) and the plan that reads rows (another
+    // order) count the same hits.
+    for key in [&app.ro, &posts_only] {
+        let (_, ranked) = app.get("/api/v1/search?q=post", key).await;
+        let (_, ordered) = app.get("/api/v1/search?q=post&order_by=id", key).await;
+        assert!(ranked["total_count"].as_u64() > Some(0), "{ranked}");
+        assert_eq!(ranked["total_count"], ordered["total_count"]);
+    }
     assert_eq!(app.get("/api/v1/search?q=*", "").await.0, 401);
 }
 

@@ -11,6 +11,7 @@ mod m20261126_000004_add_content_counts;
 mod m20261126_000005_add_live_order_indexes;
 mod m20261126_000006_add_plans_and_usage;
 mod m20261126_000007_add_content_revisions;
+mod m20261126_000008_add_search_scope;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_add_live_order_indexes::Migration),
             Box::new(m20261126_000006_add_plans_and_usage::Migration),
             Box::new(m20261126_000007_add_content_revisions::Migration),
+            Box::new(m20261126_000008_add_search_scope::Migration),
         ]
     }
 }

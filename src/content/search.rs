@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use entity::content_object;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter,
 };
 use serde_json::{Map, Value, json};
 
@@ -90,15 +91,49 @@ impl Plan<'_> {
         self.words.is_some() && self.params.fields.is_empty()
     }
 
-    /// The FTS5 query: each word quoted, so FTS5 operators (NEAR, AND, *, -, :,
-    /// parentheses) in client text are inert.
+    /// Answered from the SQLite full-text index alone, without reading each hit's row:
+    /// the index holds everything the query states (words, account, types, live).
+    fn index_alone(&self) -> bool {
+        self.uses_index()
+            && self.params.filters.is_empty()
+            && self
+                .params
+                .order_by
+                .as_deref()
+                .unwrap_or_default()
+                .is_empty()
+    }
+
+    /// The FTS5 query: each word quoted and bound to the `body` column, so FTS5
+    /// operators (NEAR, AND, *, -, :, parentheses) in client text are inert and client
+    /// words never match the `scope` column; then the caller's account and readable
+    /// types as tokens of that column.
     fn fts_query(&self) -> String {
-        let words = self.words.as_deref().unwrap_or_default();
-        words
+        let quoted = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+        let mut terms: Vec<String> = self
+            .words
+            .as_deref()
+            .unwrap_or_default()
             .iter()
-            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(" ")
+            .map(|w| format!("body : {}", quoted(w)))
+            .collect();
+        terms.push(format!(
+            "scope : {}",
+            quoted(&scope_token('a', &self.principal.account_id))
+        ));
+        if let ReadScope::Only(types) = &self.types {
+            let any: Vec<String> = types
+                .iter()
+                .map(|t| format!("scope : {}", quoted(&scope_token('t', t))))
+                .collect();
+            terms.push(if any.is_empty() {
+                // No readable type: a token no object's scope holds.
+                "scope : \"n\"".to_owned()
+            } else {
+                format!("({})", any.join(" OR "))
+            });
+        }
+        terms.join(" AND ")
     }
 
     fn push_text(sql: &mut Sql, name: &str) {
@@ -118,7 +153,8 @@ impl Plan<'_> {
                     .bind(self.words.as_deref().unwrap_or_default().join(" "))
                     .push(")) AS DOUBLE PRECISION)");
             } else {
-                sql.push("-bm25(content_search)");
+                // The scope column weighs nothing: only the words rank.
+                sql.push("-bm25(content_search, 1.0, 0.0)");
             }
         } else if let Some(words) = &self.words {
             // Boosted count of (field, word) matches.
@@ -260,6 +296,16 @@ impl Plan<'_> {
     }
 }
 
+/// A token of the index's `scope` column, as the index triggers write it: a letter,
+/// then the value's UTF-8 bytes in hex (the tokenizer folds the case).
+fn scope_token(kind: char, value: &str) -> String {
+    let mut token = kind.to_string();
+    for byte in value.as_bytes() {
+        token.push_str(&format!("{byte:02X}"));
+    }
+    token
+}
+
 fn like_pattern(word: &str) -> String {
     format!("%{}%", crate::db::like_escape(word))
 }
@@ -320,18 +366,32 @@ pub async fn search(
     };
     let backend = db.get_database_backend();
 
+    let index_alone = backend == DbBackend::Sqlite && plan.index_alone();
     let mut sql = Sql::new(backend);
-    sql.push("SELECT COUNT(*) AS num");
-    plan.push_from_where(&mut sql, None);
+    if index_alone {
+        sql.push("SELECT COUNT(*) AS num FROM content_search WHERE content_search MATCH ")
+            .bind(plan.fts_query());
+    } else {
+        sql.push("SELECT COUNT(*) AS num");
+        plan.push_from_where(&mut sql, None);
+    }
     let total = count(db, &sql).await?;
 
     // The hits of the page are ranked on the index alone; only their rows are read.
     let mut sql = Sql::new(backend);
-    sql.push("SELECT o.pk AS pk, ");
-    plan.push_score(&mut sql);
-    sql.push(" AS score");
-    plan.push_from_where(&mut sql, None);
-    plan.push_order(&mut sql);
+    if index_alone {
+        sql.push("SELECT rowid AS pk, ");
+        plan.push_score(&mut sql);
+        sql.push(" AS score FROM content_search WHERE content_search MATCH ")
+            .bind(plan.fts_query())
+            .push(" ORDER BY score DESC, rowid ASC");
+    } else {
+        sql.push("SELECT o.pk AS pk, ");
+        plan.push_score(&mut sql);
+        sql.push(" AS score");
+        plan.push_from_where(&mut sql, None);
+        plan.push_order(&mut sql);
+    }
     sql.push(" LIMIT ")
         .bind(params.limit as i64)
         .push(" OFFSET ")
