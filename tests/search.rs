@@ -336,3 +336,95 @@ async fn hostile_query_text_is_inert() {
     }
     assert_eq!(app.snapshot().await, before);
 }
+
+/// A term with thousands of hits is ranked by another plan on SQLite (from the index
+/// alone, with the scope as tokens of the index); hits, totals and order obey the same
+/// scope as for a rare term.
+#[tokio::test]
+async fn a_very_common_term_is_ranked_within_the_scope_too() {
+    let app = TestApp::spawn().await;
+    let (schema, config) = common::text_property("Text");
+    for name in ["note", "memo"] {
+        let body = common::definition(name, &[("text", schema.clone(), config.clone())], &[]);
+        assert_eq!(
+            app.post("/api/v1/internal/contenttype", &app.rw, &body)
+                .await
+                .0,
+            200
+        );
+    }
+    for batch in 0..21 {
+        let notes: Vec<Value> = (0..100)
+            .map(|i| {
+                let n = batch * 100 + i;
+                // Every tenth note says "common" twice, so ranks higher.
+                let text = if n % 10 == 0 {
+                    "common common"
+                } else {
+                    "common"
+                };
+                json!({"id": format!("note-{n}"), "text": format!("{text} note {n}")})
+            })
+            .collect();
+        assert_eq!(
+            app.post("/api/v1/content/note/batch", &app.rw, &json!(notes))
+                .await
+                .0,
+            200
+        );
+    }
+    let memos: Vec<Value> = (0..30)
+        .map(|n| json!({"id": format!("memo-{n}"), "text": "common common common memo"}))
+        .collect();
+    assert_eq!(
+        app.post("/api/v1/content/memo/batch", &app.rw, &json!(memos))
+            .await
+            .0,
+        200
+    );
+    let notes_only = app.user_key(&[("note", "r"), ("memo", "cud")]).await;
+    let memos_only = app.user_key(&[("memo", "r")]).await;
+
+    let (_, all) = app.get("/api/v1/search?q=common&limit=40", &app.ro).await;
+    assert_eq!(all["total_count"], 2130);
+    let types: Vec<&str> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["item"]["internal"]["contentType"].as_str().unwrap())
+        .collect();
+    // The memos say it three times in fewer words: they rank first, then notes.
+    assert!(types[..30].iter().all(|t| *t == "memo"), "{types:?}");
+    assert!(types[30..].iter().all(|t| *t == "note"), "{types:?}");
+    let scores: Vec<f64> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+
+    let (_, notes) = app
+        .get("/api/v1/search?q=common&limit=40", &notes_only)
+        .await;
+    assert_eq!(notes["total_count"], 2100);
+    assert_eq!(notes["count"], 40);
+    assert!(notes["data"].as_array().unwrap().iter().all(|h| {
+        h["item"]["internal"]["contentType"] == "note"
+            && h["item"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("common common")
+    }));
+    let (_, ordered) = app
+        .get("/api/v1/search?q=common&order_by=id", &notes_only)
+        .await;
+    assert_eq!(ordered["total_count"], 2100);
+    let (_, memos) = app.get("/api/v1/search?q=common", &memos_only).await;
+    assert_eq!(memos["total_count"], 30);
+    let (_, last) = app
+        .get("/api/v1/search?q=common&limit=100&page=22", &notes_only)
+        .await;
+    assert_eq!(last["count"], 0);
+    assert_eq!(last["total_count"], 2100);
+}

@@ -25,6 +25,9 @@ use crate::time::format_iso;
 
 pub const MAX_BUCKETS: i64 = 100;
 
+/// Hits above which SQLite ranks a search from the index alone (see `search`).
+const RANK_FROM_INDEX_ABOVE: u64 = 2_000;
+
 #[derive(Debug, Default)]
 pub struct SearchParams {
     pub q: String,
@@ -106,9 +109,9 @@ impl Plan<'_> {
 
     /// The FTS5 query: each word quoted and bound to the `body` column, so FTS5
     /// operators (NEAR, AND, *, -, :, parentheses) in client text are inert and client
-    /// words never match the `scope` column; then the caller's account and readable
-    /// types as tokens of that column.
-    fn fts_query(&self) -> String {
+    /// words never match the `scope` column. `scoped` adds the caller's account and
+    /// readable types as tokens of that column, for plans that read no rows.
+    fn fts_query(&self, scoped: bool) -> String {
         let quoted = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
         let mut terms: Vec<String> = self
             .words
@@ -117,6 +120,9 @@ impl Plan<'_> {
             .iter()
             .map(|w| format!("body : {}", quoted(w)))
             .collect();
+        if !scoped {
+            return terms.join(" AND ");
+        }
         terms.push(format!(
             "scope : {}",
             quoted(&scope_token('a', &self.principal.account_id))
@@ -226,7 +232,7 @@ impl Plan<'_> {
                     .push(")");
             } else {
                 sql.push(" AND content_search MATCH ")
-                    .bind(self.fts_query());
+                    .bind(self.fts_query(false));
             }
         } else if let Some(words) = &self.words {
             // Every word must appear in one of the requested fields.
@@ -370,7 +376,7 @@ pub async fn search(
     let mut sql = Sql::new(backend);
     if index_alone {
         sql.push("SELECT COUNT(*) AS num FROM content_search WHERE content_search MATCH ")
-            .bind(plan.fts_query());
+            .bind(plan.fts_query(true));
     } else {
         sql.push("SELECT COUNT(*) AS num");
         plan.push_from_where(&mut sql, None);
@@ -378,12 +384,15 @@ pub async fn search(
     let total = count(db, &sql).await?;
 
     // The hits of the page are ranked on the index alone; only their rows are read.
+    // Ranking from the index makes bm25 weigh the scope tokens' document counts too,
+    // a pass over every object of the account: cheaper than reading the hits' rows only
+    // when there are many hits.
     let mut sql = Sql::new(backend);
-    if index_alone {
+    if index_alone && total > RANK_FROM_INDEX_ABOVE {
         sql.push("SELECT rowid AS pk, ");
         plan.push_score(&mut sql);
         sql.push(" AS score FROM content_search WHERE content_search MATCH ")
-            .bind(plan.fts_query())
+            .bind(plan.fts_query(true))
             .push(" ORDER BY score DESC, rowid ASC");
     } else {
         sql.push("SELECT o.pk AS pk, ");
