@@ -30,9 +30,19 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
         });
-    let db = Database::connect(options).await?;
+    let db = Database::connect(options.clone()).await?;
+    if migration::Migrator::get_pending_migrations(&db)
+        .await?
+        .is_empty()
+    {
+        return Ok(db);
+    }
     migration::Migrator::up(&db, None).await?;
-    Ok(db)
+    // SQLite connections that were open while a migration replaced a table can keep
+    // using the old one (the first write after an upgrade failed with "no such table");
+    // the server starts on connections opened after the schema changed.
+    db.close().await?;
+    Database::connect(options).await
 }
 
 /// The database URL for a data folder when `DATABASE_URL` is not given.

@@ -4,6 +4,7 @@
 mod common;
 
 use migration::{Migrator, MigratorTrait};
+
 use sea_orm::{ConnectionTrait, Statement};
 
 async fn counts(db: &sea_orm::DatabaseConnection) -> (i64, i64) {
@@ -61,7 +62,11 @@ async fn the_newest_migrations_roll_back_and_apply_again() {
     assert!(revision >= 1, "{revision}");
 
     Migrator::down(&db, Some(2)).await.expect("down");
-    Migrator::up(&db, None).await.expect("up again");
+    db.close().await.expect("close");
+    // As a server start does: migrate, then serve on new connections.
+    let db = contentgate::db::connect(&url)
+        .await
+        .expect("migrated again");
     insert_and_delete(&db, &account.id, "two").await;
     let (live, again) = counts(&db).await;
     assert_eq!(live, live_before);
