@@ -169,6 +169,37 @@ async fn database_url(dir: &std::path::Path, size: usize) -> String {
     }
 }
 
+/// A server of the application, started on a free port, that `stop` shuts down.
+struct Server {
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The server and its base URL.
+    async fn start(state: AppState) -> (String, Server) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(contentgate::app::serve(
+            listener,
+            state,
+            async move {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(5),
+        ));
+        (base, Server { stop, done })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.done.await.expect("server").expect("serve");
+    }
+}
+
 /// One table row: throughput under load, latency of one client at a time.
 async fn row(
     client: &reqwest::Client,
@@ -230,19 +261,7 @@ async fn quota_rows(
     };
     // Rendered every time, as on the server it is compared with.
     let state = AppState::new(db, keys, graphql, on).with_response_cache(0);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let on_base = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(contentgate::app::serve(
-        listener,
-        state,
-        async move {
-            let _ = stopped.await;
-        },
-        Duration::from_secs(5),
-    ));
+    let (on_base, on_server) = Server::start(state).await;
     let off_base = off_urls[0].split("/api/").next().expect("base").to_owned();
     let on_urls: Vec<String> = off_urls
         .iter()
@@ -258,8 +277,7 @@ async fn quota_rows(
             *(if on_turn { &mut on_rps } else { &mut off_rps }) += rps;
         }
     }
-    let _ = stop.send(());
-    server.await.expect("server").expect("serve");
+    on_server.stop().await;
     println!(
         "Quota accounting at {size}: hydrated list {off_rps:.0} req/s off, {on_rps:.0} req/s on \
          (mean of 4 alternating rounds): cost {:.1}%",
@@ -330,19 +348,7 @@ async fn main() {
         // The same service with no kept answers: every request renders again.
         let bare_state =
             AppState::new(db.clone(), keys.clone(), graphql, off).with_response_cache(0);
-        let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let bare = format!("http://{}", bare_listener.local_addr().expect("address"));
-        let (bare_stop, bare_stopped) = tokio::sync::oneshot::channel::<()>();
-        let bare_server = tokio::spawn(contentgate::app::serve(
-            bare_listener,
-            bare_state,
-            async move {
-                let _ = bare_stopped.await;
-            },
-            Duration::from_secs(5),
-        ));
+        let (bare, bare_server) = Server::start(bare_state).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -478,8 +484,7 @@ async fn main() {
             row(&client, name, size, urls, &key, Some(ceiling)).await;
         }
         let _ = tx.send(());
-        let _ = bare_stop.send(());
-        bare_server.await.expect("server").expect("serve");
+        bare_server.stop().await;
         server.await.expect("server");
         db.close().await.ok();
     }

@@ -28,7 +28,7 @@ impl RecentPrincipals {
         }
     }
 
-    /// The same answer as `KeyStore::authenticate`.
+    /// The principal of a presented key, as `KeyStore::principal_of` reads it.
     pub async fn authenticate(&self, keys: &KeyStore, raw: &str) -> AppResult<Principal> {
         let digest = keys.digest_of(raw)?;
         // Read before the lookup: a commit after this makes the entry stale at once.

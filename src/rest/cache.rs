@@ -6,8 +6,9 @@
 //! and bumped in the transaction of every definition and object write, by any
 //! instance), the caller's read scope, and the path with its query (the key itself
 //! left out). So a hit is exactly what rendering again would give; a write anywhere in
-//! the account makes its older entries unreachable, and they age out. Only the caller's
-//! permission checks run before the lookup, never instead of it.
+//! the account makes its older entries unreachable, and they age out. The read scope in
+//! the key decides every permission these reads check, so an answer kept for one key
+//! is only ever served to a key the service would have given the same answer.
 
 use axum::body::Bytes;
 use axum::http::{HeaderValue, Uri, header};
