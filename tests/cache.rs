@@ -6,21 +6,10 @@ mod common;
 
 use common::{TestApp, text_property};
 use contentgate::app::GraphqlOptions;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 const LIST: &str = "/api/v1/content/post?limit=10&hydrate=1&order_by=title";
-
-async fn get_at(app: &TestApp, base: &str, path: &str, key: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .get(format!("{base}{path}"))
-        .header("x-auth-token", key)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 /// The first author of each post that has one: a name where hydrated, else null.
 fn author_names(list: &Value) -> Vec<Value> {
@@ -70,7 +59,10 @@ async fn a_repeated_read_is_answered_with_the_authentication_statement_at_most()
         .await;
     for _ in 0..2 {
         let before = app.statements.load(std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(get_at(&app, &bare, LIST, &app.ro).await.0, 200);
+        assert_eq!(
+            app.call_at(&bare, Method::GET, LIST, &app.ro, None).await.0,
+            200
+        );
         let used = app.statements.load(std::sync::atomic::Ordering::SeqCst) - before;
         assert!(used > 1, "{used} statements without the cache");
     }
@@ -86,18 +78,13 @@ async fn writes_on_another_instance_change_the_next_answer() {
     let total = before["total_count"].as_u64().expect("total");
 
     // An update of another type changes the hydrated list.
-    let (status, _) = get_at(&app, &peer, "/api/v1/content/author/author-ada", &ro).await;
+    let ada = "/api/v1/content/author/author-ada";
+    assert_eq!(app.call_at(&peer, Method::GET, ada, &ro, None).await.0, 200);
+    let patch = json!({"name": "Ada King"});
+    let (status, _) = app
+        .call_at(&peer, Method::PATCH, ada, &app.rw, Some(&patch))
+        .await;
     assert_eq!(status, 200);
-    let patched = app
-        .client
-        .patch(format!("{peer}/api/v1/content/author/author-ada"))
-        .header("x-auth-token", &app.rw)
-        .header("content-type", "application/json")
-        .body(json!({"name": "Ada King"}).to_string())
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(patched.status(), 200);
     let (_, after) = app.get(LIST, &ro).await;
     assert!(author_names(&after).contains(&json!("Ada King")), "{after}");
     assert!(!author_names(&after).contains(&json!("Ada Lovelace")));
@@ -105,28 +92,27 @@ async fn writes_on_another_instance_change_the_next_answer() {
     // A creation, a search hit and a deletion.
     let search = "/api/v1/search?q=quokka";
     assert_eq!(app.get(search, &ro).await.1["total_count"], 0);
-    let created = app
-        .client
-        .post(format!("{peer}/api/v1/content/post"))
-        .header("x-auth-token", &app.rw)
-        .header("content-type", "application/json")
-        .body(json!({"id": "post-quokka", "title": "A quokka", "slug": "quokka"}).to_string())
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(created.status(), 200);
+    let quokka = json!({"id": "post-quokka", "title": "A quokka", "slug": "quokka"});
+    let (status, _) = app
+        .call_at(
+            &peer,
+            Method::POST,
+            "/api/v1/content/post",
+            &app.rw,
+            Some(&quokka),
+        )
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(app.get(LIST, &ro).await.1["total_count"], total + 1);
     assert_eq!(app.get(search, &ro).await.1["total_count"], 1);
     let path = "/api/v1/content/post/post-quokka";
     assert_eq!(app.get(path, &ro).await.0, 200);
-    let deleted = app
-        .client
-        .delete(format!("{peer}{path}"))
-        .header("x-auth-token", &app.rw)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(deleted.status(), 200);
+    assert_eq!(
+        app.call_at(&peer, Method::DELETE, path, &app.rw, None)
+            .await
+            .0,
+        200
+    );
     assert_eq!(app.get(path, &ro).await.0, 404);
     assert_eq!(app.get(search, &ro).await.1["total_count"], 0);
     assert_eq!(app.get(LIST, &ro).await.1["total_count"], total);
@@ -134,16 +120,17 @@ async fn writes_on_another_instance_change_the_next_answer() {
     // A definition made on the peer is served here at once.
     assert_eq!(app.get("/api/v1/content/note", &ro).await.0, 404);
     let (schema, config) = text_property("Text");
-    let defined = app
-        .client
-        .post(format!("{peer}/api/v1/internal/contenttype"))
-        .header("x-auth-token", &app.rw)
-        .header("content-type", "application/json")
-        .body(common::definition("note", &[("text", schema, config)], &[]).to_string())
-        .send()
-        .await
-        .expect("define");
-    assert_eq!(defined.status(), 200);
+    let note = common::definition("note", &[("text", schema, config)], &[]);
+    let (status, _) = app
+        .call_at(
+            &peer,
+            Method::POST,
+            "/api/v1/internal/contenttype",
+            &app.rw,
+            Some(&note),
+        )
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(app.get("/api/v1/content/note", &ro).await.0, 200);
 }
 

@@ -105,7 +105,12 @@ impl Principal {
     }
 
     pub fn require(&self, content_type: &str, action: Action) -> AppResult<()> {
-        if self.can(content_type, action) {
+        self.require_all(content_type, &[action])
+    }
+
+    /// Every one of `actions` on objects of `content_type`, or `Forbidden`.
+    pub fn require_all(&self, content_type: &str, actions: &[Action]) -> AppResult<()> {
+        if actions.iter().all(|action| self.can(content_type, *action)) {
             Ok(())
         } else {
             Err(AppError::Forbidden)

@@ -51,9 +51,7 @@ impl Models {
         type_name: &str,
         actions: &[Action],
     ) -> AppResult<&TypeModel> {
-        for action in actions {
-            principal.require(type_name, *action)?;
-        }
+        principal.require_all(type_name, actions)?;
         self.by_name.get(type_name).ok_or(AppError::NotFound)
     }
 }

@@ -73,9 +73,7 @@ pub async fn authorized_type<C: ConnectionTrait>(
     type_name: &str,
     actions: &[Action],
 ) -> AppResult<TypeModel> {
-    for action in actions {
-        principal.require(type_name, *action)?;
-    }
+    principal.require_all(type_name, actions)?;
     Ok(load(conn, &principal.account_id, type_name)
         .await?
         .ok_or(AppError::NotFound)?
@@ -91,9 +89,7 @@ pub(super) async fn begin_type_write(
     type_name: &str,
     actions: &[Action],
 ) -> AppResult<(DatabaseTransaction, TypeModel)> {
-    for action in actions {
-        principal.require(type_name, *action)?;
-    }
+    principal.require_all(type_name, actions)?;
     let txn = crate::db::begin_write(db).await?;
     crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let model = authorized_type(&txn, principal, type_name, actions).await?;

@@ -372,11 +372,12 @@ pub async fn search(
     };
     let backend = db.get_database_backend();
 
-    let index_alone = backend == DbBackend::Sqlite && plan.index_alone();
+    // The FTS query with the scope in it, when the index alone can answer.
+    let scoped = (backend == DbBackend::Sqlite && plan.index_alone()).then(|| plan.fts_query(true));
     let mut sql = Sql::new(backend);
-    if index_alone {
+    if let Some(scoped) = &scoped {
         sql.push("SELECT COUNT(*) AS num FROM content_search WHERE content_search MATCH ")
-            .bind(plan.fts_query(true));
+            .bind(scoped.clone());
     } else {
         sql.push("SELECT COUNT(*) AS num");
         plan.push_from_where(&mut sql, None);
@@ -388,11 +389,11 @@ pub async fn search(
     // a pass over every object of the account: cheaper than reading the hits' rows only
     // when there are many hits.
     let mut sql = Sql::new(backend);
-    if index_alone && total > RANK_FROM_INDEX_ABOVE {
+    if let Some(scoped) = scoped.filter(|_| total > RANK_FROM_INDEX_ABOVE) {
         sql.push("SELECT rowid AS pk, ");
         plan.push_score(&mut sql);
         sql.push(" AS score FROM content_search WHERE content_search MATCH ")
-            .bind(plan.fts_query(true))
+            .bind(scoped)
             .push(" ORDER BY score DESC, rowid ASC");
     } else {
         sql.push("SELECT o.pk AS pk, ");

@@ -11,12 +11,13 @@
 //! is only ever served to a key the service would have given the same answer.
 
 use axum::body::Bytes;
-use axum::http::{HeaderValue, Uri, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use serde_json::Value;
 
+use super::QueryParams;
 use crate::auth::Principal;
 use crate::auth::principal::{ReadScope, Revisions};
 use crate::error::AppResult;
@@ -58,12 +59,13 @@ impl ResponseCache {
         }
     }
 
-    /// The JSON answer to `uri` for `principal`: the kept one, or `render`'s, kept.
-    /// Errors are returned as they are and never kept.
+    /// The JSON answer to `path` with `query` for `principal`: the kept one, or
+    /// `render`'s, kept. Errors are returned as they are and never kept.
     pub async fn json<F, Fut>(
         &self,
         principal: &Principal,
-        uri: &Uri,
+        path: &str,
+        query: &QueryParams,
         render: F,
     ) -> AppResult<Response>
     where
@@ -77,7 +79,7 @@ impl ResponseCache {
             account_id: principal.account_id.clone(),
             revisions: principal.revisions,
             scope: principal.read_scope(),
-            request: request_key(uri),
+            request: request_key(path, query),
         };
         if let Some(body) = entries.get(&key) {
             return Ok(json_response(body));
@@ -104,11 +106,10 @@ fn json_response(body: Bytes) -> Response {
 }
 
 /// The path and the query parameters in order, without the key.
-fn request_key(uri: &Uri) -> String {
-    let query = uri.query().unwrap_or_default();
-    let kept = form_urlencoded::parse(query.as_bytes()).filter(|(name, _)| name != "auth_token");
+fn request_key(path: &str, query: &QueryParams) -> String {
+    let kept = query.0.iter().filter(|(name, _)| name != "auth_token");
     let query: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(kept)
         .finish();
-    format!("{}?{query}", uri.path())
+    format!("{path}?{query}")
 }

@@ -64,7 +64,7 @@ async fn list(
     };
     state
         .responses
-        .json(&principal, &uri, || async {
+        .json(&principal, uri.path(), &query, || async {
             Ok(json!(
                 objects::list(&state.db, &principal, &models, model, &params).await?
             ))
@@ -84,7 +84,7 @@ async fn read(
     let depth = parse_depth(query.get("hydrate"))?;
     state
         .responses
-        .json(&principal, &uri, || {
+        .json(&principal, uri.path(), &query, || {
             objects::get(&state.db, &principal, &models, &type_name, &id, depth)
         })
         .await

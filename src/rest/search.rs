@@ -79,7 +79,7 @@ async fn handle(
     let models = state.models(&principal).await?;
     state
         .responses
-        .json(&principal, &uri, || {
+        .json(&principal, uri.path(), &query, || {
             search(&state.db, &principal, &models, &params)
         })
         .await

@@ -282,9 +282,22 @@ impl TestApp {
         key: &str,
         body: Option<&Value>,
     ) -> (u16, Value) {
+        let base = format!("http://{}", self.addr);
+        self.call_at(&base, method, path, key, body).await
+    }
+
+    /// `call` on another server (a peer at `base`, such as `spawn_peer` returns).
+    pub async fn call_at(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .client
-            .request(method, self.url(path))
+            .request(method, format!("{base}{path}"))
             .header("content-type", "application/json");
         if !key.is_empty() {
             request = request.header("x-auth-token", key);
