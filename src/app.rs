@@ -203,6 +203,7 @@ pub async fn serve(
         let _ = meter_stopped.await;
     }));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let listener = crate::listener::JsonErrorsListener(listener);
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stop_tx.send(());

@@ -2,6 +2,8 @@
 //! parameterised SQL builder for the content queries whose JSON expressions differ
 //! between the two backends. User input only ever reaches SQL as a bound value.
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use migration::MigratorTrait;
@@ -11,8 +13,61 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
 };
 
-/// Opens the pool and brings the schema up to date.
+/// The data folder, created if needed, readable by its owner alone (0700) whatever the
+/// umask: it holds every account's content and the server secret.
+pub fn secure_data_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// The database file of a SQLite URL (`sqlite://PATH?...`), unless in memory.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or(url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// Creates the SQLite file 0600 before SQLite does (SQLite gives its `-wal` and `-shm`
+/// files the database file's mode), and sets 0600 on any of the three that exist.
+fn secure_sqlite_files(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Opens the pool and brings the schema up to date. A SQLite database's files are
+/// made readable by their owner alone.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let sqlite_file = sqlite_path(url);
+    if let Some(path) = &sqlite_file {
+        secure_sqlite_files(path)
+            .map_err(|err| DbErr::Custom(format!("{}: {err}", path.display())))?;
+    }
+    let db = open_and_migrate(url).await?;
+    if let Some(path) = &sqlite_file {
+        secure_sqlite_files(path)
+            .map_err(|err| DbErr::Custom(format!("{}: {err}", path.display())))?;
+    }
+    Ok(db)
+}
+
+async fn open_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(if url.starts_with("sqlite") { 8 } else { 10 })

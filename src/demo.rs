@@ -4,7 +4,7 @@
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::Value;
 
-use crate::auth::{KeyKind, Principal};
+use crate::auth::Principal;
 use crate::content::{batch, types};
 use crate::error::AppResult;
 
@@ -32,13 +32,7 @@ pub async fn load(db: &DatabaseConnection, account_id: &str) -> AppResult<bool> 
         types::create_in_account(db, account_id, &body, crate::graphql::check_models).await?;
     }
     // The loader acts as the account's own read-write key would.
-    let loader = Principal {
-        account_id: account_id.to_owned(),
-        key_id: String::new(),
-        kind: KeyKind::ReadWrite,
-        rules: Default::default(),
-        revisions: Default::default(),
-    };
+    let loader = Principal::operator(account_id);
     let samples: Value = serde_json::from_str(OBJECTS).expect("example objects are valid JSON");
     for (type_name, items) in samples.as_object().into_iter().flatten() {
         batch::batch_create(db, &loader, type_name, items, false).await?;

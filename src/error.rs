@@ -30,6 +30,9 @@ pub enum AppError {
     BadRequestBody(Value),
     #[error("too large")]
     TooLarge(String),
+    /// A request that cannot be served as sent: malformed, or past a documented limit.
+    #[error("bad request: {0}")]
+    BadRequest(String),
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("method not allowed")]
@@ -56,9 +59,10 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Validation(_) | AppError::Refused(_) | AppError::BadRequestBody(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            AppError::Validation(_)
+            | AppError::Refused(_)
+            | AppError::BadRequestBody(_)
+            | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -77,7 +81,9 @@ impl AppError {
             AppError::Validation(errors) => json!(errors),
             AppError::Refused(errors) => json!({"errors": errors}),
             AppError::BadRequestBody(body) => body.clone(),
-            AppError::TooLarge(message) | AppError::TooManyRequests { message, .. } => {
+            AppError::TooLarge(message)
+            | AppError::BadRequest(message)
+            | AppError::TooManyRequests { message, .. } => {
                 json!({"code": status, "message": message})
             }
             AppError::UnsupportedMediaType => {
@@ -100,7 +106,9 @@ impl AppError {
             | AppError::Refused(_)
             | AppError::BadRequestBody(_)
             | AppError::TooLarge(_) => "VALIDATION",
-            AppError::UnsupportedMediaType | AppError::MethodNotAllowed => "BAD_REQUEST",
+            AppError::UnsupportedMediaType
+            | AppError::MethodNotAllowed
+            | AppError::BadRequest(_) => "BAD_REQUEST",
             AppError::TooManyRequests { .. } => "QUOTA_EXCEEDED",
             AppError::Internal(_) => "INTERNAL",
         }
@@ -116,9 +124,9 @@ impl AppError {
             AppError::Unauthorized => "Unauthorized".to_owned(),
             AppError::Forbidden => "Access denied".to_owned(),
             AppError::NotFound => "Not found".to_owned(),
-            AppError::TooLarge(message) | AppError::TooManyRequests { message, .. } => {
-                message.clone()
-            }
+            AppError::TooLarge(message)
+            | AppError::BadRequest(message)
+            | AppError::TooManyRequests { message, .. } => message.clone(),
             AppError::Internal(_) => "Internal server error".to_owned(),
             _ => "Validation failed".to_owned(),
         };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{AppError, AppResult};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyKind {
     ReadOnly,
     ReadWrite,
@@ -41,7 +41,7 @@ pub enum Action {
 }
 
 /// One rule of a user-defined key: what it may do with one content type.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Perms {
     pub create: bool,
     pub read: bool,
@@ -71,6 +71,14 @@ pub enum ReadScope {
     Only(Vec<String>),
 }
 
+/// Everything `Principal::can` decides from: two principals with equal scopes may do
+/// exactly the same things, so what is built for one (a GraphQL schema) serves both.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SchemaScope {
+    kind: KeyKind,
+    rules: Vec<(String, Perms)>,
+}
+
 /// The account's revisions, read in the same statement that authenticated the key:
 /// anything cached from an earlier request is current only if both are unchanged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -92,6 +100,33 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The command line's and the demo loader's caller: the operator, who may do
+    /// everything in the account (as its read-write key may).
+    pub fn operator(account_id: &str) -> Self {
+        Principal {
+            account_id: account_id.to_owned(),
+            key_id: "operator".to_owned(),
+            kind: KeyKind::ReadWrite,
+            rules: BTreeMap::new(),
+            revisions: Revisions::default(),
+        }
+    }
+
+    pub fn schema_scope(&self) -> SchemaScope {
+        SchemaScope {
+            kind: self.kind,
+            rules: match self.kind {
+                KeyKind::User => self
+                    .rules
+                    .iter()
+                    .filter(|(_, p)| p.any())
+                    .map(|(t, p)| (t.clone(), *p))
+                    .collect(),
+                KeyKind::ReadOnly | KeyKind::ReadWrite => Vec::new(),
+            },
+        }
+    }
+
     /// May this caller perform `action` on objects of `content_type`?
     pub fn can(&self, content_type: &str, action: Action) -> bool {
         match self.kind {

@@ -74,6 +74,15 @@ async fn open(global: &GlobalArgs) -> Result<(KeyStore, Arc<Plans>), Failure> {
 }
 
 async fn key_store(global: &GlobalArgs, plans: &Plans) -> Result<KeyStore, Failure> {
+    // The data folder holds the SQLite database or the server secret, or both.
+    if global.database_url.as_deref().is_none_or(str::is_empty) || global.secret.is_none() {
+        crate::db::secure_data_dir(&global.data_dir).map_err(|err| {
+            Failure(
+                format!("cannot create {}: {err}", global.data_dir.display()),
+                1,
+            )
+        })?;
+    }
     let secret = ServerSecret::load(global.secret.as_deref(), &global.data_dir).map_err(|err| {
         Failure(
             format!(
@@ -83,14 +92,6 @@ async fn key_store(global: &GlobalArgs, plans: &Plans) -> Result<KeyStore, Failu
             1,
         )
     })?;
-    if global.database_url.as_deref().is_none_or(str::is_empty) {
-        std::fs::create_dir_all(&global.data_dir).map_err(|err| {
-            Failure(
-                format!("cannot create {}: {err}", global.data_dir.display()),
-                1,
-            )
-        })?;
-    }
     let db = crate::db::connect(&global.database_url())
         .await
         .map_err(|err| Failure(format!("cannot open the database: {err}"), 1))?;
@@ -119,7 +120,7 @@ async fn account_id(keys: &KeyStore, global: &GlobalArgs) -> Result<String, Fail
 async fn find_account(keys: &KeyStore, name: &str) -> Result<entity::account::Model, Failure> {
     accounts::find(keys, name)
         .await?
-        .ok_or_else(|| Failure(format!("no account named {name}"), 2))
+        .ok_or_else(|| Failure(format!("no account named {name}"), 1))
 }
 
 async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> {

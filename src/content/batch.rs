@@ -8,8 +8,8 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 use super::objects::{
-    begin_type_write, check_object, check_size, delete_blocker, find_live, find_live_for_delete,
-    insert_object, merged, new_id, replace_object, soft_delete, split_body,
+    Replacing, begin_type_write, check_object, check_size, delete_blocker, find_live,
+    find_live_for_delete, insert_object, merged, new_id, replace_object, soft_delete, split_body,
 };
 use crate::auth::{Action, Principal};
 use crate::error::{AppError, AppResult};
@@ -82,15 +82,11 @@ pub async fn batch_create(
         } else {
             None
         };
-        let field_errors = check_object(
-            &txn,
-            &principal.account_id,
-            &model,
-            &id,
-            &data,
-            existing.as_ref().map(|e| e.pk),
-        )
-        .await?;
+        let replacing = Replacing {
+            existing: existing.as_ref(),
+            sent: &data,
+        };
+        let field_errors = check_object(&txn, principal, &model, &id, &data, replacing).await?;
         if !field_errors.is_empty() {
             errors.push(json!({"data": item, "errors": field_errors}));
             continue;
@@ -133,14 +129,18 @@ pub async fn batch_patch(
             continue;
         }
         let (_, sent) = split_body(item).map_err(AppError::Validation)?;
-        let data = merged(&existing, sent);
+        let data = merged(&existing, &sent);
+        let replacing = Replacing {
+            existing: Some(&existing),
+            sent: &sent,
+        };
         let field_errors = check_object(
             &txn,
-            &principal.account_id,
+            principal,
             &model,
-            &existing.object_id.clone(),
+            &existing.object_id,
             &data,
-            Some(existing.pk),
+            replacing,
         )
         .await?;
         if !field_errors.is_empty() {

@@ -3,7 +3,7 @@
 //! read scope inside that query; a reference to a type the caller may not read stays
 //! exactly as stored, and a reference to a deleted object is dropped.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use entity::content_object;
 use sea_orm::{DatabaseConnection, FromQueryResult};
@@ -17,6 +17,12 @@ use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 
 pub const MAX_DEPTH: u8 = 2;
+/// Related objects one answer may embed (each copy counts), checked before loading.
+pub const MAX_EMBEDDED_OBJECTS: u64 = 10_000;
+/// Bytes of related objects one answer may embed, checked before rendering.
+pub const MAX_EMBEDDED_BYTES: u64 = 32 * 1024 * 1024;
+/// Ids bound in one loading statement; more are loaded in several.
+const IDS_PER_STATEMENT: usize = 500;
 
 /// `hydrate` as clients send it: absent, 0, 1 or 2.
 pub fn parse_depth(raw: Option<&str>) -> AppResult<u8> {
@@ -51,54 +57,38 @@ fn relation_names(object: &Value, models: &HashMap<String, TypeModel>) -> Vec<St
         .collect()
 }
 
-/// The relation references of a rendered object that the caller may read.
-fn readable_refs(
-    object: &Value,
-    models: &HashMap<String, TypeModel>,
-    scope: &ReadScope,
-    into: &mut BTreeSet<Key>,
-) {
-    for name in relation_names(object, models) {
-        for item in object
-            .get(&name)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let key = item
-                .get("dataUrl")
-                .and_then(Value::as_str)
-                .and_then(parse_data_url);
-            if let Some(key) = key.filter(|key| scope.contains(&key.0)) {
-                into.insert(key);
-            }
-        }
-    }
-}
-
-/// Loads live objects by (type, id) in one statement, restricted to the read scope.
+/// Loads live objects by (type, id), restricted to the read scope: one statement per
+/// `IDS_PER_STATEMENT` ids (one for any page of ordinary size).
 pub(crate) async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
     keys: &BTreeSet<Key>,
     models: &HashMap<String, TypeModel>,
 ) -> AppResult<HashMap<Key, Value>> {
-    if keys.is_empty() {
-        return Ok(HashMap::new());
+    let scope = principal.read_scope();
+    let readable: Vec<&Key> = keys.iter().filter(|(t, _)| scope.contains(t)).collect();
+    let mut loaded = HashMap::new();
+    for chunk in readable.chunks(IDS_PER_STATEMENT) {
+        loaded.extend(load_chunk(db, principal, &scope, chunk, models).await?);
     }
-    let mut by_type: HashMap<&str, Vec<String>> = HashMap::new();
+    Ok(loaded)
+}
+
+async fn load_chunk(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    scope: &ReadScope,
+    keys: &[&Key],
+    models: &HashMap<String, TypeModel>,
+) -> AppResult<HashMap<Key, Value>> {
+    let mut by_type: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (type_name, id) in keys {
         by_type.entry(type_name).or_default().push(id.clone());
     }
-    let scope = principal.read_scope();
     // One branch per type, each answered from the live-id index; a branch exists only
     // for a readable type, and repeats the scope as its own condition.
     let mut sql = Sql::new(db.get_database_backend());
-    for (i, (type_name, ids)) in by_type
-        .into_iter()
-        .filter(|(t, _)| scope.contains(t))
-        .enumerate()
-    {
+    for (i, (type_name, ids)) in by_type.into_iter().enumerate() {
         if i > 0 {
             sql.push(" UNION ALL ");
         }
@@ -108,7 +98,7 @@ pub(crate) async fn load(
             .bind(type_name.to_owned())
             .push(" AND deleted_at IS NULL AND object_id IN ")
             .bind_list(ids);
-        if let ReadScope::Only(types) = &scope {
+        if let ReadScope::Only(types) = scope {
             sql.push(" AND content_type IN ").bind_list(types.clone());
         }
     }
@@ -159,8 +149,72 @@ fn substitute(
     }
 }
 
-/// Hydrates `objects` (rendered) to `depth` levels: `1 + depth` statements at most,
-/// whatever the number of objects or references.
+/// The readable references of one rendered object, in order, repeats kept.
+fn readable_ref_list(
+    object: &Value,
+    models: &HashMap<String, TypeModel>,
+    scope: &ReadScope,
+) -> Vec<Key> {
+    let mut refs = Vec::new();
+    for name in relation_names(object, models) {
+        for item in object
+            .get(&name)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = item
+                .get("dataUrl")
+                .and_then(Value::as_str)
+                .and_then(parse_data_url);
+            refs.extend(key.filter(|key| scope.contains(&key.0)));
+        }
+    }
+    refs
+}
+
+/// The size of a value as JSON text, without writing it anywhere.
+fn json_size(value: &Value) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+fn too_many(objects: u64) -> AppError {
+    AppError::field(
+        "hydrate",
+        format!(
+            "This answer would embed {objects} related objects; at most {MAX_EMBEDDED_OBJECTS} are allowed. Ask for a smaller page or hydrate=1."
+        ),
+    )
+}
+
+fn too_big(bytes: u64) -> AppError {
+    AppError::field(
+        "hydrate",
+        format!(
+            "This answer would embed {} MiB of related objects; at most {} MiB are allowed. Ask for a smaller page or hydrate=1.",
+            bytes.div_ceil(1024 * 1024),
+            MAX_EMBEDDED_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+/// Hydrates `objects` (rendered) to `depth` levels: `1 + depth` statements for any
+/// page of ordinary size, whatever the number of objects. What the answer would embed
+/// is counted before each level is loaded (every copy of an object counts, so an
+/// answer cannot grow with the square of the references) and weighed before anything
+/// is substituted; past `MAX_EMBEDDED_OBJECTS` or `MAX_EMBEDDED_BYTES` it is a 400.
 pub async fn hydrate(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -172,36 +226,56 @@ pub async fn hydrate(
         return Ok(());
     }
     let scope = principal.read_scope();
-    // Load level by level, top-down.
-    let mut levels: Vec<HashMap<Key, Value>> = Vec::new();
-    let mut wanted = BTreeSet::new();
-    for object in objects.iter() {
-        readable_refs(object, models, &scope, &mut wanted);
+    let top: Vec<Key> = objects
+        .iter()
+        .flat_map(|object| readable_ref_list(object, models, &scope))
+        .collect();
+    let mut embedded = top.len() as u64;
+    if embedded > MAX_EMBEDDED_OBJECTS {
+        return Err(too_many(embedded));
     }
-    for level in 0..depth {
-        let loaded = load(db, principal, &wanted, models).await?;
-        wanted = BTreeSet::new();
-        if level + 1 < depth {
-            for object in loaded.values() {
-                readable_refs(object, models, &scope, &mut wanted);
-            }
+    let first = load(db, principal, &top.iter().cloned().collect(), models).await?;
+    // Per loaded object: its own size and its readable references.
+    let refs_of: HashMap<&Key, Vec<Key>> = first
+        .iter()
+        .map(|(key, object)| (key, readable_ref_list(object, models, &scope)))
+        .collect();
+    let size_of = |loaded: &HashMap<Key, Value>, key: &Key| loaded.get(key).map_or(0, json_size);
+    let mut bytes: u64 = top.iter().map(|key| size_of(&first, key)).sum();
+    let mut second = HashMap::new();
+    if depth >= 2 {
+        let nested: u64 = top
+            .iter()
+            .filter_map(|key| refs_of.get(key))
+            .map(|refs| refs.len() as u64)
+            .sum();
+        embedded += nested;
+        if embedded > MAX_EMBEDDED_OBJECTS {
+            return Err(too_many(embedded));
         }
-        levels.push(loaded);
+        let wanted: BTreeSet<Key> = refs_of.values().flatten().cloned().collect();
+        second = load(db, principal, &wanted, models).await?;
+        let nested_size: HashMap<&Key, u64> = refs_of
+            .iter()
+            .map(|(key, refs)| (*key, refs.iter().map(|r| size_of(&second, r)).sum()))
+            .collect();
+        bytes += top
+            .iter()
+            .map(|key| nested_size.get(key).copied().unwrap_or(0))
+            .sum::<u64>();
+    }
+    if bytes > MAX_EMBEDDED_BYTES {
+        return Err(too_big(bytes));
     }
     // Substitute bottom-up, so each level carries the hydrated level below it.
-    while let Some(loaded) = levels.pop() {
-        match levels.last_mut() {
-            Some(parent) => {
-                for object in parent.values_mut() {
-                    substitute(object, models, &scope, &loaded);
-                }
-            }
-            None => {
-                for object in objects.iter_mut() {
-                    substitute(object, models, &scope, &loaded);
-                }
-            }
+    let mut first = first;
+    if depth >= 2 {
+        for object in first.values_mut() {
+            substitute(object, models, &scope, &second);
         }
+    }
+    for object in objects.iter_mut() {
+        substitute(object, models, &scope, &first);
     }
     Ok(())
 }

@@ -6,6 +6,8 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set,
 };
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value, json};
 
 use super::definition::TypeModel;
@@ -64,6 +66,16 @@ pub fn render(model: &TypeModel, row: &content_object::Model) -> Value {
         }),
     );
     Value::Object(object)
+}
+
+/// What a write answers: the object as stored, or to a caller that may not read the
+/// type, its id alone (a write must not become a way to read).
+fn write_answer(principal: &Principal, model: &TypeModel, row: &content_object::Model) -> Value {
+    if principal.can(&model.name, Action::Read) {
+        render(model, row)
+    } else {
+        json!({ "id": row.object_id })
+    }
 }
 
 /// Looks up the type after the scope check, so a refusal reveals nothing about it.
@@ -157,6 +169,12 @@ pub async fn list(
     params: &ListParams,
 ) -> AppResult<Page<Value>> {
     principal.require(&model.name, Action::Read)?;
+    if params.ids.len() as u64 > MAX_LIST_LIMIT {
+        return Err(AppError::field(
+            "ids",
+            format!("At most {MAX_LIST_LIMIT} ids can be asked for at once"),
+        ));
+    }
     let type_name = model.name.as_str();
     let where_clause = |sql: &mut Sql| {
         sql.push(" FROM content_objects WHERE account_id = ")
@@ -249,15 +267,29 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.,:=!?#$%&(`’{}\" ".contains(c))
 }
 
+/// What an object write is checked against besides its data: the object it replaces,
+/// if any, and the properties the client sent (the rest were kept from that object).
+pub(super) struct Replacing<'a> {
+    pub existing: Option<&'a content_object::Model>,
+    pub sent: &'a Map<String, Value>,
+}
+
+/// The message for a reference to a type the caller may not read, whether or not the
+/// object exists: existence is never revealed past the read scope.
+pub const UNREADABLE_REFERENCE: &str =
+    "This key may only reference objects of content types it can read";
+
 /// Every check of one object's data, including those that need the database.
 pub(super) async fn check_object<C: ConnectionTrait>(
     conn: &C,
-    account_id: &str,
+    principal: &Principal,
     model: &TypeModel,
     id: &str,
     data: &Map<String, Value>,
-    self_pk: Option<i64>,
+    replacing: Replacing<'_>,
 ) -> AppResult<FieldErrors> {
+    let account_id = principal.account_id.as_str();
+    let self_pk = replacing.existing.map(|e| e.pk);
     let mut errors = FieldErrors::new();
     if !valid_id(id) {
         errors
@@ -302,39 +334,72 @@ pub(super) async fn check_object<C: ConnectionTrait>(
                 .push("This value is already used".into());
         }
     }
-    for (property, references) in relation_refs(model, data) {
-        let mut missing = false;
-        for reference in &references {
-            let exists = match reference {
-                // Share-locked, so the target cannot be deleted before this write commits.
-                Some((target_type, target_id)) => live(account_id, target_type, target_id)
-                    .lock_shared()
-                    .one(conn)
-                    .await?
-                    .is_some(),
-                None => false,
+    let keepable = keepable_refs(principal, model, &replacing);
+    for (property, target, references) in relation_refs(model, data) {
+        let message = if principal.can(&target, Action::Read) {
+            let mut missing = false;
+            for reference in &references {
+                let exists = match reference {
+                    // Share-locked, so the target cannot be deleted before this write commits.
+                    Some((target_type, target_id)) => live(account_id, target_type, target_id)
+                        .lock_shared()
+                        .one(conn)
+                        .await?
+                        .is_some(),
+                    None => false,
+                };
+                missing |= !exists;
+            }
+            missing.then_some("This value does not exist in database")
+        } else {
+            // Only references the object already holds may stay (their targets cannot
+            // be deleted while they are held); anything else is refused unlooked-at.
+            let kept = |r: &Option<Target>| {
+                r.as_ref()
+                    .is_some_and(|t| keepable.contains(&(property.clone(), t.clone())))
             };
-            missing |= !exists;
-        }
-        if missing {
-            errors
-                .entry(property)
-                .or_default()
-                .push("This value does not exist in database".into());
+            (!references.iter().all(kept)).then_some(UNREADABLE_REFERENCE)
+        };
+        if let Some(message) = message {
+            errors.entry(property).or_default().push(message.into());
         }
     }
     Ok(errors)
 }
 
+/// The references of the replaced object a caller may write back without being able to
+/// read their type: those of properties it did not send and, if it may read the object
+/// itself (and so saw them), those it sent again.
+fn keepable_refs(
+    principal: &Principal,
+    model: &TypeModel,
+    replacing: &Replacing<'_>,
+) -> BTreeSet<(String, Target)> {
+    let Some(existing) = replacing.existing else {
+        return BTreeSet::new();
+    };
+    let sees_object = principal.can(&model.name, Action::Read);
+    let stored = existing.data.as_object().cloned().unwrap_or_default();
+    relation_refs(model, &stored)
+        .into_iter()
+        .filter(|(property, _, _)| sees_object || !replacing.sent.contains_key(property))
+        .flat_map(|(property, _, refs)| {
+            refs.into_iter()
+                .flatten()
+                .map(move |target| (property.clone(), target))
+        })
+        .collect()
+}
+
 /// A related object: its type and id.
 type Target = (String, String);
 
-/// Relation references per relation property: `Some((type, id))` for a well-formed
-/// reference to the property's target type, `None` for anything else.
+/// Relation references per relation property (with its target type): `Some((type, id))`
+/// for a well-formed reference to the property's target type, `None` for anything else.
 fn relation_refs(
     model: &TypeModel,
     data: &Map<String, Value>,
-) -> Vec<(String, Vec<Option<Target>>)> {
+) -> Vec<(String, String, Vec<Option<Target>>)> {
     model
         .properties
         .iter()
@@ -350,7 +415,7 @@ fn relation_refs(
                         .then(|| (target_type.to_owned(), target_id.to_owned()))
                 })
                 .collect();
-            (property.name.clone(), refs)
+            (property.name.clone(), target.to_owned(), refs)
         })
         .collect()
 }
@@ -369,7 +434,7 @@ pub async fn write_refs<C: ConnectionTrait>(
         .await?;
     let refs: Vec<content_ref::ActiveModel> = relation_refs(model, data)
         .into_iter()
-        .flat_map(|(_, refs)| refs.into_iter().flatten())
+        .flat_map(|(_, _, refs)| refs.into_iter().flatten())
         .enumerate()
         .map(
             |(position, (target_type, target_id))| content_ref::ActiveModel {
@@ -444,13 +509,17 @@ pub async fn create(
     let (id, data) = split_body(body).map_err(AppError::Validation)?;
     let id = id.unwrap_or_else(|| new_id(type_name));
     check_size(body, &id)?;
-    let errors = check_object(&txn, &principal.account_id, &model, &id, &data, None).await?;
+    let replacing = Replacing {
+        existing: None,
+        sent: &data,
+    };
+    let errors = check_object(&txn, principal, &model, &id, &data, replacing).await?;
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
     let row = insert_object(&txn, &principal.account_id, &model, &id, data).await?;
     txn.commit().await?;
-    Ok(render(&model, &row))
+    Ok(write_answer(principal, &model, &row))
 }
 
 /// PUT (`partial == false`) replaces the data; PATCH merges the sent properties into it.
@@ -472,33 +541,29 @@ pub async fn update(
         .await?
         .ok_or(AppError::NotFound)?;
     let data = if partial {
-        merged(&existing, sent)
+        merged(&existing, &sent)
     } else {
-        sent
+        sent.clone()
     };
-    let errors = check_object(
-        &txn,
-        &principal.account_id,
-        &model,
-        id,
-        &data,
-        Some(existing.pk),
-    )
-    .await?;
+    let replacing = Replacing {
+        existing: Some(&existing),
+        sent: &sent,
+    };
+    let errors = check_object(&txn, principal, &model, id, &data, replacing).await?;
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
     let row = replace_object(&txn, &principal.account_id, &model, existing, data).await?;
     txn.commit().await?;
-    Ok(render(&model, &row))
+    Ok(write_answer(principal, &model, &row))
 }
 
 pub(super) fn merged(
     existing: &content_object::Model,
-    sent: Map<String, Value>,
+    sent: &Map<String, Value>,
 ) -> Map<String, Value> {
     let mut data = existing.data.as_object().cloned().unwrap_or_default();
-    data.extend(sent);
+    data.extend(sent.iter().map(|(k, v)| (k.clone(), v.clone())));
     data
 }
 

@@ -141,6 +141,9 @@ pub(crate) fn is_name(text: &str) -> bool {
     !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Values one `filters` JSON may hold in all (arrays of `equals`, `overlaps`, ...).
+pub const MAX_FILTER_VALUES: usize = 1000;
+
 /// Parses the `filters` JSON of a list request against the type definition.
 pub fn parse_filters(model: &TypeModel, raw: &str) -> AppResult<Vec<Condition>> {
     let parsed: Value = serde_json::from_str(raw)
@@ -153,10 +156,17 @@ pub fn parse_filters(model: &TypeModel, raw: &str) -> AppResult<Vec<Condition>> 
             "Malformed filters json - an object is expected",
         ));
     };
-    entries
+    let conditions: Vec<Condition> = entries
         .iter()
         .map(|(path, spec)| parse_condition(model, path, spec))
-        .collect()
+        .collect::<AppResult<_>>()?;
+    let values: usize = conditions.iter().map(|c| c.values.len() + 1).sum();
+    if values > MAX_FILTER_VALUES {
+        return Err(filters_error(format!(
+            "The filters hold {values} values; at most {MAX_FILTER_VALUES} are allowed"
+        )));
+    }
+    Ok(conditions)
 }
 
 fn parse_condition(model: &TypeModel, path: &str, spec: &Value) -> AppResult<Condition> {

@@ -24,6 +24,11 @@ use crate::error::{AppError, AppResult};
 use crate::time::format_iso;
 
 pub const MAX_BUCKETS: i64 = 100;
+/// Words of `q` searched at most.
+pub const MAX_WORDS: usize = 32;
+/// Entries of each list parameter (`fields[]`, `filters[..]`, `content_type[]`,
+/// `aggregate_by[]`) at most.
+pub const MAX_LIST_ENTRIES: usize = 20;
 
 /// Hits above which SQLite ranks a search from the index alone (see `search`).
 const RANK_FROM_INDEX_ABOVE: u64 = 2_000;
@@ -59,6 +64,15 @@ fn words(q: &str) -> AppResult<Option<Vec<String>>> {
         .collect();
     if words.is_empty() {
         return Err(AppError::field("q", "The query has no words to search for"));
+    }
+    if words.len() > MAX_WORDS {
+        return Err(AppError::field(
+            "q",
+            format!(
+                "The query has {} words; at most {MAX_WORDS} are searched",
+                words.len()
+            ),
+        ));
     }
     Ok(Some(words))
 }
@@ -328,6 +342,19 @@ pub async fn search(
     models: &Models,
     params: &SearchParams,
 ) -> AppResult<Value> {
+    for (name, entries) in [
+        ("fields", params.fields.len()),
+        ("filters", params.filters.len()),
+        ("content_type", params.content_types.len()),
+        ("aggregate_by", params.aggregate_by.len()),
+    ] {
+        if entries > MAX_LIST_ENTRIES {
+            return Err(AppError::field(
+                name,
+                format!("{entries} entries sent; at most {MAX_LIST_ENTRIES} are allowed"),
+            ));
+        }
+    }
     // Naming a type the key may not read is refused; otherwise the search covers
     // exactly the readable types.
     for type_name in &params.content_types {

@@ -77,11 +77,20 @@ fn require_visible(principal: &Principal, name: &str) -> AppResult<()> {
     }
 }
 
+/// Names one definition list may ask for.
+pub const MAX_NAMES: usize = 1000;
+
 pub async fn list(
     db: &DatabaseConnection,
     principal: &Principal,
     params: &ListParams,
 ) -> AppResult<Page<Value>> {
+    if params.names.len() > MAX_NAMES {
+        return Err(AppError::field(
+            "names",
+            format!("At most {MAX_NAMES} names can be asked for at once"),
+        ));
+    }
     let order_column = match params.order_by.as_deref().unwrap_or("name") {
         "name" => "name",
         "label" => "label",

@@ -2,7 +2,9 @@
 //! SDL, and the GraphiQL playground with assets served from this binary.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{BatchResponse, ErrorExtensions, Executor, Response, ServerError};
+use std::sync::Arc;
+
+use async_graphql::{BatchResponse, Executor, ParseRequestError, Response, ServerError};
 use async_graphql_axum::GraphQLBatchRequest;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -11,6 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 
+use super::budget::ObjectBudget;
 use super::limits::{self, MAX_BATCH};
 use super::loader::RelationLoader;
 use super::schema::Flavor;
@@ -19,7 +22,7 @@ use crate::auth::Principal;
 use crate::content::validate::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
 use crate::quota::AllowanceSlot;
-use crate::rest::QueryParams;
+use crate::rest::{MAX_BODY_BYTES, QueryParams};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,15 +53,6 @@ async fn legacy(State(state): State<AppState>, request: axum::extract::Request) 
     endpoint(state, Flavor::Legacy, request).await
 }
 
-fn limit_error(message: String) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error.extensions = AppError::field("query", "limit")
-        .into_graphql()
-        .extend_with(|_, e| e.set("code", "BAD_REQUEST"))
-        .extensions;
-    error
-}
-
 async fn endpoint(
     state: AppState,
     flavor: Flavor,
@@ -80,18 +74,11 @@ async fn endpoint(
         Err(err) => return err.into_response(),
     };
     let slot = parts.extensions.get::<AllowanceSlot>().cloned();
-    let request = axum::extract::Request::from_parts(parts, body);
-    let batch = <GraphQLBatchRequest as axum::extract::FromRequest<AppState>>::from_request(
-        request, &state,
-    )
-    .await;
+    let batch = read_batch(parts, body, &state).await;
     // Each operation of a batch counts; a request that cannot be read counts once.
     let operations = match &batch {
-        Ok(batch) => match &batch.0 {
-            async_graphql::BatchRequest::Single(_) => 1,
-            async_graphql::BatchRequest::Batch(requests) => requests.len().clamp(1, MAX_BATCH),
-        },
-        Err(_) => 1,
+        Ok(async_graphql::BatchRequest::Batch(requests)) => requests.len().clamp(1, MAX_BATCH),
+        _ => 1,
     };
     let admitted = state
         .quota
@@ -101,8 +88,8 @@ async fn endpoint(
         return graphql_refusal(err, graphql_media);
     }
     let batch = match batch {
-        Ok(batch) => batch.into_inner(),
-        Err(rejection) => return rejection.into_response(),
+        Ok(batch) => batch,
+        Err(err) => return graphql_refusal(err, graphql_media),
     };
     match execute(&state, flavor, &method, principal, batch, graphql_media).await {
         Ok(response) => response,
@@ -110,8 +97,54 @@ async fn endpoint(
     }
 }
 
-/// A refusal before execution (quota, rate) in the GraphQL response shape, with the
-/// REST status and headers.
+/// The request's operations. A body is read up to the REST body limit and no further
+/// (413 past it, before more is buffered); multipart bodies (file uploads) are refused.
+async fn read_batch(
+    parts: Parts,
+    body: axum::body::Body,
+    state: &AppState,
+) -> AppResult<async_graphql::BatchRequest> {
+    let request = if parts.method == Method::GET {
+        axum::extract::Request::from_parts(parts, body)
+    } else {
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if content_type
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
+        {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let too_large = || AppError::TooLarge("Request body size limit exceeded".into());
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+            return Err(too_large());
+        }
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| too_large())?;
+        axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))
+    };
+    <GraphQLBatchRequest as axum::extract::FromRequest<AppState>>::from_request(request, state)
+        .await
+        .map(GraphQLBatchRequest::into_inner)
+        .map_err(|rejection| match rejection.0 {
+            ParseRequestError::PayloadTooLarge => {
+                AppError::TooLarge("Request body size limit exceeded".into())
+            }
+            other => AppError::BadRequest(format!("The request could not be read: {other}")),
+        })
+}
+
+/// A refusal before execution (quota, rate, limits, unreadable requests) in the
+/// GraphQL response shape, with the REST status and headers.
 fn graphql_refusal(err: AppError, graphql_media: bool) -> HttpResponse {
     let status = err.status();
     let retry_after = match &err {
@@ -142,35 +175,30 @@ async fn execute(
     mut batch: async_graphql::BatchRequest,
     graphql_media: bool,
 ) -> AppResult<HttpResponse> {
+    let refuse = |message: String| {
+        Ok(graphql_refusal(
+            AppError::BadRequest(message),
+            graphql_media,
+        ))
+    };
     let count = batch.iter_mut().count();
     if count > MAX_BATCH {
-        let error = limit_error(format!(
+        return refuse(format!(
             "A batch holds at most {MAX_BATCH} operations, {count} sent"
         ));
-        return Ok(respond(
-            BatchResponse::Single(Response::from_errors(vec![error])),
-            graphql_media,
-        ));
     }
+    let schemas = state.schemas(&principal).await?;
+    let is_relation = |name: &str| schemas.relation_fields.contains(name);
     for request in batch.iter_mut() {
         let variables = serde_json::to_value(&request.variables).unwrap_or_default();
         if request.query.contains('\0')
             || request.query.contains("\\u0000")
             || contains_nul(&variables)
         {
-            let error = limit_error(NUL_MESSAGE.to_owned());
-            return Ok(respond(
-                BatchResponse::Single(Response::from_errors(vec![error])),
-                graphql_media,
-            ));
+            return refuse(NUL_MESSAGE.to_owned());
         }
-        match limits::check(request) {
-            Err(message) => {
-                return Ok(respond(
-                    BatchResponse::Single(Response::from_errors(vec![limit_error(message)])),
-                    graphql_media,
-                ));
-            }
+        match limits::check(request, &is_relation) {
+            Err(message) => return refuse(message),
             Ok(checked) if checked.is_mutation && method == Method::GET => {
                 return Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], axum::Json(serde_json::json!({
                     "errors": [{"message": "Mutations are only accepted over POST", "extensions": {"code": "BAD_REQUEST"}}]
@@ -180,12 +208,13 @@ async fn execute(
             Ok(_) => {}
         }
     }
-    let schemas = state.schemas(&principal).await?;
     let schema = match flavor {
         Flavor::Current => &schemas.current,
         Flavor::Legacy => &schemas.legacy,
     };
-    // One loader per request: its batches carry this caller's read scope.
+    // One loader per request: its batches carry this caller's read scope. One object
+    // budget for the whole HTTP request, shared by its operations.
+    let budget = Arc::new(ObjectBudget::default());
     for request in batch.iter_mut() {
         let loader = RelationLoader {
             db: state.db.clone(),
@@ -196,6 +225,7 @@ async fn execute(
         request.data.insert(principal.clone());
         request.data.insert(state.db.clone());
         request.data.insert(schemas.models.clone());
+        request.data.insert(budget.clone());
     }
     Ok(respond(schema.execute_batch(batch).await, graphql_media))
 }

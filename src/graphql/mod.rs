@@ -1,6 +1,7 @@
 //! The GraphQL API, generated from each account's content types and served beside
 //! REST on the same services and scopes.
 
+pub mod budget;
 pub mod cache;
 pub mod guard;
 pub mod http;
@@ -9,6 +10,7 @@ pub mod loader;
 pub mod naming;
 pub mod schema;
 
+use crate::auth::Principal;
 use crate::content::definition::TypeModel;
 
 /// Whether a set of content types makes valid schemas; content type writes that would
@@ -17,12 +19,13 @@ pub fn check_models(models: &[TypeModel]) -> Result<(), String> {
     let options = schema::Options {
         introspection: true,
     };
-    schema::build(models, schema::Flavor::Current, options)?;
-    schema::build(models, schema::Flavor::Legacy, options)?;
+    let operator = Principal::operator("");
+    schema::build(models, schema::Flavor::Current, options, &operator)?;
+    schema::build(models, schema::Flavor::Legacy, options, &operator)?;
     Ok(())
 }
 
-/// The SDL of the schema for these content types (what `contentgate schema` prints and
+/// The SDL of the schema for these content types as the operator sees it (what `contentgate schema` prints and
 /// `schema.graphql` holds for the example model).
 pub fn sdl(models: &[TypeModel], legacy: bool) -> Result<String, String> {
     let options = schema::Options {
@@ -33,7 +36,7 @@ pub fn sdl(models: &[TypeModel], legacy: bool) -> Result<String, String> {
     } else {
         schema::Flavor::Current
     };
-    Ok(schema::build(models, flavor, options)?.sdl())
+    Ok(schema::build(models, flavor, options, &Principal::operator(""))?.sdl())
 }
 
 /// The type models of the example blog (`examples/blog`), in definition order.

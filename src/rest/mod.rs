@@ -5,7 +5,7 @@ pub mod cache;
 mod content_types;
 mod extract;
 
-pub use extract::{QueryParams, authenticate};
+pub use extract::{MAX_BODY_BYTES, QueryParams, authenticate};
 mod objects;
 mod search;
 

@@ -162,9 +162,11 @@ pub(super) fn connection_root(names: &Names) -> Field {
                         .unwrap_or_default(),
                     hydrate: 0,
                 };
+                take_objects(&ctx, limit)?;
                 let page = objects::list(db, principal, ctx.data::<Arc<Models>>()?, model, &params)
                     .await
                     .map_err(app_err)?;
+                give_back_objects(&ctx, limit, page.count);
                 let has_next = offset + page.count < page.total_count;
                 Ok(Some(FieldValue::owned_any(Connection {
                     items: page.data,
@@ -222,6 +224,7 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                     ids: id.into_iter().collect(),
                     hydrate: 0,
                 };
+                take_objects(&ctx, 1)?;
                 let page = objects::list(db, principal, ctx.data::<Arc<Models>>()?, model, &params)
                     .await
                     .map_err(app_err)?;
@@ -262,9 +265,11 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                     ids: Vec::new(),
                     hydrate: 0,
                 };
+                take_objects(&ctx, params.limit)?;
                 let page = objects::list(db, principal, ctx.data::<Arc<Models>>()?, model, &params)
                     .await
                     .map_err(app_err)?;
+                give_back_objects(&ctx, params.limit, page.count);
                 Ok(Some(FieldValue::list(
                     page.data.into_iter().map(FieldValue::owned_any),
                 )))

@@ -12,11 +12,11 @@ mod search;
 
 // The submodules share this module's imports and helpers through `use super::*`.
 use connections::{connection_root, connection_types, filter_input, legacy_roots};
-use mutations::{data_input, mutations};
-use object_types::{internal_type, object_type};
+use mutations::{data_input, mutations, write_result};
+use object_types::{internal_type, json_field, object_type};
 use search::search_types;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
@@ -34,6 +34,7 @@ use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
 use crate::content::query::{Ordering, equals_condition, parse_filters, parse_order};
 use crate::content::search::{SearchParams, search};
 use crate::error::AppError;
+use crate::graphql::budget::ObjectBudget;
 use crate::graphql::guard::{Need, guarded};
 use crate::graphql::loader::RelationLoader;
 use crate::graphql::naming::{capitalized, unique_names};
@@ -135,21 +136,75 @@ fn arg_str<'a>(ctx: &'a ResolverContext<'_>, name: &str) -> async_graphql::Resul
     }
 }
 
+/// Takes `objects` from the request's object budget before they are loaded.
+fn take_objects(ctx: &ResolverContext<'_>, objects: u64) -> async_graphql::Result<()> {
+    ctx.data::<Arc<ObjectBudget>>()?
+        .take(objects)
+        .map_err(app_err)
+}
+
+/// Gives back what a page took but did not fill.
+fn give_back_objects(ctx: &ResolverContext<'_>, taken: u64, used: u64) {
+    if let Ok(budget) = ctx.data::<Arc<ObjectBudget>>() {
+        budget.give_back(taken.saturating_sub(used));
+    }
+}
+
 fn services<'a>(
     ctx: &'a ResolverContext<'_>,
 ) -> async_graphql::Result<(&'a DatabaseConnection, &'a Principal)> {
     Ok((ctx.data::<DatabaseConnection>()?, ctx.data::<Principal>()?))
 }
 
-/// The schema for an account's content types (in definition order).
-pub fn build(models: &[TypeModel], flavor: Flavor, options: Options) -> Result<Schema, String> {
+/// What one caller may see of each type, decided by `Principal::can` alone.
+struct Visible {
+    read: bool,
+    create: bool,
+    update: bool,
+    delete: bool,
+}
+
+impl Visible {
+    fn of(principal: &Principal, type_name: &str) -> Self {
+        let can = |action| principal.can(type_name, action);
+        Visible {
+            read: can(Action::Read),
+            create: can(Action::Create),
+            update: can(Action::Update),
+            delete: can(Action::Delete),
+        }
+    }
+}
+
+/// The schema of an account's content types (in definition order) as `principal` sees
+/// it: object types, root fields and relations only for the types it may read, and
+/// mutations only for what it may create, update or delete; a write it may not read
+/// back returns `<type>WriteResult { id }`. Names are given over all the account's
+/// types, so a type has the same GraphQL name for every key.
+pub fn build(
+    models: &[TypeModel],
+    flavor: Flavor,
+    options: Options,
+    principal: &Principal,
+) -> Result<Schema, String> {
     let all = names_of(models);
-    let object_names: BTreeMap<String, String> = all
+    let readable: Vec<Names> = all
+        .iter()
+        .filter(|n| principal.can(&n.model.name, Action::Read))
+        .cloned()
+        .collect();
+    let object_names: BTreeMap<String, String> = readable
         .iter()
         .map(|n| (n.model.name.clone(), n.object.clone()))
         .collect();
+    let hidden: BTreeSet<String> = all
+        .iter()
+        .filter(|n| !object_names.contains_key(&n.model.name))
+        .map(|n| n.model.name.clone())
+        .collect();
     let mut query = Object::new("Query");
     let mut mutation = Object::new("Mutation");
+    let mut has_mutations = false;
     let mut types: Vec<async_graphql::dynamic::Type> = vec![
         internal_type().into(),
         Scalar::new(JSON_SCALAR)
@@ -162,32 +217,43 @@ pub fn build(models: &[TypeModel], flavor: Flavor, options: Options) -> Result<S
             .into(),
     ];
     for names in &all {
-        types.push(object_type(names, &object_names).into());
+        let visible = Visible::of(principal, &names.model.name);
+        if visible.read {
+            types.push(object_type(names, &object_names, &hidden).into());
+        }
         match flavor {
             Flavor::Current => {
-                query = query.field(connection_root(names));
-                types.extend(connection_types(names).map(Into::into));
-                types.push(filter_input(names).into());
-                types.push(data_input(names).into());
-                for field in mutations(names) {
+                if visible.read {
+                    query = query.field(connection_root(names));
+                    types.extend(connection_types(names).map(Into::into));
+                    types.push(filter_input(names).into());
+                }
+                if visible.create || visible.update {
+                    types.push(data_input(names).into());
+                }
+                if (visible.create || visible.update) && !visible.read {
+                    types.push(write_result(names).into());
+                }
+                for field in mutations(names, &visible) {
                     mutation = mutation.field(field);
+                    has_mutations = true;
                 }
             }
-            Flavor::Legacy => {
+            Flavor::Legacy if visible.read => {
                 for field in legacy_roots(names) {
                     query = query.field(field);
                 }
             }
+            Flavor::Legacy => {}
         }
     }
-    let has_mutations = flavor == Flavor::Current && !all.is_empty();
-    if flavor == Flavor::Current && !all.is_empty() {
-        let (field, search_types) = search_types(&all);
+    if flavor == Flavor::Current && !readable.is_empty() {
+        let (field, search_types) = search_types(&readable);
         query = query.field(field);
         types.extend(search_types);
     }
-    if all.is_empty() {
-        // A schema needs one query field; an account without types gets an empty answer.
+    if readable.is_empty() {
+        // A schema needs one query field; a caller without readable types gets an empty answer.
         query = query.field(guarded(
             "contentTypes",
             TypeRef::named_nn_list_nn(TypeRef::STRING),
@@ -214,4 +280,19 @@ pub fn build(models: &[TypeModel], flavor: Flavor, options: Options) -> Result<S
         builder = builder.disable_introspection();
     }
     builder.finish().map_err(|err| err.to_string())
+}
+
+/// GraphQL field names of every relation property of these types.
+pub fn relation_field_names(models: &[TypeModel]) -> std::collections::HashSet<String> {
+    names_of(models)
+        .iter()
+        .flat_map(|names| {
+            names
+                .model
+                .properties
+                .iter()
+                .filter(|p| p.relation.is_some())
+                .map(|p| names.fields[&p.name].clone())
+        })
+        .collect()
 }

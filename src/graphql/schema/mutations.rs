@@ -62,18 +62,37 @@ pub(super) fn body_of(names: &Names, ctx: &ResolverContext<'_>) -> async_graphql
     Ok(Value::Object(body))
 }
 
-pub(super) fn mutations(names: &Names) -> [Field; 3] {
+/// What a write answers to a caller that may not read the type: the object's id alone.
+pub(super) fn write_result(names: &Names) -> Object {
+    Object::new(names.derived("WriteResult")).field(json_field(
+        "id",
+        TypeRef::named_nn(TypeRef::STRING),
+        Need::Key,
+        "id",
+    ))
+}
+
+/// The mutations `visible` allows. A caller that may not read the type gets
+/// `<type>WriteResult` back, and the services answer it with the id alone.
+pub(super) fn mutations(names: &Names, visible: &Visible) -> Vec<Field> {
     let type_name = names.model.name.clone();
     let suffix = capitalized(&names.object);
+    let written = if visible.read {
+        TypeRef::named(&names.object)
+    } else {
+        TypeRef::named(names.derived("WriteResult"))
+    };
+    let mut fields = Vec::new();
     let shared = names.clone();
     let create = guarded(
         format!("create{suffix}"),
-        TypeRef::named(&names.object),
+        written.clone(),
         Need::On(type_name.clone(), Action::Create),
         move |ctx| {
             let names = shared.clone();
             FieldFuture::new(async move {
                 let (db, principal) = services(&ctx)?;
+                take_objects(&ctx, 1)?;
                 let body = body_of(&names, &ctx)?;
                 let created = objects::create(db, principal, &names.model.name, &body)
                     .await
@@ -89,13 +108,14 @@ pub(super) fn mutations(names: &Names) -> [Field; 3] {
     let shared = names.clone();
     let update = guarded(
         format!("update{suffix}"),
-        TypeRef::named(&names.object),
+        written,
         Need::On(type_name.clone(), Action::Update),
         move |ctx| {
             let names = shared.clone();
             FieldFuture::new(async move {
                 let (db, principal) = services(&ctx)?;
                 let id = ctx.args.try_get("id")?.string()?.to_owned();
+                take_objects(&ctx, 1)?;
                 let body = body_of(&names, &ctx)?;
                 let updated = objects::update(db, principal, &names.model.name, &id, &body, true)
                     .await
@@ -126,5 +146,14 @@ pub(super) fn mutations(names: &Names) -> [Field; 3] {
         },
     )
     .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::STRING)));
-    [create, update, delete]
+    for (allowed, field) in [
+        (visible.create, create),
+        (visible.update, update),
+        (visible.delete, delete),
+    ] {
+        if allowed {
+            fields.push(field);
+        }
+    }
+    fields
 }

@@ -45,8 +45,13 @@ pub(super) fn output_type(property: &Property, object_names: &BTreeMap<String, S
     }
 }
 
-/// The object type of one content type.
-pub(super) fn object_type(names: &Names, object_names: &BTreeMap<String, String>) -> Object {
+/// The object type of one content type. A relation to a type in `hidden` (one the
+/// caller may not read) is left out: the schema never names a type it cannot read.
+pub(super) fn object_type(
+    names: &Names,
+    object_names: &BTreeMap<String, String>,
+    hidden: &BTreeSet<String>,
+) -> Object {
     let read = Need::On(names.model.name.clone(), Action::Read);
     let mut object = Object::new(&names.object)
         .description(format!(
@@ -71,6 +76,13 @@ pub(super) fn object_type(names: &Names, object_names: &BTreeMap<String, String>
             },
         ));
     for property in &names.model.properties {
+        if property
+            .relation
+            .as_ref()
+            .is_some_and(|t| hidden.contains(t))
+        {
+            continue;
+        }
         let field_name = &names.fields[&property.name];
         let ty = output_type(property, object_names);
         object = object.field(match &property.relation {
@@ -116,6 +128,7 @@ pub(super) fn relation_field(
                     })
                     .map(|id| (target.clone(), id))
                     .collect();
+                take_objects(&ctx, keys.len() as u64)?;
                 let loader = ctx.data::<DataLoader<RelationLoader>>()?;
                 let loaded = loader
                     .load_many(keys.iter().cloned())

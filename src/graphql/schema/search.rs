@@ -101,9 +101,15 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
                 offset,
                 ..Default::default()
             };
+            take_objects(&ctx, limit)?;
             let result = search(db, principal, ctx.data::<Arc<Models>>()?, &params)
                 .await
                 .map_err(app_err)?;
+            let hits = result
+                .get("data")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            give_back_objects(&ctx, limit, hits as u64);
             Ok(Some(FieldValue::owned_any(result)))
         })
     })

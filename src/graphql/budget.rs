@@ -1,0 +1,44 @@
+//! The objects one GraphQL request may resolve, whatever its data holds: every page,
+//! relation, search and mutation takes its objects from one budget per HTTP request
+//! (shared by the operations of a batch) before it loads them, so a request that would
+//! resolve more is refused at that field before the work is done.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::AppError;
+
+/// Objects resolved per HTTP request at most.
+pub const MAX_OBJECTS_PER_REQUEST: u64 = 10_000;
+
+pub struct ObjectBudget {
+    left: AtomicU64,
+}
+
+impl Default for ObjectBudget {
+    fn default() -> Self {
+        ObjectBudget {
+            left: AtomicU64::new(MAX_OBJECTS_PER_REQUEST),
+        }
+    }
+}
+
+impl ObjectBudget {
+    /// Takes `objects` from the budget, or refuses without taking any.
+    pub fn take(&self, objects: u64) -> Result<(), AppError> {
+        self.left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(objects)
+            })
+            .map(|_| ())
+            .map_err(|_| {
+                AppError::BadRequest(format!(
+                    "This request would resolve more than {MAX_OBJECTS_PER_REQUEST} objects; ask for smaller pages or fewer nested relations"
+                ))
+            })
+    }
+
+    /// Gives back what a page did not use (it took its page size before loading).
+    pub fn give_back(&self, objects: u64) {
+        self.left.fetch_add(objects, Ordering::SeqCst);
+    }
+}
