@@ -13,14 +13,22 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
 };
 
-/// The data folder, created if needed, readable by its owner alone (0700) whatever the
-/// umask: it holds every account's content and the server secret.
+/// The data folder, created if needed, and every file in it readable by their owner
+/// alone (0700 and 0600) whatever the umask: it holds every account's content and the
+/// server secret.
 pub fn secure_data_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 /// The database file of a SQLite URL (`sqlite://PATH?...`), unless in memory.
@@ -92,11 +100,17 @@ async fn open_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     {
         return Ok(db);
     }
-    migration::Migrator::up(&db, None).await?;
-    // SQLite connections that were open while a migration replaced a table can keep
-    // using the old one (the first write after an upgrade failed with "no such table");
-    // the server starts on connections opened after the schema changed.
     db.close().await?;
+    // SQLite connections that were open while a migration changed the schema can keep
+    // using the old one ("no such table" on the first write after an upgrade; "trigger
+    // already exists" when a migration's statements land on different connections):
+    // migrations run on one connection, and the server starts on connections opened
+    // after the schema changed.
+    let mut single = options.clone();
+    single.max_connections(1).min_connections(1);
+    let migrating = Database::connect(single).await?;
+    migration::Migrator::up(&migrating, None).await?;
+    migrating.close().await?;
     Database::connect(options).await
 }
 

@@ -162,6 +162,13 @@ async fn bad_arguments_get_one_line_and_a_non_zero_exit() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(!stderr.is_empty(), "{args:?}");
     }
+    // A missing account is a missing thing (1), as the README says; bad arguments are 2.
+    assert_eq!(
+        cli.run(&["keys", "list", "--account", "nosuch"])
+            .status
+            .code(),
+        Some(1)
+    );
     let output = cli.run(&["keys", "create", "--name", "x", "--rule", "post=x"]);
     assert_eq!(
         String::from_utf8_lossy(&output.stderr)
@@ -224,6 +231,73 @@ async fn show_once_mode_keeps_no_copy_and_the_secret_file_is_private() {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+/// The data folder and every file in it are private whatever the umask, from the first
+/// start (which creates them) and on every later one (which tightens what was loose).
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let cli = Cli::new().await;
+    let data = cli.dir.path().join("data");
+    let run_with_umask = |umask: &str| {
+        let inner = cli.command(&["keys", "list"]);
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(inner.get_program())
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["keys", "list"]);
+        for (name, value) in inner.get_envs() {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    run_with_umask("000");
+    assert_eq!(mode(&data), 0o700);
+    let files: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(files.iter().any(|f| f.ends_with("secret.key")));
+    if cli.database_url.is_none() {
+        for name in ["contentgate.db", "contentgate.db-wal", "contentgate.db-shm"] {
+            let path = data.join(name);
+            if path.exists() {
+                assert_eq!(mode(&path), 0o600, "{name}");
+            }
+        }
+        assert!(data.join("contentgate.db").exists());
+    }
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    // Loosened by hand: the next start makes them private again.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for file in &files {
+        if file.exists() {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    run_with_umask("022");
+    assert_eq!(mode(&data), 0o700);
+    for file in std::fs::read_dir(&data).unwrap() {
+        let file = file.unwrap().path();
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
     }
 }
 
@@ -354,7 +428,7 @@ async fn tokens_never_reach_the_logs_and_sigterm_stops_cleanly() {
     assert!(legacy.contains("postList("), "{legacy}");
     assert_eq!(
         cli.run(&["schema", "--account", "nobody"]).status.code(),
-        Some(2)
+        Some(1)
     );
 }
 

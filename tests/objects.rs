@@ -601,7 +601,7 @@ async fn nul_characters_are_refused_everywhere_with_a_400() {
     let (status, body) = app
         .call(reqwest::Method::POST, "/api/v2/graphql", &app.rw, Some(&json!({"query": "mutation($t: String) { createPost(data: {title: $t, slug: \"nul\"}) { id } }", "variables": {"t": "a\u{0}"}})))
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 400);
     assert!(body.to_string().contains("NUL character"), "{body}");
     let (_, body) = app
         .call(reqwest::Method::POST, "/api/v2/graphql", &app.rw, Some(&json!({"query": "mutation { createPost(data: {title: \"a\\u0000\", slug: \"nul\"}) { id } }"})))

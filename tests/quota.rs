@@ -367,3 +367,20 @@ async fn a_graphql_batch_larger_than_the_burst_waits_for_a_full_bucket() {
     let retry_after = answer.header("retry-after").unwrap();
     assert!((3..=4).contains(&retry_after), "{retry_after}");
 }
+
+#[tokio::test]
+async fn graphql_requests_of_user_keys_count_like_any_other() {
+    let app = spawn().await;
+    let base = base(&app);
+    let user = app.user_key(&[("post", "r")]).await;
+    let answer = graphql(&base, &user, json!({"query": "{ __typename }"})).await;
+    assert_eq!((answer.status, answer.remaining()), (200, Some(4)));
+    let two = json!([{"query": "{ __typename }"}, {"query": "{ __typename }"}]);
+    let answer = graphql(&base, &user, two.clone()).await;
+    assert_eq!((answer.status, answer.remaining()), (200, Some(2)));
+    let answer = graphql(&base, &user, two.clone()).await;
+    assert_eq!((answer.status, answer.remaining()), (200, Some(0)));
+    let answer = graphql(&base, &user, json!({"query": "{ __typename }"})).await;
+    assert_quota_refusal(&answer);
+    assert_quota_refusal(&graphql(&base, &user, two).await);
+}

@@ -197,6 +197,7 @@ async fn run_matrix(kind: Kind, label: &str) {
         Kind::ReadWrite => app.rw.clone(),
         Kind::User(rules) => app.user_key(rules).await,
     };
+    check_schema(&app, kind, &key, label).await;
     for (n, endpoint) in ENDPOINTS.iter().enumerate() {
         // A fresh, unreferenced post and an empty type for this request, made with the
         // read-write key before the snapshot.
@@ -231,6 +232,7 @@ async fn run_matrix(kind: Kind, label: &str) {
                 "{label}: {} {path} should be allowed: {response}",
                 endpoint.method
             );
+            check_write_answer(kind, endpoint, &response, label);
         } else {
             assert_eq!(
                 (status, &response),
@@ -246,6 +248,80 @@ async fn run_matrix(kind: Kind, label: &str) {
             );
         }
     }
+}
+
+/// A write answers with the stored object only to a key that may read it; to any
+/// other key with the id alone (batches with their counts).
+fn check_write_answer(kind: Kind, endpoint: &Endpoint, response: &Value, label: &str) {
+    let is_write = matches!(endpoint.method, Method::POST | Method::PUT | Method::PATCH);
+    if !is_write || endpoint.path.contains("contenttype") || endpoint.path.contains("batch") {
+        if endpoint.path.contains("/batch") && endpoint.method != Method::GET {
+            let keys: Vec<&String> = response.as_object().unwrap().keys().collect();
+            assert!(
+                keys.iter()
+                    .all(|k| k.starts_with("batch_") || *k == "errors" || *k == "deletedCount"),
+                "{label}: {} {}: {response}",
+                endpoint.method,
+                endpoint.path
+            );
+        }
+        return;
+    }
+    if allowed(kind, Need::Read) {
+        assert!(response.get("internal").is_some(), "{label}: {response}");
+    } else {
+        let id = response["id"].as_str().expect("an id");
+        assert_eq!(
+            response,
+            &json!({ "id": id }),
+            "{label}: {} {}",
+            endpoint.method,
+            endpoint.path
+        );
+    }
+}
+
+/// The key's GraphQL schema shows exactly what the matrix allows it.
+async fn check_schema(app: &TestApp, kind: Kind, key: &str, label: &str) {
+    let sdl = app
+        .client
+        .get(app.url("/api/v2/graphql/schema"))
+        .header("x-auth-token", key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let legacy = app
+        .client
+        .get(app.url("/api/graphql/schema"))
+        .header("x-auth-token", key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (read, create, update, delete) = (
+        allowed(kind, Need::Read),
+        allowed(kind, Need::Create),
+        allowed(kind, Need::Update),
+        allowed(kind, Need::Delete),
+    );
+    for (shown, text) in [
+        (read, "type post {"),
+        (read, "post(id: String, field"),
+        (create, "createPost("),
+        (update, "updatePost("),
+        (delete, "deletePost("),
+        (create || update, "input postInput {"),
+        ((create || update) && !read, "type postWriteResult {"),
+    ] {
+        assert_eq!(sdl.contains(text), shown, "{label}: {text} in\n{sdl}");
+    }
+    assert_eq!(legacy.contains("type post {"), read, "{label}: legacy");
+    assert_eq!(legacy.contains("postList("), read, "{label}: legacy");
 }
 
 #[tokio::test]

@@ -428,3 +428,103 @@ async fn a_very_common_term_is_ranked_within_the_scope_too() {
     assert_eq!(last["count"], 0);
     assert_eq!(last["total_count"], 2100);
 }
+
+/// Two accounts with the same type names never see each other's objects, in the plan
+/// that ranks from the index alone (over 2,000 hits), the one that counts from the index
+/// and reads rows, and the one that reads rows in another order.
+#[tokio::test]
+async fn searches_never_cross_accounts_in_either_plan() {
+    let app = TestApp::spawn().await;
+    let other = contentgate::accounts::create(&app.keys, "other", "unlimited")
+        .await
+        .unwrap();
+    let other_rw = app
+        .keys
+        .list(&other.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.kind == "read_write")
+        .and_then(|k| k.key)
+        .unwrap();
+    let (schema, config) = common::text_property("Text");
+    let note = common::definition("note", &[("text", schema, config)], &[]);
+    for (key, prefix, total) in [(&app.rw, "mine", 2_100), (&other_rw, "theirs", 2_050)] {
+        assert_eq!(
+            app.post("/api/v1/internal/contenttype", key, &note).await.0,
+            200
+        );
+        for batch in 0..total / 100 + 1 {
+            let notes: Vec<Value> = (batch * 100..(batch * 100 + 100).min(total))
+                .map(|n| {
+                    let rare = if n % 100 == 0 { " rare" } else { "" };
+                    json!({"id": format!("{prefix}-{n}"), "text": format!("common note {n}{rare}")})
+                })
+                .collect();
+            if notes.is_empty() {
+                continue;
+            }
+            let (status, body) = app
+                .post("/api/v1/content/note/batch", key, &json!(notes))
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    let other_reader = {
+        let rules = [(
+            "note".to_owned(),
+            contentgate::auth::Perms {
+                read: true,
+                ..Default::default()
+            },
+        )];
+        app.keys
+            .create_user_key(
+                &other.id,
+                "reader",
+                &rules.into_iter().collect(),
+                &app.quota.plans,
+            )
+            .await
+            .unwrap()
+            .key
+            .unwrap()
+    };
+    let mine_reader = app.user_key(&[("note", "r")]).await;
+    for (key, prefix, total) in [
+        (&app.rw, "mine", 2_100),
+        (&mine_reader, "mine", 2_100),
+        (&other_rw, "theirs", 2_050),
+        (&other_reader, "theirs", 2_050),
+    ] {
+        for (query, expected) in [
+            ("q=common&limit=50", total),
+            ("q=rare&limit=50", 21),
+            ("q=common&order_by=id&limit=50", total),
+            ("q=rare&order_by=id&limit=50", 21),
+            ("q=common&limit=50&page=42", total),
+        ] {
+            let (status, body) = app.get(&format!("/api/v1/search?{query}"), key).await;
+            assert_eq!(status, 200);
+            assert_eq!(body["total_count"], expected, "{prefix} {query}");
+            let hits = body["data"].as_array().unwrap();
+            assert_eq!(
+                hits.len() as u64,
+                body["count"].as_u64().unwrap(),
+                "{prefix} {query}"
+            );
+            assert!(
+                !hits.is_empty() || query.contains("page=42"),
+                "{prefix} {query}"
+            );
+            for hit in hits {
+                let id = hit["item"]["id"].as_str().unwrap();
+                assert!(
+                    id.starts_with(&format!("{prefix}-")),
+                    "{prefix} {query}: {id}"
+                );
+                assert_eq!(hit["item"]["internal"]["contentType"], "note");
+            }
+        }
+    }
+}

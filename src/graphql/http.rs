@@ -216,18 +216,37 @@ async fn execute(
     // budget for the whole HTTP request, shared by its operations.
     let budget = Arc::new(ObjectBudget::default());
     for request in batch.iter_mut() {
-        let loader = RelationLoader {
-            db: state.db.clone(),
-            principal: principal.clone(),
-            models: schemas.models.clone(),
-        };
-        request.data.insert(DataLoader::new(loader, tokio::spawn));
-        request.data.insert(principal.clone());
-        request.data.insert(state.db.clone());
-        request.data.insert(schemas.models.clone());
-        request.data.insert(budget.clone());
+        add_request_data(
+            request,
+            &state.db,
+            &principal,
+            schemas.models.clone(),
+            budget.clone(),
+        );
     }
     Ok(respond(schema.execute_batch(batch).await, graphql_media))
+}
+
+/// What every resolver of one operation reads: the caller, a relation loader created
+/// for it (so its batches carry its read scope), the database, the account's models and
+/// the request's object budget.
+pub fn add_request_data(
+    request: &mut async_graphql::Request,
+    db: &sea_orm::DatabaseConnection,
+    principal: &Principal,
+    models: Arc<crate::content::models::Models>,
+    budget: Arc<ObjectBudget>,
+) {
+    let loader = RelationLoader {
+        db: db.clone(),
+        principal: principal.clone(),
+        models: models.clone(),
+    };
+    request.data.insert(DataLoader::new(loader, tokio::spawn));
+    request.data.insert(principal.clone());
+    request.data.insert(db.clone());
+    request.data.insert(models);
+    request.data.insert(budget);
 }
 
 async fn sdl(state: AppState, principal: Principal, flavor: Flavor) -> AppResult<HttpResponse> {

@@ -25,9 +25,10 @@ pub const MAX_ALIASES: usize = 30;
 pub const MAX_COMPLEXITY: u64 = 20_000;
 pub const MAX_BATCH: usize = 10;
 pub const MAX_DEPTH: usize = 10;
-/// What a relation field counts as in complexity: its assumed number of objects. The
+/// What a relation field counts as in complexity: its assumed number of objects (an
+/// estimate that keeps ordinary nested queries within bounds). The
 /// hard bound whatever the data holds is `MAX_OBJECTS_PER_REQUEST`.
-pub const RELATION_SIZE: u64 = 10;
+pub const RELATION_SIZE: u64 = 3;
 /// The schema's own depth limit, which introspection queries also meet.
 pub const MAX_SCHEMA_DEPTH: usize = 20;
 

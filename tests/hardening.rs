@@ -1,0 +1,696 @@
+//! Requests an attacker would send with an ordinary key: nesting that would overflow
+//! the stack, fragments and relations that would multiply the work, hydration that
+//! grows with the square of the references, writes that would reveal what the key may
+//! not read, bodies and inputs past every bound. Each is refused with a clear 4xx (or
+//! answered within its bound), and the server keeps serving.
+
+mod common;
+
+use common::{TestApp, definition, reference, relation_property, text_property};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn graphql(app: &TestApp, path: &str, key: &str, body: &Value) -> (u16, Value) {
+    app.call(Method::POST, path, key, Some(body)).await
+}
+
+/// The message of a GraphQL request refused before execution.
+fn refusal(status: u16, body: &Value) -> String {
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+        "{body}"
+    );
+    body["errors"][0]["message"].as_str().unwrap().to_owned()
+}
+
+async fn still_serving(app: &TestApp) {
+    let (status, body) = graphql(
+        app,
+        "/api/v2/graphql",
+        &app.ro,
+        &json!({"query": "{ post { totalCount } }"}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["data"]["post"]["totalCount"]),
+        (200, &json!(4))
+    );
+}
+
+#[tokio::test]
+async fn deep_nesting_is_refused_before_anything_recurses() {
+    let app = TestApp::with_demo().await;
+    let none = app.user_key(&[]).await;
+    for levels in [2_000, 100_000] {
+        let open_close = |open: &str, close: &str| (open.repeat(levels), close.repeat(levels));
+        let (lists_open, lists_close) = open_close("[", "]");
+        let (objects_open, objects_close) = open_close("{a:", "}");
+        let (sets_open, sets_close) = open_close("{ a ", "}");
+        let documents = [
+            (
+                "/api/v2/graphql",
+                format!("{{ post(id: {lists_open}1{lists_close}) {{ totalCount }} }}"),
+            ),
+            (
+                "/api/graphql",
+                format!("{{ postList(filter: {objects_open}1{objects_close}) {{ id }} }}"),
+            ),
+            (
+                "/api/v2/graphql",
+                format!("{{ post {sets_open}{sets_close} }}"),
+            ),
+        ];
+        for (path, query) in &documents {
+            for key in [&app.ro, &none] {
+                let (status, body) = graphql(&app, path, key, &json!({ "query": query })).await;
+                let message = refusal(status, &body);
+                assert!(
+                    message.contains("nests brackets") || message.contains("larger than"),
+                    "{message}"
+                );
+                // The same over GET (a URI of 100,000 levels is past any URI limit).
+                if levels > 10_000 {
+                    continue;
+                }
+                let response = app
+                    .client
+                    .get(app.url(path))
+                    .query(&[("query", query.as_str())])
+                    .header("x-auth-token", key)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 400);
+                let body: Value = response.json().await.unwrap();
+                assert!(body.is_object());
+            }
+        }
+        // Variables nested past the bound, whether JSON parses them or not.
+        let deep_variable = format!(
+            r#"{{"query":"{{ post {{ totalCount }} }}","variables":{{"v":{lists_open}{lists_close}}}}}"#
+        );
+        let response = app
+            .post_raw(
+                "/api/v2/graphql",
+                &none,
+                Some("application/json"),
+                &deep_variable,
+            )
+            .await;
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            !message.contains("InvalidRequest"),
+            "no Rust debug text: {message}"
+        );
+    }
+    let variables = json!({"query": "{ post { totalCount } }", "variables": {"v": serde_json::from_str::<Value>(&format!("{}{}", "[".repeat(100), "]".repeat(100))).unwrap()}});
+    let (status, body) = graphql(&app, "/api/v2/graphql", &app.ro, &variables).await;
+    assert!(refusal(status, &body).contains("nests more than 64"));
+    // A chain of fragments, and a fragment that spreads itself.
+    let chain: String = (0..500)
+        .map(|i| format!("fragment f{i} on post {{ ...f{} }} ", i + 1))
+        .collect();
+    let query = format!(
+        "{{ post {{ edges {{ node {{ ...f0 }} }} }} }} {chain} fragment f500 on post {{ id }}"
+    );
+    let (status, body) =
+        graphql(&app, "/api/v2/graphql", &app.ro, &json!({ "query": query })).await;
+    assert!(refusal(status, &body).contains("inside one another"));
+    let cycle = "{ post { edges { node { ...a } } } } fragment a on post { ...b } fragment b on post { ...a }";
+    let (status, body) =
+        graphql(&app, "/api/v2/graphql", &app.ro, &json!({ "query": cycle })).await;
+    assert!(refusal(status, &body).contains("spreads itself"));
+    still_serving(&app).await;
+}
+
+/// A type `node` whose relation `children` points at `node`, and an object `self`
+/// whose children are `self` `fanout` times.
+async fn self_referencing(app: &TestApp, fanout: usize) {
+    let (schema, config) = relation_property("node");
+    let node = definition("node", &[("children", schema, config)], &[]);
+    let (status, body) = app
+        .post("/api/v1/internal/contenttype", &app.rw, &node)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app
+        .post("/api/v1/content/node", &app.rw, &json!({"id": "self"}))
+        .await;
+    assert_eq!(status, 200);
+    let children = vec![reference("node", "self"); fanout];
+    let (status, body) = app
+        .patch(
+            "/api/v1/content/node/self",
+            &app.rw,
+            &json!({ "children": children }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn fragments_count_as_if_written_inline() {
+    let app = TestApp::spawn().await;
+    self_referencing(&app, 5).await;
+    // The issue's reproduction: accepted at depth 13 before, 43 s of CPU.
+    let attack = r#"{ a: node(id:"self"){ edges{ node{ ...K } } }
+        b: node(id:"self"){ edges{ node{ children{children{children{children{ ...K }}}} } } } }
+        fragment K on node { children{children{children{children{children{id}}}}} }"#;
+    let (status, body) = graphql(
+        &app,
+        "/api/v2/graphql",
+        &app.ro,
+        &json!({ "query": attack }),
+    )
+    .await;
+    assert!(refusal(status, &body).contains("nested too deep"));
+    // The inlined and the fragment forms of one query get the same figures.
+    let inline = "{ a: node(first: 50) { edges { node { children { children { id } } x: children { id } } } } b: node(first: 50) { edges { node { children { children { id } } x: children { id } } } } }";
+    let spread = "{ a: node(first: 50) { edges { node { ...F } } } b: node(first: 50) { edges { node { ...F } } } } fragment F on node { children { ...G } x: children { id } } fragment G on node { children { id } }";
+    let refused = |query: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) =
+                graphql(app, "/api/v2/graphql", &app.ro, &json!({ "query": query })).await;
+            (status, body)
+        }
+    };
+    let (inline_status, inline_body) = refused(inline).await;
+    let (spread_status, spread_body) = refused(spread).await;
+    assert_eq!(inline_status, spread_status);
+    assert_eq!(inline_body["errors"], spread_body["errors"]);
+    // Aliases inside a fragment count once per spread.
+    let aliased: String = (0..8).map(|i| format!("x{i}: id ")).collect();
+    let query = format!(
+        "{{ node {{ edges {{ node {{ ...A }} }} }} n: node {{ edges {{ node {{ ...A }} }} }} m: node {{ edges {{ node {{ ...A }} }} }} o: node {{ edges {{ node {{ ...A }} }} }} }} fragment A on node {{ {aliased} }}"
+    );
+    let (status, body) =
+        graphql(&app, "/api/v2/graphql", &app.ro, &json!({ "query": query })).await;
+    assert!(refusal(status, &body).contains("aliases"), "{body}");
+}
+
+#[tokio::test]
+async fn one_request_resolves_a_bounded_number_of_objects() {
+    let app = TestApp::spawn().await;
+    self_referencing(&app, 100).await;
+    // Within the complexity limit (relations assumed small), yet 1 + 100 + 10,000
+    // objects: refused at the field that would pass 10,000, before loading it.
+    let query = r#"{ node(id: "self") { edges { node { children { children { id } } } } } }"#;
+    let (status, body) =
+        graphql(&app, "/api/v2/graphql", &app.ro, &json!({ "query": query })).await;
+    assert_eq!(status, 200, "{body}");
+    let errors = body["errors"].as_array().expect("errors");
+    assert!(!errors.is_empty());
+    assert!(
+        errors.iter().all(|e| e["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 10000 objects")),
+        "{body}"
+    );
+    assert_eq!(errors[0]["extensions"]["code"], "BAD_REQUEST");
+    // One level less is within the budget, and a batch shares one budget.
+    let within = r#"{ node(id: "self") { edges { node { children { children { id } } } } } }"#
+        .replace("children { children { id } }", "children { id }");
+    let (_, body) = graphql(
+        &app,
+        "/api/v2/graphql",
+        &app.ro,
+        &json!({ "query": within }),
+    )
+    .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let children = &body["data"]["node"]["edges"][0]["node"]["children"];
+    assert_eq!(children.as_array().unwrap().len(), 100);
+    let batch: Vec<Value> = (0..3).map(|_| json!({"query": query})).collect();
+    let (status, body) = graphql(&app, "/api/v2/graphql", &app.ro, &json!(batch)).await;
+    assert_eq!(status, 200);
+    assert!(body.to_string().contains("more than 10000 objects"));
+}
+
+/// Types `a → b → c`, where `a-0` holds `n` references to `b` objects and each of them
+/// `n` references to `c` objects.
+async fn cube(app: &TestApp, n: usize) {
+    for (name, target) in [("c", None), ("b", Some("c")), ("a", Some("b"))] {
+        let mut properties = vec![("title", text_property("T").0, text_property("T").1)];
+        if let Some(target) = target {
+            let (schema, config) = relation_property(target);
+            properties.push(("next", schema, config));
+        }
+        let (status, body) = app
+            .post(
+                "/api/v1/internal/contenttype",
+                &app.rw,
+                &definition(name, &properties, &[]),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let refs = |target: &str| -> Vec<Value> {
+        (0..n)
+            .map(|i| reference(target, &format!("{target}-{i}")))
+            .collect()
+    };
+    let cs: Vec<Value> = (0..n)
+        .map(|i| json!({"id": format!("c-{i}"), "title": "leaf"}))
+        .collect();
+    let bs: Vec<Value> = (0..n)
+        .map(|i| json!({"id": format!("b-{i}"), "title": "middle", "next": refs("c")}))
+        .collect();
+    for (name, items) in [("c", cs), ("b", bs)] {
+        for chunk in items.chunks(100) {
+            let (status, body) = app
+                .post(
+                    &format!("/api/v1/content/{name}/batch"),
+                    &app.rw,
+                    &json!(chunk),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    let (status, body) = app
+        .post(
+            "/api/v1/content/a",
+            &app.rw,
+            &json!({"id": "a-0", "title": "top", "next": refs("b")}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn hydration_is_bounded_before_it_renders() {
+    let app = TestApp::spawn().await;
+    // 99 + 99 × 99 = 9,900 embedded objects: the largest answer of this shape allowed.
+    cube(&app, 99).await;
+    let (status, body) = app.get("/api/v1/content/a/a-0?hydrate=2", &app.ro).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["next"].as_array().unwrap().len(), 99);
+    assert_eq!(body["next"][98]["next"][98]["title"], "leaf");
+    // Two more `b` objects referenced: 101 + 101 × 99 = 10,100 > 10,000.
+    let mut next = body["next"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| reference("b", b["id"].as_str().unwrap()))
+        .collect::<Vec<_>>();
+    next.push(reference("b", "b-0"));
+    next.push(reference("b", "b-1"));
+    let (status, _) = app
+        .patch("/api/v1/content/a/a-0", &app.rw, &json!({ "next": next }))
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app.get("/api/v1/content/a/a-0?hydrate=2", &app.ro).await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["hydrate"][0].as_str().unwrap();
+    assert!(
+        message.contains("10100") && message.contains("10000"),
+        "{message}"
+    );
+    for path in [
+        "/api/v1/content/a?hydrate=2",
+        "/api/v1/search?q=top&hydrate=2",
+    ] {
+        let (status, body) = app.get(path, &app.ro).await;
+        assert_eq!(status, 400, "{path}: {body}");
+    }
+    // One level is within every bound.
+    let (status, body) = app.get("/api/v1/content/a/a-0?hydrate=1", &app.ro).await;
+    assert_eq!((status, body["next"].as_array().unwrap().len()), (200, 101));
+}
+
+#[tokio::test]
+async fn hydration_is_bounded_in_bytes() {
+    let app = TestApp::spawn().await;
+    let (schema, config) = relation_property("big");
+    let text = text_property("T");
+    for definition in [
+        definition("big", &[("text", text.0.clone(), text.1.clone())], &[]),
+        definition("holder", &[("items", schema, config)], &[]),
+    ] {
+        assert_eq!(
+            app.post("/api/v1/internal/contenttype", &app.rw, &definition)
+                .await
+                .0,
+            200
+        );
+    }
+    // 36 objects of about 1 MB: 34 MiB embedded, past the 32 MiB bound.
+    let filler = "x".repeat(990_000);
+    for i in 0..36 {
+        let (status, _) = app
+            .post(
+                "/api/v1/content/big",
+                &app.rw,
+                &json!({"id": format!("big-{i}"), "text": filler}),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let items: Vec<Value> = (0..36)
+        .map(|i| reference("big", &format!("big-{i}")))
+        .collect();
+    let (status, _) = app
+        .post(
+            "/api/v1/content/holder",
+            &app.rw,
+            &json!({"id": "h", "items": items}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app.get("/api/v1/content/holder/h?hydrate=1", &app.ro).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["hydrate"][0].as_str().unwrap().contains("32 MiB"),
+        "{body}"
+    );
+    let (status, body) = app.get("/api/v1/content/holder/h", &app.ro).await;
+    assert_eq!((status, body["items"].as_array().unwrap().len()), (200, 36));
+}
+
+#[tokio::test]
+async fn writes_answer_keys_without_read_with_the_id_alone() {
+    let app = TestApp::with_demo().await;
+    let update_only = app.user_key(&[("post", "u")]).await;
+    let create_only = app.user_key(&[("post", "c")]).await;
+    let (status, body) = app
+        .patch("/api/v1/content/post/post-keys", &update_only, &json!({}))
+        .await;
+    assert_eq!((status, body), (200, json!({"id": "post-keys"})));
+    let (_, stored) = app.get("/api/v1/content/post/post-keys", &app.ro).await;
+    let mut replacement = stored.clone();
+    // A key that may read neither the post nor its authors cannot send their references.
+    for hidden in ["internal", "author", "categories"] {
+        replacement.as_object_mut().unwrap().remove(hidden);
+    }
+    let (status, body) = app
+        .put("/api/v1/content/post/post-keys", &update_only, &replacement)
+        .await;
+    assert_eq!((status, body), (200, json!({"id": "post-keys"})));
+    let (status, body) = app
+        .post(
+            "/api/v1/content/post",
+            &create_only,
+            &json!({"id": "blind", "title": "Blind", "slug": "blind"}),
+        )
+        .await;
+    assert_eq!((status, body), (200, json!({"id": "blind"})));
+    let (status, body) = app
+        .post(
+            "/api/v1/content/post/batch",
+            &create_only,
+            &json!([{"title": "B", "slug": "b-1"}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"batch_total_count": 1, "batch_success_count": 1, "batch_error_count": 0, "errors": []})
+    );
+    // GraphQL: the same services, and a schema that offers the id alone.
+    let (_, body) = graphql(
+        &app,
+        "/api/v2/graphql",
+        &update_only,
+        &json!({"query": r#"mutation { updatePost(id: "post-keys", data: {}) { id } }"#}),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["updatePost"],
+        json!({"id": "post-keys"}),
+        "{body}"
+    );
+    let (_, body) = graphql(
+        &app,
+        "/api/v2/graphql",
+        &update_only,
+        &json!({"query": r#"mutation { updatePost(id: "post-keys", data: {}) { id title } }"#}),
+    )
+    .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("title"),
+        "{body}"
+    );
+    assert!(!body.to_string().contains("Scoped API keys"));
+    let (_, body) = graphql(
+        &app,
+        "/api/v2/graphql",
+        &create_only,
+        &json!({"query": r#"mutation { createPost(data: {id: "blind-2", title: "x", slug: "blind-2"}) { id } }"#}),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["createPost"],
+        json!({"id": "blind-2"}),
+        "{body}"
+    );
+    // A key that may read gets the object back.
+    let editor = app.user_key(&[("post", "ru")]).await;
+    let (_, body) = app
+        .patch("/api/v1/content/post/post-keys", &editor, &json!({}))
+        .await;
+    assert_eq!(body["title"], "Scoped API keys");
+}
+
+#[tokio::test]
+async fn references_to_unreadable_types_reveal_nothing() {
+    let app = TestApp::with_demo().await;
+    let creator = app.user_key(&[("post", "c")]).await;
+    let post = |author: &str| json!({"title": "Probe", "slug": format!("probe-{author}"), "author": [reference("author", author)]});
+    let (existing, missing) = (
+        app.post("/api/v1/content/post", &creator, &post("author-ada"))
+            .await,
+        app.post("/api/v1/content/post", &creator, &post("nobody"))
+            .await,
+    );
+    assert_eq!(existing, missing);
+    assert_eq!(
+        existing,
+        (
+            400,
+            json!({"author": ["This key may only reference objects of content types it can read"]})
+        )
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/content/post/batch",
+            &creator,
+            &json!([post("author-ada"), post("nobody")]),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["errors"], body["errors"][1]["errors"]);
+    // A key that reads posts (not authors) may keep the references a post holds.
+    let editor = app.user_key(&[("post", "ru")]).await;
+    let (_, stored) = app.get("/api/v1/content/post/post-keys", &editor).await;
+    let mut replacement = stored.clone();
+    replacement.as_object_mut().unwrap().remove("internal");
+    replacement["title"] = json!("Edited");
+    let (status, body) = app
+        .put("/api/v1/content/post/post-keys", &editor, &replacement)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app
+        .patch(
+            "/api/v1/content/post/post-keys",
+            &editor,
+            &json!({"rating": 3}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    replacement["author"] = json!([reference("author", "author-ada")]);
+    let changed = app
+        .put("/api/v1/content/post/post-keys", &editor, &replacement)
+        .await;
+    replacement["author"] = json!([reference("author", "nobody")]);
+    let changed_to_missing = app
+        .put("/api/v1/content/post/post-keys", &editor, &replacement)
+        .await;
+    assert_eq!(changed.0, 400);
+    assert_eq!(changed, changed_to_missing);
+    // An update-only key cannot learn what the post holds by sending it back.
+    let blind = app.user_key(&[("post", "u")]).await;
+    let (status, _) = app
+        .patch(
+            "/api/v1/content/post/post-keys",
+            &blind,
+            &json!({"author": stored["author"]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn graphql_bodies_have_the_rest_limit() {
+    let app = TestApp::with_demo().await;
+    let none = app.user_key(&[]).await;
+    // Declared larger than the limit: refused before a byte of the body is read.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v2/graphql HTTP/1.1\r\nHost: x\r\nX-AUTH-TOKEN: {none}\r\nContent-Type: application/json\r\nContent-Length: 157286400\r\n\r\n{{\"query\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 4096];
+    let read = stream.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("size limit"), "{answer}");
+    // Sent without a length: read up to the limit and no further.
+    let huge = format!(
+        r#"{{"query":"{{ post {{ totalCount }} }}","variables":{{"v":"{}"}}}}"#,
+        "x".repeat(102 * 1024 * 1024)
+    );
+    let response = app
+        .post_raw("/api/v2/graphql", &none, Some("application/json"), &huge)
+        .await;
+    assert_eq!(response.status(), 413);
+    let response = app
+        .post_raw(
+            "/api/v2/graphql",
+            &none,
+            Some("multipart/form-data; boundary=x"),
+            "--x--",
+        )
+        .await;
+    assert_eq!(response.status(), 415);
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn large_inputs_are_refused_or_done_in_chunks_never_a_500() {
+    let app = TestApp::with_demo().await;
+    // Through GraphQL (the filter travels in the body), and through REST's URI.
+    let values: Vec<String> = (0..40_000).map(|i| format!("v{i}")).collect();
+    let filters = json!({"title": {"type": "equals", "filter": values}}).to_string();
+    let (status, body) = graphql(
+        &app,
+        "/api/graphql",
+        &app.ro,
+        &json!({"query": "query($f: String) { postList(filter: $f) { id } }", "variables": {"f": filters}}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{body}"
+    );
+    assert!(body.to_string().contains("at most 1000"), "{body}");
+    let filters = json!({"title": {"type": "equals", "filter": vec!["a"; 3_000]}}).to_string();
+    let response = app
+        .client
+        .get(app.url("/api/v1/content/post"))
+        .query(&[("filters", filters.as_str())])
+        .header("x-auth-token", &app.ro)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["filters"][0]
+            .as_str()
+            .unwrap()
+            .contains("at most 1000"),
+        "{body}"
+    );
+    let words: Vec<String> = (0..3_400).map(|i| format!("w{i}")).collect();
+    let mut query: Vec<(&str, String)> = vec![("q", words.join(" "))];
+    for i in 0..10 {
+        query.push(("fields[]", format!("title{i}")));
+    }
+    let response = app
+        .client
+        .get(app.url("/api/v1/search"))
+        .query(&query)
+        .header("x-auth-token", &app.ro)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["q"][0].as_str().unwrap().contains("at most 32"),
+        "{body}"
+    );
+    let ids: Vec<(&str, String)> = (0..2_000).map(|i| ("ids[]", format!("p{i}"))).collect();
+    let response = app
+        .client
+        .get(app.url("/api/v1/content/post"))
+        .query(&ids)
+        .header("x-auth-token", &app.ro)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    // A page whose relations reference more distinct objects than one statement binds.
+    let tags: Vec<Value> = (0..1_200)
+        .map(|i| json!({"id": format!("t{i}"), "name": format!("T{i}"), "slug": format!("t-{i}")}))
+        .collect();
+    for chunk in tags.chunks(100) {
+        let (status, body) = app
+            .post("/api/v1/content/category/batch", &app.rw, &json!(chunk))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let categories: Vec<Value> = (0..1_200)
+        .map(|i| reference("category", &format!("t{i}")))
+        .collect();
+    let (status, body) = app
+        .patch(
+            "/api/v1/content/post/post-keys",
+            &app.rw,
+            &json!({ "categories": categories }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .get("/api/v1/content/post/post-keys?hydrate=1", &app.ro)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["categories"].as_array().unwrap().len(), 1_200);
+    assert_eq!(body["categories"][1_199]["name"], "T1199");
+}
+
+#[tokio::test]
+async fn hyper_refusals_are_json_with_the_usual_headers() {
+    let app = TestApp::spawn().await;
+    let raw = |request: Vec<u8>| async move {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        // The server may answer (and close) before it has read all of a huge head.
+        let _ = stream.write_all(&request).await;
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        String::from_utf8_lossy(&answer).to_string()
+    };
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let big_head = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(500_000)
+    );
+    for (request, status) in [
+        (long_uri.into_bytes(), 414),
+        (big_head.into_bytes(), 431),
+        (b"NONSENSE\r\n\r\n".to_vec(), 400),
+    ] {
+        let answer = raw(request).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("content-type: application/json"),
+            "{answer}"
+        );
+        assert!(answer.contains("cache-control: no-store"), "{answer}");
+        let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["code"], status);
+    }
+    assert_eq!(app.get("/health", "").await.0, 200);
+}
