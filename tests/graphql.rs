@@ -886,3 +886,86 @@ async fn huge_page_numbers_are_refused_not_overflowed() {
         json!(["This value is too large."])
     );
 }
+
+/// For every key kind, the content types its SDL names (object types, write inputs,
+/// deletions) are exactly the definitions REST lets it see, and its object types exactly
+/// the types it may read, in both APIs and through introspection.
+#[tokio::test]
+async fn each_key_sees_a_schema_of_exactly_its_scope() {
+    let app = TestApp::with_demo().await;
+    let kinds: Vec<(&str, String, &[&str])> = vec![
+        ("read-only", app.ro.clone(), &["author", "category", "post"]),
+        (
+            "read-write",
+            app.rw.clone(),
+            &["author", "category", "post"],
+        ),
+        ("none", app.user_key(&[]).await, &[]),
+        ("post=r", app.user_key(&[("post", "r")]).await, &["post"]),
+        ("post=c", app.user_key(&[("post", "c")]).await, &[]),
+        ("post=d", app.user_key(&[("post", "d")]).await, &[]),
+        (
+            "post=u author=r",
+            app.user_key(&[("post", "u"), ("author", "r")]).await,
+            &["author"],
+        ),
+        (
+            "category=rd author=c",
+            app.user_key(&[("category", "rd"), ("author", "c")]).await,
+            &["category"],
+        ),
+    ];
+    for (label, key, readable) in kinds {
+        let text = |path: &'static str| {
+            let app = &app;
+            let key = key.clone();
+            async move {
+                app.client
+                    .get(app.url(path))
+                    .header("x-auth-token", key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        let (sdl, legacy) = (
+            text("/api/v2/graphql/schema").await,
+            text("/api/graphql/schema").await,
+        );
+        let (_, definitions) = app.get("/api/v1/internal/contenttype", &key).await;
+        let visible: Vec<&str> = definitions["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        for name in ["author", "category", "post"] {
+            let capital = format!("{}{}", name[..1].to_uppercase(), &name[1..]);
+            let named = sdl.contains(&format!("type {name} {{"))
+                || sdl.contains(&format!("input {name}Input {{"))
+                || sdl.contains(&format!("delete{capital}("));
+            assert_eq!(named, visible.contains(&name), "{label}: {name}\n{sdl}");
+            let object = format!("type {name} {{");
+            let reads = readable.contains(&name);
+            assert_eq!(sdl.contains(&object), reads, "{label}: {name}");
+            assert_eq!(legacy.contains(&object), reads, "{label}: legacy {name}");
+        }
+        let types = v2(&app, &key, "{ __schema { types { name } } }").await;
+        let names: Vec<&str> = types["data"]["__schema"]["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        for name in ["author", "category", "post"] {
+            assert_eq!(
+                names.contains(&name),
+                readable.contains(&name),
+                "{label}: introspection {name}"
+            );
+        }
+    }
+}

@@ -141,6 +141,9 @@ pub(crate) fn is_name(text: &str) -> bool {
     !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Text of one `contains`/`startsWith`/... filter value at most.
+pub const MAX_PATTERN_BYTES: usize = 1000;
+
 /// Values one `filters` JSON may hold in all (arrays of `equals`, `overlaps`, ...).
 pub const MAX_FILTER_VALUES: usize = 1000;
 
@@ -245,6 +248,21 @@ fn parse_condition(model: &TypeModel, path: &str, spec: &Value) -> AppResult<Con
         values,
         upper,
     };
+    // A pattern past SQLite's LIKE limit (50,000 bytes) would fail in the database.
+    let pattern = matches!(
+        op,
+        Op::Contains | Op::NotContains | Op::StartsWith | Op::EndsWith
+    );
+    if pattern
+        && condition
+            .values
+            .iter()
+            .any(|v| v.as_str().map_or(v.to_string().len(), str::len) > MAX_PATTERN_BYTES)
+    {
+        return Err(filters_error(format!(
+            "Filter {op_name} for {path} takes at most {MAX_PATTERN_BYTES} bytes of text"
+        )));
+    }
     // Convert values now so that a bad date or number is a 400, not a silent mismatch.
     for value in condition.values.iter().chain(condition.upper.iter()) {
         typed(&condition.target, value, path)?;

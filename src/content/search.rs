@@ -24,6 +24,8 @@ use crate::error::{AppError, AppResult};
 use crate::time::format_iso;
 
 pub const MAX_BUCKETS: i64 = 100;
+/// Bytes of one word of `q` at most (a word is matched with LIKE on `fields[]`).
+pub const MAX_WORD_BYTES: usize = 256;
 /// Words of `q` searched at most.
 pub const MAX_WORDS: usize = 32;
 /// Entries of each list parameter (`fields[]`, `filters[..]`, `content_type[]`,
@@ -64,6 +66,15 @@ fn words(q: &str) -> AppResult<Option<Vec<String>>> {
         .collect();
     if words.is_empty() {
         return Err(AppError::field("q", "The query has no words to search for"));
+    }
+    if let Some(word) = words.iter().find(|w| w.len() > MAX_WORD_BYTES) {
+        return Err(AppError::field(
+            "q",
+            format!(
+                "A word of {} bytes; words hold at most {MAX_WORD_BYTES}",
+                word.len()
+            ),
+        ));
     }
     if words.len() > MAX_WORDS {
         return Err(AppError::field(
