@@ -15,21 +15,13 @@ use contentgate::quota::QuotaOptions;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
-/// Peak resident memory of this process in KiB since the last reset.
-fn peak_kib() -> u64 {
+/// A memory figure of this process in KiB from `/proc/self/status` (`VmHWM`: the peak
+/// since the last reset; `VmRSS`: resident now).
+fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-fn resident_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
 }
@@ -123,13 +115,13 @@ async fn row(api: &Api, name: &str, method: reqwest::Method, path: &str, body: O
     let mut times = Vec::new();
     let mut answer = (0, 0);
     reset_peak();
-    let before = resident_kib();
+    let before = status_kib("VmRSS");
     for _ in 0..5 {
         let started = Instant::now();
         answer = api.send(method.clone(), path, body.as_ref()).await;
         times.push(started.elapsed());
     }
-    let peak = peak_kib().saturating_sub(before);
+    let peak = status_kib("VmHWM").saturating_sub(before);
     times.sort();
     println!(
         "| {name:<52} | {:>6} | {:>12} | {:>9.1} | {:>8.1} |",

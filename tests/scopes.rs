@@ -281,28 +281,21 @@ fn check_write_answer(kind: Kind, endpoint: &Endpoint, response: &Value, label: 
     }
 }
 
+async fn sdl_of(app: &TestApp, path: &str, key: &str) -> String {
+    let response = app
+        .client
+        .get(app.url(path))
+        .header("x-auth-token", key)
+        .send()
+        .await
+        .unwrap();
+    response.text().await.unwrap()
+}
+
 /// The key's GraphQL schema shows exactly what the matrix allows it.
 async fn check_schema(app: &TestApp, kind: Kind, key: &str, label: &str) {
-    let sdl = app
-        .client
-        .get(app.url("/api/v2/graphql/schema"))
-        .header("x-auth-token", key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let legacy = app
-        .client
-        .get(app.url("/api/graphql/schema"))
-        .header("x-auth-token", key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let sdl = sdl_of(app, "/api/v2/graphql/schema", key).await;
+    let legacy = sdl_of(app, "/api/graphql/schema", key).await;
     let (read, create, update, delete) = (
         allowed(kind, Need::Read),
         allowed(kind, Need::Create),
