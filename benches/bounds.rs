@@ -261,18 +261,41 @@ async fn main() {
         &json!({"id": "h2", "next": refs("big", 35)}),
     )
     .await;
-    // A node whose children are itself 99 times: 1 + 99 + 9,801 objects in one query.
+    // Hubs of small nodes: `hub` holds 99 middles, `hub2` 100, each middle the same 100
+    // leaves: 1 + 99 + 9,900 = 10,000 objects in one query (the bound), and 10,101.
     api.define("node", false, Some("node")).await;
+    api.batch(
+        "node",
+        (0..100).map(|i| json!({"id": format!("t{i}")})).collect(),
+    )
+    .await;
+    api.batch(
+        "node",
+        (0..100)
+            .map(|i| {
+                let leaves: Vec<Value> = (0..100)
+                    .map(|j| reference("node", &format!("t{j}")))
+                    .collect();
+                json!({"id": format!("m{i}"), "next": leaves})
+            })
+            .collect(),
+    )
+    .await;
+    let middles = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| reference("node", &format!("m{i}")))
+            .collect()
+    };
     api.ok(
         reqwest::Method::POST,
         "/api/v1/content/node",
-        &json!({"id": "self"}),
+        &json!({"id": "hub", "next": middles(99)}),
     )
     .await;
     api.ok(
-        reqwest::Method::PATCH,
-        "/api/v1/content/node/self",
-        &json!({"next": vec![reference("node", "self"); 99]}),
+        reqwest::Method::POST,
+        "/api/v1/content/node",
+        &json!({"id": "hub2", "next": middles(100)}),
     )
     .await;
 
@@ -319,18 +342,34 @@ async fn main() {
     let graphql = |query: &str| Some(json!({ "query": query }));
     row(
         &api,
-        "GraphQL, 9,901 objects resolved",
+        "GraphQL, 10,000 objects resolved",
         Method::POST,
         "/api/v2/graphql",
-        graphql(r#"{ node(id: "self") { edges { node { next { next { id } } } } } }"#),
+        graphql(r#"{ node(id: "hub") { edges { node { next { next { id } } } } } }"#),
     )
     .await;
     row(
         &api,
-        "  past 10,000 objects: refused at the field",
+        "  10,101 objects: refused at the fields",
         Method::POST,
         "/api/v2/graphql",
-        graphql(r#"{ node(id: "self") { edges { node { next { next { next { id } } } } } } }"#),
+        graphql(r#"{ node(id: "hub2") { edges { node { next { next { id } } } } } }"#),
+    )
+    .await;
+    row(
+        &api,
+        "GraphQL, 31 MB of related objects",
+        Method::POST,
+        "/api/v2/graphql",
+        graphql(r#"{ holder(id: "h") { edges { node { next { id } } } } }"#),
+    )
+    .await;
+    row(
+        &api,
+        "  35 MB: refused at the field",
+        Method::POST,
+        "/api/v2/graphql",
+        graphql(r#"{ holder(id: "h2") { edges { node { next { id } } } } }"#),
     )
     .await;
     let nested = format!(

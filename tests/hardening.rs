@@ -209,13 +209,36 @@ async fn fragments_count_as_if_written_inline() {
 #[tokio::test]
 async fn one_request_resolves_a_bounded_number_of_objects() {
     let app = TestApp::spawn().await;
-    self_referencing(&app, 100).await;
+    // A hub holding 100 middle nodes, each holding the same 100 small leaves: few bytes,
+    // many objects.
+    self_referencing(&app, 0).await;
+    let leaves: Vec<Value> = (0..100).map(|i| json!({"id": format!("t{i}")})).collect();
+    let middles: Vec<Value> = (0..100)
+        .map(|i| json!({"id": format!("m{i}"), "children": (0..100).map(|j| reference("node", &format!("t{j}"))).collect::<Vec<_>>()}))
+        .collect();
+    for items in [leaves, middles] {
+        let (status, body) = app
+            .post("/api/v1/content/node/batch", &app.rw, &json!(items))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let hub: Vec<Value> = (0..100)
+        .map(|i| reference("node", &format!("m{i}")))
+        .collect();
+    let (status, _) = app
+        .post(
+            "/api/v1/content/node",
+            &app.rw,
+            &json!({"id": "hub", "children": hub}),
+        )
+        .await;
+    assert_eq!(status, 200);
     // Within the complexity limit (relations assumed small), yet 1 + 100 + 10,000
-    // objects: refused at the field that would pass 10,000, before loading it.
-    let query = r#"{ node(id: "self") { edges { node { children { children { id } } } } } }"#;
+    // objects: refused at the fields that would pass 10,000, before loading them.
+    let query = r#"{ node(id: "hub") { edges { node { children { children { id } } } } } }"#;
     let (status, body) =
         graphql(&app, "/api/v2/graphql", &app.ro, &json!({ "query": query })).await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 200);
     let errors = body["errors"].as_array().expect("errors");
     assert!(!errors.is_empty());
     assert!(
@@ -223,12 +246,20 @@ async fn one_request_resolves_a_bounded_number_of_objects() {
             .as_str()
             .unwrap()
             .contains("more than 10000 objects")),
-        "{body}"
+        "{errors:?}"
     );
     assert_eq!(errors[0]["extensions"]["code"], "BAD_REQUEST");
+    let middles = body["data"]["node"]["edges"][0]["node"]["children"]
+        .as_array()
+        .unwrap();
+    let resolved: usize = middles
+        .iter()
+        .filter_map(|m| m["children"].as_array())
+        .map(Vec::len)
+        .sum();
+    assert!(1 + 100 + resolved <= 10_000, "{resolved}");
     // One level less is within the budget, and a batch shares one budget.
-    let within = r#"{ node(id: "self") { edges { node { children { children { id } } } } } }"#
-        .replace("children { children { id } }", "children { id }");
+    let within = query.replace("children { children { id } }", "children { id }");
     let (_, body) = graphql(
         &app,
         "/api/v2/graphql",
@@ -239,10 +270,25 @@ async fn one_request_resolves_a_bounded_number_of_objects() {
     assert!(body.get("errors").is_none(), "{body}");
     let children = &body["data"]["node"]["edges"][0]["node"]["children"];
     assert_eq!(children.as_array().unwrap().len(), 100);
-    let batch: Vec<Value> = (0..3).map(|_| json!({"query": query})).collect();
+    // 60 middles and their 6,000 leaves fit once; two operations of one batch draw on
+    // the same budget (they run together, so either may be the one refused).
+    let half = r#"{ node(first: 60, filter: {id: {type: "startsWith", filter: "m"}}) { edges { node { children { id } } } } }"#;
+    let (_, body) = graphql(&app, "/api/v2/graphql", &app.ro, &json!({ "query": half })).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let batch: Vec<Value> = (0..2).map(|_| json!({ "query": half })).collect();
     let (status, body) = graphql(&app, "/api/v2/graphql", &app.ro, &json!(batch)).await;
     assert_eq!(status, 200);
     assert!(body.to_string().contains("more than 10000 objects"));
+    let resolved: usize = (0..2)
+        .flat_map(|op| {
+            body[op]["data"]["node"]["edges"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|edge| 1 + edge["node"]["children"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(resolved <= 10_000, "{resolved}");
 }
 
 /// Types `a → b → c`, where `a-0` holds `n` references to `b` objects and each of them
@@ -718,4 +764,148 @@ async fn hyper_refusals_are_json_with_the_usual_headers() {
         assert_eq!(body["code"], status);
     }
     assert_eq!(app.get("/health", "").await.0, 200);
+}
+
+#[tokio::test]
+async fn introspection_and_variable_defaults_count_against_the_limits() {
+    let app = TestApp::with_demo().await;
+    let none = app.user_key(&[]).await;
+    let refused_for = |query: String| {
+        let app = &app;
+        let none = none.clone();
+        async move {
+            let (status, body) =
+                graphql(app, "/api/v2/graphql", &none, &json!({ "query": query })).await;
+            refusal(status, &body)
+        }
+    };
+    // Aliases of introspection fields count like any other.
+    let aliases: String = (0..40)
+        .map(|i| format!("a{i}: __schema {{ types {{ name }} }} "))
+        .collect();
+    assert!(
+        refused_for(format!("{{ {aliases} }}"))
+            .await
+            .contains("aliases")
+    );
+    // Fragments over introspection multiply: refused by the memoised walk, at once.
+    let fragments: String = (0..6)
+        .map(|l| {
+            let next = if l < 5 {
+                format!("...F{}", l + 1)
+            } else {
+                "name".to_owned()
+            };
+            let body: String = (0..5)
+                .map(|i| format!("x{i}: fields {{ name type {{ {next} ofType {{ {next} }} }} }} "))
+                .collect();
+            format!("fragment F{l} on __Type {{ name {body} }} ")
+        })
+        .collect();
+    let message = refused_for(format!(
+        r#"{{ __type(name: "__Type") {{ ...F0 }} }} {fragments}"#
+    ))
+    .await;
+    assert!(
+        message.contains("aliases")
+            || message.contains("complex")
+            || message.contains("Introspection lists"),
+        "{message}"
+    );
+    // Introspection lists nested four deep multiply the schema by itself.
+    let lists = r#"{ __type(name: "__Type") { fields { type { fields { type { fields { type { fields { name } } } } } } } } }"#;
+    assert!(
+        refused_for(lists.to_owned())
+            .await
+            .contains("Introspection lists")
+    );
+    // GraphiQL's own introspection still runs.
+    let graphiql = "query IntrospectionQuery { __schema { queryType { name } mutationType { name } types { ...FullType } directives { name locations args { ...InputValue } } } } fragment FullType on __Type { kind name fields(includeDeprecated: true) { name args { ...InputValue } type { ...TypeRef } isDeprecated } inputFields { ...InputValue } interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name } possibleTypes { ...TypeRef } } fragment InputValue on __InputValue { name type { ...TypeRef } defaultValue } fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
+    let (status, body) = graphql(
+        &app,
+        "/api/v2/graphql",
+        &app.ro,
+        &json!({ "query": graphiql }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.get("errors").is_none(), "{body}");
+    // A page size given as a variable's default counts as if it were sent.
+    let fields = "id title slug body rating featured status tags publishedAt author { id name email bio } categories { id name }";
+    let defaulted = format!(
+        "query($n: Int = 1000) {{ post(first: $n) {{ edges {{ node {{ {fields} }} }} }} }}"
+    );
+    let (status, body) = graphql(
+        &app,
+        "/api/v2/graphql",
+        &app.ro,
+        &json!({ "query": defaulted }),
+    )
+    .await;
+    assert!(refusal(status, &body).contains("too complex"));
+    // The executor's own errors carry a code too; an empty batch is refused.
+    let (_, body) = graphql(
+        &app,
+        "/api/v2/graphql",
+        &none,
+        &json!({"query": "{ nope }"}),
+    )
+    .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+        "{body}"
+    );
+    let (status, body) = graphql(&app, "/api/v2/graphql", &none, &json!([])).await;
+    assert!(refusal(status, &body).contains("no GraphQL document"));
+    // `[*].key` on a list of strings is a 400 on `filters`, not a database error.
+    let filters = json!({"tags[*].x": {"type": "equals", "filter": "a"}}).to_string();
+    let (status, body) = get_with(&app, "/api/v1/content/post", &[("filters", filters)]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["filters"][0]
+            .as_str()
+            .unwrap()
+            .contains("Unknown field"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn graphql_copies_of_large_objects_are_bounded_in_bytes() {
+    let app = TestApp::with_demo().await;
+    let reader = app.user_key(&[("post", "r"), ("author", "r")]).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/content/author",
+            &app.rw,
+            &json!({"id": "big", "name": "Big", "email": "big@x.org", "bio": "x".repeat(900_000)}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for batch in 0..1 {
+        let posts: Vec<Value> = (0..50)
+            .map(|i| json!({"title": format!("Amp {i}"), "slug": format!("amp-{batch}-{i}"), "author": [reference("author", "big")]}))
+            .collect();
+        let (status, body) = app
+            .post("/api/v1/content/post/batch", &app.rw, &json!(posts))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // 50 copies of 900 KB: past 32 MiB, refused at the field before any copy is made.
+    let query = r#"{ post(first: 50, filter: {slug: {type: "startsWith", filter: "amp-"}}) { edges { node { id author { bio } } } } }"#;
+    let (status, body) =
+        graphql(&app, "/api/v2/graphql", &reader, &json!({ "query": query })).await;
+    assert_eq!(status, 200);
+    let text = body.to_string();
+    assert!(
+        text.contains("MiB of objects"),
+        "{}",
+        &text[..text.len().min(500)]
+    );
+    assert!(text.len() < 33 * 1024 * 1024, "{}", text.len());
+    // 30 copies fit.
+    let fewer = query.replace("first: 50", "first: 30");
+    let (_, body) = graphql(&app, "/api/v2/graphql", &reader, &json!({ "query": fewer })).await;
+    assert!(body.get("errors").is_none());
+    assert_eq!(body["data"]["post"]["edges"].as_array().unwrap().len(), 30);
 }

@@ -10,6 +10,7 @@ use sea_orm::{DatabaseConnection, FromQueryResult};
 use serde_json::Value;
 
 use super::definition::TypeModel;
+use super::json_size;
 use super::objects::render;
 use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
@@ -171,23 +172,6 @@ fn readable_ref_list(
         }
     }
     refs
-}
-
-/// The size of a value as JSON text, without writing it anywhere.
-fn json_size(value: &Value) -> u64 {
-    struct Count(u64);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }
 
 fn too_many(objects: u64) -> AppError {

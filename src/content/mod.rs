@@ -12,6 +12,7 @@ pub mod types;
 pub mod validate;
 
 use serde::Serialize;
+use serde_json::Value;
 
 /// The paging envelope shared by every list.
 #[derive(Debug, Serialize)]
@@ -33,4 +34,21 @@ impl<T> Page<T> {
             data,
         }
     }
+}
+
+/// The size of a value as JSON text, without writing it anywhere.
+pub fn json_size(value: &Value) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }

@@ -104,8 +104,13 @@ fn target_of(model: &TypeModel, path: &str, param: &str) -> AppResult<Target> {
                     .property(name)
                     .filter(|p| p.is_array())
                     .ok_or_else(unknown)?;
+                let scalar_items = matches!(
+                    property.item_type.as_deref(),
+                    Some("string" | "number" | "integer" | "boolean")
+                );
                 let key = match rest.strip_prefix('.') {
-                    Some(key) if is_name(key) => Some(key.to_owned()),
+                    // Items that are not objects have no keys to address.
+                    Some(key) if is_name(key) && !scalar_items => Some(key.to_owned()),
                     None if rest.is_empty() => None,
                     _ => return Err(unknown()),
                 };

@@ -1,7 +1,8 @@
 //! The objects one GraphQL request may resolve, whatever its data holds: every page,
 //! relation, search and mutation takes its objects from one budget per HTTP request
-//! (shared by the operations of a batch) before it loads them, so a request that would
-//! resolve more is refused at that field before the work is done.
+//! (shared by the operations of a batch) before it loads them, and their bytes before
+//! their fields resolve, so a request that would resolve more is refused at that field
+//! before the work is done.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,15 +10,20 @@ use crate::error::AppError;
 
 /// Objects resolved per HTTP request at most.
 pub const MAX_OBJECTS_PER_REQUEST: u64 = 10_000;
+/// Bytes (as stored JSON) of the objects one HTTP request resolves, every copy counted,
+/// at most: the bound REST's hydration has too.
+pub const MAX_BYTES_PER_REQUEST: u64 = crate::content::hydrate::MAX_EMBEDDED_BYTES;
 
 pub struct ObjectBudget {
     left: AtomicU64,
+    bytes_left: AtomicU64,
 }
 
 impl Default for ObjectBudget {
     fn default() -> Self {
         ObjectBudget {
             left: AtomicU64::new(MAX_OBJECTS_PER_REQUEST),
+            bytes_left: AtomicU64::new(MAX_BYTES_PER_REQUEST),
         }
     }
 }
@@ -33,6 +39,21 @@ impl ObjectBudget {
             .map_err(|_| {
                 AppError::BadRequest(format!(
                     "This request would resolve more than {MAX_OBJECTS_PER_REQUEST} objects; ask for smaller pages or fewer nested relations"
+                ))
+            })
+    }
+
+    /// Takes the size of objects about to be handed to their fields, or refuses.
+    pub fn take_bytes(&self, bytes: u64) -> Result<(), AppError> {
+        self.bytes_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(bytes)
+            })
+            .map(|_| ())
+            .map_err(|_| {
+                AppError::BadRequest(format!(
+                    "This request would resolve more than {} MiB of objects; ask for smaller pages or fewer nested relations",
+                    MAX_BYTES_PER_REQUEST / (1024 * 1024)
                 ))
             })
     }

@@ -182,6 +182,9 @@ async fn execute(
         ))
     };
     let count = batch.iter_mut().count();
+    if count == 0 {
+        return refuse("A batch holds at least one operation".to_owned());
+    }
     if count > MAX_BATCH {
         return refuse(format!(
             "A batch holds at most {MAX_BATCH} operations, {count} sent"
@@ -190,6 +193,9 @@ async fn execute(
     let schemas = state.schemas(&principal).await?;
     let is_relation = |name: &str| schemas.relation_fields.contains(name);
     for request in batch.iter_mut() {
+        if request.query.trim().is_empty() {
+            return refuse("The request holds no GraphQL document".to_owned());
+        }
         let variables = serde_json::to_value(&request.variables).unwrap_or_default();
         if request.query.contains('\0')
             || request.query.contains("\\u0000")
@@ -333,7 +339,18 @@ fn playground(endpoint: &str) -> String {
 /// The HTTP answer for an executed batch. With `application/graphql-response+json` a
 /// request that could not run (parse or validation failure) is a 400; with plain
 /// `application/json` it is a 200 carrying the errors, as GraphQL over HTTP says.
-fn respond(batch: BatchResponse, graphql_media: bool) -> HttpResponse {
+fn respond(mut batch: BatchResponse, graphql_media: bool) -> HttpResponse {
+    // The executor's own errors (syntax, validation) carry no code; every error does.
+    let responses: Vec<&mut Response> = match &mut batch {
+        BatchResponse::Single(response) => vec![response],
+        BatchResponse::Batch(responses) => responses.iter_mut().collect(),
+    };
+    for error in responses.into_iter().flat_map(|r| r.errors.iter_mut()) {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_REQUEST");
+        }
+    }
     let request_error = matches!(&batch, BatchResponse::Single(r) if r.data == async_graphql::Value::Null && !r.errors.is_empty());
     let status = if graphql_media && request_error {
         StatusCode::BAD_REQUEST

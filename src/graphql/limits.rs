@@ -1,9 +1,10 @@
 //! Limits checked on a request's document before anything recurses over it: document
 //! size and bracket nesting on the raw text (so the parser never recurses deeply), then
 //! aliases, depth and complexity on the parsed document, every fragment spread counted
-//! as if it were written inline. Introspection (`__schema`, `__type`) is left to the
-//! schema's own, looser depth limit: GraphiQL's introspection query nests deeper than
-//! any content query should.
+//! as if it were written inline and a variable's declared default as if it were sent.
+//! Introspection (`__schema`, `__type`) counts too, with its own depth limit (GraphiQL's
+//! introspection query nests deeper than any content query should) and at most three
+//! of its lists nested in one another, which is what keeps its answer small.
 
 use std::collections::HashMap;
 
@@ -109,6 +110,8 @@ struct Figures {
     /// Levels of fields, the set's own included.
     depth: usize,
     aliases: u64,
+    /// Introspection list fields nested in one another, at most.
+    lists: usize,
 }
 
 impl Figures {
@@ -116,16 +119,52 @@ impl Figures {
         self.cost = self.cost.saturating_add(other.cost);
         self.depth = self.depth.max(other.depth);
         self.aliases = self.aliases.saturating_add(other.aliases);
+        self.lists = self.lists.max(other.lists);
     }
 }
 
+/// Where a selection set stands: at the root or not, under how many levels of fields,
+/// inside introspection (`__schema`, `__type`) or not.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Place {
+    root: bool,
+    above: usize,
+    introspection: bool,
+}
+
+impl Place {
+    fn max_depth(self) -> usize {
+        if self.introspection {
+            MAX_SCHEMA_DEPTH
+        } else {
+            MAX_DEPTH
+        }
+    }
+}
+
+/// Introspection fields that return lists; nesting them multiplies the answer.
+const INTROSPECTION_LISTS: &[&str] = &[
+    "types",
+    "fields",
+    "args",
+    "inputFields",
+    "interfaces",
+    "possibleTypes",
+    "enumValues",
+    "directives",
+];
+/// Introspection lists nested in one another at most (GraphiQL needs 3: types, fields, args).
+pub const MAX_INTROSPECTION_LISTS: usize = 3;
+
 struct Walk<'a> {
     document: &'a ExecutableDocument,
-    variables: &'a Variables,
+    /// The operation's variables: those sent, else the operation's declared defaults.
+    variables: Variables,
     relation_fields: &'a dyn Fn(&str) -> bool,
-    /// A fragment's figures depend only on whether it is spread at the root, so each
-    /// is computed at most twice however often it is spread: linear in the document.
-    memo: HashMap<(Name, bool), Figures>,
+    /// A fragment's figures depend only on whether it is spread at the root and inside
+    /// introspection, so each is computed at most four times however often it is
+    /// spread: linear in the document.
+    memo: HashMap<(Name, bool, bool), Figures>,
     /// Fragments being expanded, innermost last (cycles and long chains stop here).
     chain: Vec<Name>,
 }
@@ -133,7 +172,10 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// The number of objects a field can yield: the page size a list asks for, clamped
     /// as the resolvers clamp it; a relation's assumed size; 1 for anything else.
-    fn list_size(&self, field: &Field, root: bool) -> u64 {
+    fn list_size(&self, field: &Field, place: Place) -> u64 {
+        if place.introspection {
+            return 1;
+        }
         let argument = field
             .arguments
             .iter()
@@ -147,55 +189,68 @@ impl Walk<'_> {
         });
         match value {
             Some(Ok(Value::Number(n))) => n.as_u64().unwrap_or(MAX_LIST_LIMIT).min(MAX_LIST_LIMIT),
-            _ if root && field.name.node.ends_with("List") => 20,
-            _ if root => DEFAULT_FIRST,
+            _ if place.root && field.name.node.ends_with("List") => 20,
+            _ if place.root => DEFAULT_FIRST,
             _ if (self.relation_fields)(&field.name.node) => RELATION_SIZE,
             _ => 1,
         }
     }
 
-    /// The figures of `set`, which has `above` levels of fields above it. A document
-    /// is refused as soon as a field would be deeper than `MAX_DEPTH`, so the walk never
-    /// recurses further than that (and `MAX_FRAGMENT_CHAIN` spreads).
-    fn set(
-        &mut self,
-        set: &Positioned<SelectionSet>,
-        root: bool,
-        above: usize,
-    ) -> Result<Figures, String> {
+    /// The figures of `set` at `place`. A document is refused as soon as a field would be
+    /// deeper than its limit, so the walk never recurses further than that (and
+    /// `MAX_FRAGMENT_CHAIN` spreads).
+    fn set(&mut self, set: &Positioned<SelectionSet>, place: Place) -> Result<Figures, String> {
         let mut figures = Figures::default();
         for selection in &set.node.items {
             match &selection.node {
-                Selection::Field(field) if field.node.name.node.starts_with("__") => {}
-                Selection::Field(field) => figures.add(self.field(&field.node, root, above)?),
+                Selection::Field(field) if field.node.name.node == "__typename" => {}
+                Selection::Field(field) => figures.add(self.field(&field.node, place)?),
                 Selection::InlineFragment(fragment) => {
-                    figures.add(self.set(&fragment.node.selection_set, root, above)?)
+                    figures.add(self.set(&fragment.node.selection_set, place)?)
                 }
                 Selection::FragmentSpread(spread) => {
-                    figures.add(self.spread(&spread.node.fragment_name.node, root, above)?)
+                    figures.add(self.spread(&spread.node.fragment_name.node, place)?)
                 }
             }
         }
         Ok(figures)
     }
 
-    fn field(&mut self, field: &Field, root: bool, above: usize) -> Result<Figures, String> {
-        if above + 1 > MAX_DEPTH {
-            return Err(too_deep());
+    fn field(&mut self, field: &Field, place: Place) -> Result<Figures, String> {
+        let name = field.name.node.as_str();
+        let introspection = place.introspection || name.starts_with("__");
+        let here = Place {
+            introspection,
+            ..place
+        };
+        if here.above + 1 > here.max_depth() {
+            return Err(too_deep(here));
         }
-        let children = self.set(&field.selection_set, false, above + 1)?;
-        Ok(Figures {
-            cost: 1u64.saturating_add(children.cost.saturating_mul(self.list_size(field, root))),
+        let below = Place {
+            root: false,
+            above: here.above + 1,
+            introspection,
+        };
+        let children = self.set(&field.selection_set, below)?;
+        let figures = Figures {
+            cost: 1u64.saturating_add(children.cost.saturating_mul(self.list_size(field, here))),
             depth: children.depth + 1,
             aliases: children.aliases + u64::from(field.alias.is_some()),
-        })
+            lists: children.lists
+                + usize::from(introspection && INTROSPECTION_LISTS.contains(&name)),
+        };
+        if figures.lists > MAX_INTROSPECTION_LISTS {
+            return Err(too_many_lists());
+        }
+        Ok(figures)
     }
 
-    fn spread(&mut self, name: &Name, root: bool, above: usize) -> Result<Figures, String> {
-        if let Some(figures) = self.memo.get(&(name.clone(), root)) {
+    fn spread(&mut self, name: &Name, place: Place) -> Result<Figures, String> {
+        let key = (name.clone(), place.root, place.introspection);
+        if let Some(figures) = self.memo.get(&key) {
             // Computed where it was first spread; the depth is checked where it is now.
-            if above + figures.depth > MAX_DEPTH {
-                return Err(too_deep());
+            if place.above + figures.depth > place.max_depth() {
+                return Err(too_deep(place));
             }
             return Ok(*figures);
         }
@@ -212,16 +267,30 @@ impl Walk<'_> {
             ));
         }
         self.chain.push(name.clone());
-        let figures = self.set(&fragment.node.selection_set, root, above);
+        let figures = self.set(&fragment.node.selection_set, place);
         self.chain.pop();
         let figures = figures?;
-        self.memo.insert((name.clone(), root), figures);
+        self.memo.insert(key, figures);
         Ok(figures)
     }
 }
 
-fn too_deep() -> String {
-    format!("Query is nested too deep: at most {MAX_DEPTH} levels of fields are allowed")
+fn too_deep(place: Place) -> String {
+    format!(
+        "Query is nested too deep: at most {} levels of fields are allowed{}",
+        place.max_depth(),
+        if place.introspection {
+            " in introspection"
+        } else {
+            ""
+        }
+    )
+}
+
+fn too_many_lists() -> String {
+    format!(
+        "Introspection lists (types, fields, args, ...) nest more than {MAX_INTROSPECTION_LISTS} deep"
+    )
 }
 
 /// Checks one request's document; `Err` is the message for the client.
@@ -261,18 +330,31 @@ pub fn check(
             .map(|(_, op)| op.clone())
             .collect(),
     };
-    let mut walk = Walk {
-        document: &document,
-        variables: &request.variables,
-        relation_fields,
-        memo: HashMap::new(),
-        chain: Vec::new(),
-    };
     let mut figures = Figures::default();
     let mut is_mutation = false;
     for operation in &operations {
         is_mutation |= operation.node.ty == OperationType::Mutation;
-        figures.add(walk.set(&operation.node.selection_set, true, 0)?);
+        // A variable that is not sent takes its declared default, which counts too.
+        let mut variables = request.variables.clone();
+        for definition in &operation.node.variable_definitions {
+            let name = &definition.node.name.node;
+            if let (None, Some(default)) = (variables.get(name), &definition.node.default_value) {
+                variables.insert(name.clone(), default.node.clone());
+            }
+        }
+        let mut walk = Walk {
+            document: &document,
+            variables,
+            relation_fields,
+            memo: HashMap::new(),
+            chain: Vec::new(),
+        };
+        let root = Place {
+            root: true,
+            above: 0,
+            introspection: false,
+        };
+        figures.add(walk.set(&operation.node.selection_set, root)?);
     }
     if figures.aliases > MAX_ALIASES as u64 {
         return Err(format!(

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::auth::Principal;
 use crate::content::hydrate::{Key, load};
+use crate::content::json_size;
 use crate::content::models::Models;
 use crate::error::AppError;
 
@@ -20,14 +21,24 @@ pub struct RelationLoader {
     pub models: Arc<Models>,
 }
 
+/// A loaded object and its size as JSON, measured once however often it is used.
+pub type Sized = (Value, u64);
+
 impl Loader<Key> for RelationLoader {
-    type Value = Value;
+    type Value = Sized;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Value>, Self::Error> {
+    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Sized>, Self::Error> {
         let keys: BTreeSet<Key> = keys.iter().cloned().collect();
-        load(&self.db, &self.principal, &keys, &self.models.by_name)
+        let loaded = load(&self.db, &self.principal, &keys, &self.models.by_name)
             .await
-            .map_err(Arc::new)
+            .map_err(Arc::new)?;
+        Ok(loaded
+            .into_iter()
+            .map(|(key, object)| {
+                let size = json_size(&object);
+                (key, (object, size))
+            })
+            .collect())
     }
 }

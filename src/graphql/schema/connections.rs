@@ -167,6 +167,7 @@ pub(super) fn connection_root(names: &Names) -> Field {
                     .await
                     .map_err(app_err)?;
                 give_back_objects(&ctx, limit, page.count);
+                take_page_bytes(&ctx, &page.data)?;
                 let has_next = offset + page.count < page.total_count;
                 Ok(Some(FieldValue::owned_any(Connection {
                     items: page.data,
@@ -228,6 +229,7 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                 let page = objects::list(db, principal, ctx.data::<Arc<Models>>()?, model, &params)
                     .await
                     .map_err(app_err)?;
+                take_page_bytes(&ctx, &page.data)?;
                 Ok(page.data.into_iter().next().map(FieldValue::owned_any))
             })
         },
@@ -270,6 +272,7 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                     .await
                     .map_err(app_err)?;
                 give_back_objects(&ctx, params.limit, page.count);
+                take_page_bytes(&ctx, &page.data)?;
                 Ok(Some(FieldValue::list(
                     page.data.into_iter().map(FieldValue::owned_any),
                 )))

@@ -143,6 +143,18 @@ fn take_objects(ctx: &ResolverContext<'_>, objects: u64) -> async_graphql::Resul
         .map_err(app_err)
 }
 
+/// Takes the size of objects about to be handed to their fields.
+fn take_bytes(ctx: &ResolverContext<'_>, bytes: u64) -> async_graphql::Result<()> {
+    ctx.data::<Arc<ObjectBudget>>()?
+        .take_bytes(bytes)
+        .map_err(app_err)
+}
+
+/// Takes the size of a page of objects.
+fn take_page_bytes(ctx: &ResolverContext<'_>, objects: &[Value]) -> async_graphql::Result<()> {
+    take_bytes(ctx, objects.iter().map(crate::content::json_size).sum())
+}
+
 /// Gives back what a page took but did not fill.
 fn give_back_objects(ctx: &ResolverContext<'_>, taken: u64, used: u64) {
     if let Ok(budget) = ctx.data::<Arc<ObjectBudget>>() {

@@ -137,10 +137,12 @@ pub(super) fn relation_field(
                         tracing::error!(error = %err, "relation loader failed");
                         AppError::Internal("relation loader".into()).into_graphql()
                     })?;
-                let items: Vec<FieldValue> = keys
-                    .iter()
-                    .filter_map(|k| loaded.get(k).cloned())
-                    .map(FieldValue::owned_any)
+                // Every copy counts, and is weighed before it is made.
+                let found: Vec<&(Value, u64)> = keys.iter().filter_map(|k| loaded.get(k)).collect();
+                take_bytes(&ctx, found.iter().map(|(_, size)| size).sum())?;
+                let items: Vec<FieldValue> = found
+                    .into_iter()
+                    .map(|(object, _)| FieldValue::owned_any(object.clone()))
                     .collect();
                 Ok(Some(FieldValue::list(items)))
             })

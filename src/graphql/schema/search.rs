@@ -110,6 +110,7 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
             give_back_objects(&ctx, limit, hits as u64);
+            take_bytes(&ctx, crate::content::json_size(&result))?;
             Ok(Some(FieldValue::owned_any(result)))
         })
     })
