@@ -39,6 +39,20 @@ async fn get_with(app: &TestApp, path: &str, query: &[(&str, String)]) -> (u16, 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Creates `items` of `type_name` with the read-write key, 100 per batch.
+async fn create_all(app: &TestApp, type_name: &str, items: &[Value]) {
+    for chunk in items.chunks(100) {
+        let (status, body) = app
+            .post(
+                &format!("/api/v1/content/{type_name}/batch"),
+                &app.rw,
+                &json!(chunk),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
 async fn still_serving(app: &TestApp) {
     let (status, body) = graphql(
         app,
@@ -216,12 +230,8 @@ async fn one_request_resolves_a_bounded_number_of_objects() {
     let middles: Vec<Value> = (0..100)
         .map(|i| json!({"id": format!("m{i}"), "children": (0..100).map(|j| reference("node", &format!("t{j}"))).collect::<Vec<_>>()}))
         .collect();
-    for items in [leaves, middles] {
-        let (status, body) = app
-            .post("/api/v1/content/node/batch", &app.rw, &json!(items))
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    create_all(&app, "node", &leaves).await;
+    create_all(&app, "node", &middles).await;
     let hub: Vec<Value> = (0..100)
         .map(|i| reference("node", &format!("m{i}")))
         .collect();
@@ -320,18 +330,8 @@ async fn cube(app: &TestApp, n: usize) {
     let bs: Vec<Value> = (0..n)
         .map(|i| json!({"id": format!("b-{i}"), "title": "middle", "next": refs("c")}))
         .collect();
-    for (name, items) in [("c", cs), ("b", bs)] {
-        for chunk in items.chunks(100) {
-            let (status, body) = app
-                .post(
-                    &format!("/api/v1/content/{name}/batch"),
-                    &app.rw,
-                    &json!(chunk),
-                )
-                .await;
-            assert_eq!(status, 200, "{body}");
-        }
-    }
+    create_all(app, "c", &cs).await;
+    create_all(app, "b", &bs).await;
     let (status, body) = app
         .post(
             "/api/v1/content/a",
@@ -704,12 +704,7 @@ async fn large_inputs_are_refused_or_done_in_chunks_never_a_500() {
     let tags: Vec<Value> = (0..1_200)
         .map(|i| json!({"id": format!("t{i}"), "name": format!("T{i}"), "slug": format!("t-{i}")}))
         .collect();
-    for chunk in tags.chunks(100) {
-        let (status, body) = app
-            .post("/api/v1/content/category/batch", &app.rw, &json!(chunk))
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    create_all(&app, "category", &tags).await;
     let categories: Vec<Value> = (0..1_200)
         .map(|i| reference("category", &format!("t{i}")))
         .collect();
@@ -882,15 +877,10 @@ async fn graphql_copies_of_large_objects_are_bounded_in_bytes() {
         )
         .await;
     assert_eq!(status, 200);
-    for batch in 0..1 {
-        let posts: Vec<Value> = (0..50)
-            .map(|i| json!({"title": format!("Amp {i}"), "slug": format!("amp-{batch}-{i}"), "author": [reference("author", "big")]}))
-            .collect();
-        let (status, body) = app
-            .post("/api/v1/content/post/batch", &app.rw, &json!(posts))
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    let posts: Vec<Value> = (0..50)
+        .map(|i| json!({"title": format!("Amp {i}"), "slug": format!("amp-{i}"), "author": [reference("author", "big")]}))
+        .collect();
+    create_all(&app, "post", &posts).await;
     // 50 copies of 900 KB: past 32 MiB, refused at the field before any copy is made.
     let query = r#"{ post(first: 50, filter: {slug: {type: "startsWith", filter: "amp-"}}) { edges { node { id author { bio } } } } }"#;
     let (status, body) =

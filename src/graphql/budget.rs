@@ -31,35 +31,36 @@ impl Default for ObjectBudget {
 impl ObjectBudget {
     /// Takes `objects` from the budget, or refuses without taking any.
     pub fn take(&self, objects: u64) -> Result<(), AppError> {
-        self.left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(objects)
-            })
-            .map(|_| ())
-            .map_err(|_| {
-                AppError::BadRequest(format!(
-                    "This request would resolve more than {MAX_OBJECTS_PER_REQUEST} objects; ask for smaller pages or fewer nested relations"
-                ))
-            })
+        take_from(&self.left, objects, || {
+            format!("more than {MAX_OBJECTS_PER_REQUEST} objects")
+        })
     }
 
     /// Takes the size of objects about to be handed to their fields, or refuses.
     pub fn take_bytes(&self, bytes: u64) -> Result<(), AppError> {
-        self.bytes_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(bytes)
-            })
-            .map(|_| ())
-            .map_err(|_| {
-                AppError::BadRequest(format!(
-                    "This request would resolve more than {} MiB of objects; ask for smaller pages or fewer nested relations",
-                    MAX_BYTES_PER_REQUEST / (1024 * 1024)
-                ))
-            })
+        take_from(&self.bytes_left, bytes, || {
+            format!(
+                "more than {} MiB of objects",
+                MAX_BYTES_PER_REQUEST / (1024 * 1024)
+            )
+        })
     }
 
     /// Gives back what a page did not use (it took its page size before loading).
     pub fn give_back(&self, objects: u64) {
         self.left.fetch_add(objects, Ordering::SeqCst);
     }
+}
+
+fn take_from(left: &AtomicU64, amount: u64, what: impl FnOnce() -> String) -> Result<(), AppError> {
+    left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+        left.checked_sub(amount)
+    })
+    .map(|_| ())
+    .map_err(|_| {
+        AppError::BadRequest(format!(
+            "This request would resolve {}; ask for smaller pages or fewer nested relations",
+            what()
+        ))
+    })
 }
