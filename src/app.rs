@@ -96,7 +96,9 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), route, request_id)
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
+    // The composition root: each adapter brings its routes; none imports another.
     rest::router()
+        .merge(crate::graphql::http::router())
         .with_state(state)
         .layer(axum::middleware::map_response(json_rejections))
         .layer(axum::middleware::from_fn(allowance_headers))

@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod graphql;
+pub mod http;
 pub mod listener;
 pub mod quota;
 pub mod rest;

@@ -21,8 +21,8 @@ use crate::app::AppState;
 use crate::auth::Principal;
 use crate::content::validate::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
+use crate::http::{MAX_BODY_BYTES, QueryParams};
 use crate::quota::AllowanceSlot;
-use crate::rest::{MAX_BODY_BYTES, QueryParams};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -69,7 +69,7 @@ async fn endpoint(
     }
     let method = parts.method.clone();
     let graphql_media = wants_graphql_media(&parts.headers);
-    let principal = match crate::rest::authenticate(&parts, &state).await {
+    let principal = match crate::http::authenticate(&parts, &state).await {
         Ok(principal) => principal,
         Err(err) => return err.into_response(),
     };

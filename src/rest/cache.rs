@@ -17,10 +17,10 @@ use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use serde_json::Value;
 
-use super::QueryParams;
 use crate::auth::Principal;
 use crate::auth::principal::{ReadScope, Revisions};
 use crate::error::AppResult;
+use crate::http::QueryParams;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 struct Key {

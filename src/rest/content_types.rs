@@ -7,12 +7,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::extract::{QueryParams, json_body};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::content::query::parse_direction;
 use crate::content::types::{self, ListParams, MAX_DEFINITION_LIMIT};
 use crate::error::{AppError, AppResult};
+use crate::http::{QueryParams, json_body};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -3,9 +3,6 @@
 
 pub mod cache;
 mod content_types;
-mod extract;
-
-pub use extract::{MAX_BODY_BYTES, QueryParams, authenticate};
 mod objects;
 mod search;
 
@@ -25,7 +22,6 @@ pub fn router() -> Router<AppState> {
         .merge(content_types::router())
         .merge(objects::router())
         .merge(search::router())
-        .merge(crate::graphql::http::router())
         .fallback(|| async { AppError::NotFound.into_response() })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })
 }

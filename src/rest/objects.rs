@@ -8,7 +8,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::extract::{QueryParams, json_body};
 use crate::app::AppState;
 use crate::auth::{Action, Principal};
 use crate::content::batch;
@@ -16,6 +15,7 @@ use crate::content::hydrate::parse_depth;
 use crate::content::objects::{self, ListParams};
 use crate::content::query::{parse_filters, parse_order};
 use crate::error::{AppError, AppResult};
+use crate::http::{QueryParams, json_body};
 use crate::time::parse_client_date;
 
 pub fn router() -> Router<AppState> {

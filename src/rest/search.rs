@@ -6,13 +6,13 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::extract::QueryParams;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::content::hydrate::parse_depth;
 use crate::content::query::parse_direction;
 use crate::content::search::{SearchParams, parse_field, search};
 use crate::error::{AppError, AppResult};
+use crate::http::QueryParams;
 
 const UNSUPPORTED: &[&str] = &[
     "post_filters",

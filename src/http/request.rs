@@ -1,5 +1,5 @@
-//! Request parsing shared by the handlers: the caller's key, repeated query parameters,
-//! and JSON bodies with Flotiq's 400/413/415 answers.
+//! Request parsing shared by every HTTP adapter (REST and GraphQL): the caller's key,
+//! repeated query parameters, and JSON bodies with Flotiq's 400/413/415 answers.
 
 use axum::body::Body;
 use axum::extract::{FromRef, FromRequestParts};
