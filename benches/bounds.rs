@@ -307,84 +307,12 @@ async fn main() {
         "|------------------------------------------------------|--------|--------------|-----------|----------|"
     );
     use reqwest::Method;
-    row(
-        &api,
-        "REST hydrate=2, 9,900 embedded objects",
-        Method::GET,
-        "/api/v1/content/a/a-0?hydrate=2",
-        None,
-    )
-    .await;
-    row(
-        &api,
-        "  10,100 embedded: refused",
-        Method::GET,
-        "/api/v1/content/a/a-1?hydrate=2",
-        None,
-    )
-    .await;
-    row(
-        &api,
-        "REST hydrate=1, 31 MB embedded",
-        Method::GET,
-        "/api/v1/content/holder/h?hydrate=1",
-        None,
-    )
-    .await;
-    row(
-        &api,
-        "  35 MB embedded: refused",
-        Method::GET,
-        "/api/v1/content/holder/h2?hydrate=1",
-        None,
-    )
-    .await;
     let graphql = |query: &str| Some(json!({ "query": query }));
-    row(
-        &api,
-        "GraphQL, 10,000 objects resolved",
-        Method::POST,
-        "/api/v2/graphql",
-        graphql(r#"{ node(id: "hub") { edges { node { next { next { id } } } } } }"#),
-    )
-    .await;
-    row(
-        &api,
-        "  10,101 objects: refused at the fields",
-        Method::POST,
-        "/api/v2/graphql",
-        graphql(r#"{ node(id: "hub2") { edges { node { next { next { id } } } } } }"#),
-    )
-    .await;
-    row(
-        &api,
-        "GraphQL, 31 MB of related objects",
-        Method::POST,
-        "/api/v2/graphql",
-        graphql(r#"{ holder(id: "h") { edges { node { next { id } } } } }"#),
-    )
-    .await;
-    row(
-        &api,
-        "  35 MB: refused at the field",
-        Method::POST,
-        "/api/v2/graphql",
-        graphql(r#"{ holder(id: "h2") { edges { node { next { id } } } } }"#),
-    )
-    .await;
     let nested = format!(
         "{{ node(id: {}1{}) {{ edges {{ node {{ id }} }} }} }}",
         "[".repeat(16_000),
         "]".repeat(16_000)
     );
-    row(
-        &api,
-        "GraphQL 32 KiB document nesting 16,000: refused",
-        Method::POST,
-        "/api/v2/graphql",
-        graphql(&nested),
-    )
-    .await;
     let spreads: String = (0..1_500).map(|i| format!("...F{} ", i % 15)).collect();
     let fragments: String = (0..15)
         .map(|i| format!("fragment F{i} on node {{ id ...F{} }} ", i + 1))
@@ -392,24 +320,79 @@ async fn main() {
     let fanout = format!(
         "{{ node {{ edges {{ node {{ {spreads} }} }} }} }} {fragments} fragment F15 on node {{ id }}"
     );
-    row(
-        &api,
-        "GraphQL 1,500 spreads of a 15-fragment chain",
-        Method::POST,
-        "/api/v2/graphql",
-        graphql(&fanout),
-    )
-    .await;
     let huge =
         json!({"query": "{ __typename }", "variables": {"v": "x".repeat(100 * 1024 * 1024)}});
-    row(
-        &api,
-        "GraphQL body of 100 MiB (within the 101 MiB limit)",
-        Method::POST,
-        "/api/v2/graphql",
-        Some(huge),
-    )
-    .await;
+    let rows: Vec<(&str, Method, &str, Option<Value>)> = vec![
+        (
+            "REST hydrate=2, 9,900 embedded objects",
+            Method::GET,
+            "/api/v1/content/a/a-0?hydrate=2",
+            None,
+        ),
+        (
+            "  10,100 embedded: refused",
+            Method::GET,
+            "/api/v1/content/a/a-1?hydrate=2",
+            None,
+        ),
+        (
+            "REST hydrate=1, 31 MB embedded",
+            Method::GET,
+            "/api/v1/content/holder/h?hydrate=1",
+            None,
+        ),
+        (
+            "  35 MB embedded: refused",
+            Method::GET,
+            "/api/v1/content/holder/h2?hydrate=1",
+            None,
+        ),
+        (
+            "GraphQL, 10,000 objects resolved",
+            Method::POST,
+            "/api/v2/graphql",
+            graphql(r#"{ node(id: "hub") { edges { node { next { next { id } } } } } }"#),
+        ),
+        (
+            "  10,101 objects: refused at the fields",
+            Method::POST,
+            "/api/v2/graphql",
+            graphql(r#"{ node(id: "hub2") { edges { node { next { next { id } } } } } }"#),
+        ),
+        (
+            "GraphQL, 31 MB of related objects",
+            Method::POST,
+            "/api/v2/graphql",
+            graphql(r#"{ holder(id: "h") { edges { node { next { id } } } } }"#),
+        ),
+        (
+            "  35 MB: refused at the field",
+            Method::POST,
+            "/api/v2/graphql",
+            graphql(r#"{ holder(id: "h2") { edges { node { next { id } } } } }"#),
+        ),
+        (
+            "GraphQL 32 KiB document nesting 16,000: refused",
+            Method::POST,
+            "/api/v2/graphql",
+            graphql(&nested),
+        ),
+        (
+            "GraphQL 1,500 spreads of a 15-fragment chain",
+            Method::POST,
+            "/api/v2/graphql",
+            graphql(&fanout),
+        ),
+        (
+            "GraphQL body of 100 MiB (within the 101 MiB limit)",
+            Method::POST,
+            "/api/v2/graphql",
+            Some(huge),
+        ),
+    ];
+    for (name, method, path, body) in rows {
+        row(&api, name, method, path, body).await;
+    }
 
     let _ = stop.send(());
     server.await.expect("server").expect("serve");

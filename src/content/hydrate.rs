@@ -224,8 +224,16 @@ pub async fn hydrate(
         .iter()
         .map(|(key, object)| (key, readable_ref_list(object, models, &scope)))
         .collect();
-    let size_of = |loaded: &HashMap<Key, Value>, key: &Key| loaded.get(key).map_or(0, json_size);
-    let mut bytes: u64 = top.iter().map(|key| size_of(&first, key)).sum();
+    // Each loaded object is weighed once, however many copies of it the answer holds.
+    let sizes = |loaded: &HashMap<Key, Value>| -> HashMap<Key, u64> {
+        loaded
+            .iter()
+            .map(|(key, object)| (key.clone(), json_size(object)))
+            .collect()
+    };
+    let size_of = |sizes: &HashMap<Key, u64>, key: &Key| sizes.get(key).copied().unwrap_or(0);
+    let first_sizes = sizes(&first);
+    let mut bytes: u64 = top.iter().map(|key| size_of(&first_sizes, key)).sum();
     let mut second = HashMap::new();
     if depth >= 2 {
         let nested: u64 = top
@@ -239,9 +247,10 @@ pub async fn hydrate(
         }
         let wanted: BTreeSet<Key> = refs_of.values().flatten().cloned().collect();
         second = load(db, principal, &wanted, models).await?;
+        let second_sizes = sizes(&second);
         let nested_size: HashMap<&Key, u64> = refs_of
             .iter()
-            .map(|(key, refs)| (*key, refs.iter().map(|r| size_of(&second, r)).sum()))
+            .map(|(key, refs)| (*key, refs.iter().map(|r| size_of(&second_sizes, r)).sum()))
             .collect();
         bytes += top
             .iter()
