@@ -6,6 +6,7 @@
 //! introspection query nests deeper than any content query should) and at most three
 //! of its lists nested in one another, which is what keeps its answer small.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{
@@ -159,7 +160,7 @@ pub const MAX_INTROSPECTION_LISTS: usize = 3;
 struct Walk<'a> {
     document: &'a ExecutableDocument,
     /// The operation's variables: those sent, else the operation's declared defaults.
-    variables: Variables,
+    variables: Cow<'a, Variables>,
     relation_fields: &'a dyn Fn(&str) -> bool,
     /// A fragment's figures depend only on whether it is spread at the root and inside
     /// introspection, so each is computed at most four times however often it is
@@ -334,12 +335,15 @@ pub fn check(
     let mut is_mutation = false;
     for operation in &operations {
         is_mutation |= operation.node.ty == OperationType::Mutation;
-        // A variable that is not sent takes its declared default, which counts too.
-        let mut variables = request.variables.clone();
+        // A variable that is not sent takes its declared default, which counts too
+        // (the sent variables, which may be large, are copied only to add one).
+        let mut variables = Cow::Borrowed(&request.variables);
         for definition in &operation.node.variable_definitions {
             let name = &definition.node.name.node;
             if let (None, Some(default)) = (variables.get(name), &definition.node.default_value) {
-                variables.insert(name.clone(), default.node.clone());
+                variables
+                    .to_mut()
+                    .insert(name.clone(), default.node.clone());
             }
         }
         let mut walk = Walk {
