@@ -32,14 +32,7 @@ impl From<account::Model> for AccountView {
     }
 }
 
-/// Names of accounts and plans: 1 to 64 of a-z, A-Z, 0-9, `-` and `_`.
-pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
+pub use crate::quota::plans::is_valid_name;
 
 /// Creates an account on `plan` (a plan name the caller has checked).
 pub async fn create(keys: &KeyStore, name: &str, plan: &str) -> AppResult<account::Model> {

@@ -19,27 +19,24 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use std::sync::Arc;
 
-use crate::auth::Principal;
 use crate::auth::keys::KeyStore;
 use crate::auth::recent::RecentPrincipals;
-use crate::content::models::{ModelCache, Models};
+use crate::content::models::ModelCache;
 use crate::error::AppError;
-use crate::error::AppResult;
-use crate::graphql::cache::{AccountSchemas, SchemaCache};
+use crate::graphql::cache::SchemaCache;
+use crate::graphql::http::GraphqlState;
 pub use crate::graphql::schema::Options as GraphqlOptions;
+use crate::http::Shared;
 use crate::quota::{AllowanceSlot, Meter, QuotaOptions};
-use crate::rest;
+use crate::rest::RestState;
 use crate::rest::cache::{self as response_cache, ResponseCache};
 
+/// Everything the adapters stand on, assembled once; each adapter gets its part.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: DatabaseConnection,
-    pub keys: KeyStore,
-    pub principals: Arc<RecentPrincipals>,
-    pub models: Arc<ModelCache>,
-    pub responses: Arc<ResponseCache>,
-    pub graphql: Arc<SchemaCache>,
-    pub quota: Arc<Meter>,
+    shared: Shared,
+    responses: Arc<ResponseCache>,
+    schemas: Arc<SchemaCache>,
 }
 
 impl AppState {
@@ -49,14 +46,19 @@ impl AppState {
         graphql: GraphqlOptions,
         quota: QuotaOptions,
     ) -> Self {
-        AppState {
+        let shared = Shared {
             quota: Arc::new(Meter::new(db.clone(), quota)),
             principals: Arc::new(RecentPrincipals::new(&db)),
             db,
             keys,
             models: Arc::new(ModelCache::default()),
+            // Content type writes are refused if GraphQL could not serve the result.
+            check_definitions: crate::graphql::check_models,
+        };
+        AppState {
+            shared,
             responses: Arc::new(ResponseCache::new(response_cache::DEFAULT_BYTES)),
-            graphql: Arc::new(SchemaCache::new(graphql)),
+            schemas: Arc::new(SchemaCache::new(graphql)),
         }
     }
 
@@ -64,17 +66,6 @@ impl AppState {
     pub fn with_response_cache(mut self, bytes: u64) -> Self {
         self.responses = Arc::new(ResponseCache::new(bytes));
         self
-    }
-
-    /// The caller's account's type models, as of its authentication.
-    pub async fn models(&self, principal: &Principal) -> AppResult<Arc<Models>> {
-        Models::current(&self.models, &self.db, principal).await
-    }
-
-    /// The caller's account's GraphQL schemas, as of its authentication.
-    pub async fn schemas(&self, principal: &Principal) -> AppResult<Arc<AccountSchemas>> {
-        let models = self.models(principal).await?;
-        self.graphql.get(principal, models).await
     }
 }
 
@@ -97,9 +88,16 @@ pub fn router(state: AppState) -> Router {
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
     // The composition root: each adapter brings its routes; none imports another.
-    rest::router()
-        .merge(crate::graphql::http::router())
-        .with_state(state)
+    let rest = RestState {
+        shared: state.shared.clone(),
+        responses: state.responses,
+    };
+    let graphql = GraphqlState {
+        shared: state.shared,
+        schemas: state.schemas,
+    };
+    crate::rest::router(rest)
+        .merge(crate::graphql::http::router(graphql))
         .layer(axum::middleware::map_response(json_rejections))
         .layer(axum::middleware::from_fn(allowance_headers))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
@@ -138,7 +136,7 @@ async fn allowance_headers(
     request.extensions_mut().insert(slot.clone());
     let mut response = next.run(request).await;
     if let Some(allowance) = slot.get() {
-        allowance.write_headers(response.headers_mut());
+        crate::http::allowance_headers(&allowance, response.headers_mut());
     }
     response
 }
@@ -198,10 +196,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let db = state.db.clone();
+    let db = state.shared.db.clone();
     // Request counts are flushed every interval, and once more after the last request.
     let (meter_stop, meter_stopped) = tokio::sync::oneshot::channel::<()>();
-    let meter = tokio::spawn(state.quota.clone().run(async move {
+    let meter = tokio::spawn(state.shared.quota.clone().run(async move {
         let _ = meter_stopped.await;
     }));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

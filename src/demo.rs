@@ -6,15 +6,9 @@ use serde_json::Value;
 
 use crate::auth::Principal;
 use crate::content::{batch, types};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
-/// Definitions in dependency order; the same files generate `schema.graphql`.
-pub const DEFINITIONS: [&str; 3] = [
-    include_str!("../examples/blog/category.json"),
-    include_str!("../examples/blog/author.json"),
-    include_str!("../examples/blog/post.json"),
-];
-pub const OBJECTS: &str = include_str!("../examples/blog/objects.json");
+pub use crate::examples::{DEFINITIONS, OBJECTS};
 
 /// Loads the example blog unless the account already has content types.
 /// Returns whether anything was loaded.
@@ -35,7 +29,13 @@ pub async fn load(db: &DatabaseConnection, account_id: &str) -> AppResult<bool> 
     let loader = Principal::operator(account_id);
     let samples: Value = serde_json::from_str(OBJECTS).expect("example objects are valid JSON");
     for (type_name, items) in samples.as_object().into_iter().flatten() {
-        batch::batch_create(db, &loader, type_name, items, false).await?;
+        let report = batch::batch_create(db, &loader, type_name, items, false).await?;
+        if !report.is_complete() {
+            return Err(AppError::Internal(format!(
+                "example objects of {type_name} were refused: {:?}",
+                report.errors
+            )));
+        }
     }
     Ok(true)
 }

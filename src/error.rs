@@ -1,12 +1,11 @@
-//! One error type for every service, and the one table that maps it to HTTP.
-//! Internal failures are logged with the request id and answered with a fixed text:
+//! One error type for every service, and the one table that says, for each, its HTTP
+//! status, its stable code and the fixed text a client sees. The adapters only render
+//! it: `http::response` as REST JSON, `graphql::errors` as GraphQL errors, the command
+//! line as a line of text. Internal failures carry their detail for the log only:
 //! database messages, paths and panics never reach a client.
 
 use std::collections::BTreeMap;
 
-use async_graphql::ErrorExtensions;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 /// Field path → messages, the Flotiq validation shape.
@@ -25,9 +24,9 @@ pub enum AppError {
     /// A refusal with a list of reasons (`{"errors":[...]}`), e.g. a delete that is blocked.
     #[error("refused")]
     Refused(Vec<String>),
-    /// A 400 whose body the service has already shaped (batch reports).
-    #[error("bad request")]
-    BadRequestBody(Value),
+    /// A definition change that existing objects (by id) would not satisfy.
+    #[error("objects do not conform")]
+    Nonconforming(BTreeMap<String, FieldErrors>),
     #[error("too large")]
     TooLarge(String),
     /// A request that cannot be served as sent: malformed, or past a documented limit.
@@ -46,6 +45,10 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// The message of a definition change refused by `Nonconforming`.
+pub const NONCONFORMING_MESSAGE: &str =
+    "Existing objects do not conform to the new schema. Update or remove them first.";
+
 impl AppError {
     /// A validation error on a single field.
     pub fn field(path: impl Into<String>, message: impl Into<String>) -> Self {
@@ -54,98 +57,83 @@ impl AppError {
         AppError::Validation(errors)
     }
 
-    pub fn status(&self) -> StatusCode {
+    /// The table: HTTP status and stable code (GraphQL's `extensions.code`).
+    pub fn entry(&self) -> (u16, &'static str) {
         match self {
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Validation(_)
-            | AppError::Refused(_)
-            | AppError::BadRequestBody(_)
-            | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// The body a REST client sees.
-    pub fn body(&self) -> Value {
-        let status = self.status().as_u16();
-        match self {
-            AppError::Unauthorized => json!({"code": status, "message": "Unauthorized"}),
-            AppError::Forbidden => json!({"code": status, "message": "Access denied"}),
-            AppError::NotFound => json!({"code": status, "message": "Not found"}),
-            AppError::Validation(errors) => json!(errors),
-            AppError::Refused(errors) => json!({"errors": errors}),
-            AppError::BadRequestBody(body) => body.clone(),
-            AppError::TooLarge(message)
-            | AppError::BadRequest(message)
-            | AppError::TooManyRequests { message, .. } => {
-                json!({"code": status, "message": message})
+            AppError::Unauthorized => (401, "UNAUTHENTICATED"),
+            AppError::Forbidden => (403, "FORBIDDEN"),
+            AppError::NotFound => (404, "NOT_FOUND"),
+            AppError::Validation(_) | AppError::Refused(_) | AppError::Nonconforming(_) => {
+                (400, "VALIDATION")
             }
-            AppError::UnsupportedMediaType => {
-                json!({"code": status, "message": "Unsupported Media Type"})
-            }
-            AppError::MethodNotAllowed => json!({"code": status, "message": "Method Not Allowed"}),
-            AppError::Internal(_) => json!({"code": status, "message": "Internal server error"}),
+            AppError::TooLarge(_) => (413, "VALIDATION"),
+            AppError::BadRequest(_) => (400, "BAD_REQUEST"),
+            AppError::UnsupportedMediaType => (415, "BAD_REQUEST"),
+            AppError::MethodNotAllowed => (405, "BAD_REQUEST"),
+            AppError::TooManyRequests { .. } => (429, "QUOTA_EXCEEDED"),
+            AppError::Internal(_) => (500, "INTERNAL"),
         }
     }
-}
 
-impl AppError {
-    /// The GraphQL `extensions.code`, from the same table as the HTTP status.
-    pub fn graphql_code(&self) -> &'static str {
+    pub fn status(&self) -> u16 {
+        self.entry().0
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.entry().1
+    }
+
+    /// The one-line message a client sees.
+    pub fn message(&self) -> String {
         match self {
-            AppError::Unauthorized => "UNAUTHENTICATED",
-            AppError::Forbidden => "FORBIDDEN",
-            AppError::NotFound => "NOT_FOUND",
-            AppError::Validation(_)
-            | AppError::Refused(_)
-            | AppError::BadRequestBody(_)
-            | AppError::TooLarge(_) => "VALIDATION",
-            AppError::UnsupportedMediaType
-            | AppError::MethodNotAllowed
-            | AppError::BadRequest(_) => "BAD_REQUEST",
-            AppError::TooManyRequests { .. } => "QUOTA_EXCEEDED",
-            AppError::Internal(_) => "INTERNAL",
-        }
-    }
-
-    /// The error as GraphQL reports it: a fixed message per code, the field messages
-    /// of a validation failure in `extensions.errors`, nothing internal.
-    pub fn into_graphql(self) -> async_graphql::Error {
-        if let AppError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "graphql resolver failed");
-        }
-        let message = match &self {
             AppError::Unauthorized => "Unauthorized".to_owned(),
             AppError::Forbidden => "Access denied".to_owned(),
             AppError::NotFound => "Not found".to_owned(),
+            AppError::Validation(_) | AppError::Refused(_) | AppError::Nonconforming(_) => {
+                "Validation failed".to_owned()
+            }
             AppError::TooLarge(message)
             | AppError::BadRequest(message)
             | AppError::TooManyRequests { message, .. } => message.clone(),
+            AppError::UnsupportedMediaType => "Unsupported Media Type".to_owned(),
+            AppError::MethodNotAllowed => "Method Not Allowed".to_owned(),
             AppError::Internal(_) => "Internal server error".to_owned(),
-            _ => "Validation failed".to_owned(),
-        };
-        let code = self.graphql_code();
-        let details = match &self {
-            AppError::Validation(_) | AppError::Refused(_) | AppError::BadRequestBody(_) => {
-                Some(self.body())
+        }
+    }
+
+    /// The field-by-field detail of a refusal, in Flotiq's shapes; `None` for errors
+    /// that a message says all of.
+    pub fn details(&self) -> Option<Value> {
+        match self {
+            AppError::Validation(errors) => Some(json!(errors)),
+            AppError::Refused(errors) => Some(json!({"errors": errors})),
+            AppError::Nonconforming(objects) => {
+                Some(json!({"ctd": [NONCONFORMING_MESSAGE], "co": objects}))
             }
             _ => None,
-        };
-        async_graphql::Error::new(message).extend_with(|_, extensions| {
-            extensions.set("code", code);
-            if let Some(details) = details {
-                extensions.set(
-                    "errors",
-                    async_graphql::Value::from_json(details).unwrap_or_default(),
-                );
-            }
-        })
+        }
+    }
+
+    /// The body a REST client sees: the details, or `{"code":..,"message":..}`.
+    pub fn body(&self) -> Value {
+        self.details()
+            .unwrap_or_else(|| json!({"code": self.status(), "message": self.message()}))
+    }
+
+    /// Seconds a client should wait, for a `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// Logs an internal failure (the span carries the request id); the client only
+    /// ever gets the fixed text.
+    pub fn log_internal(&self, context: &str) {
+        if let AppError::Internal(detail) = self {
+            tracing::error!(error = %detail, "{context}");
+        }
     }
 }
 
@@ -161,21 +149,5 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
             sea_orm::TransactionError::Connection(db) => db.into(),
             sea_orm::TransactionError::Transaction(app) => app,
         }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        if let AppError::Internal(detail) = &self {
-            // The span carries the request id; the client only gets the fixed text.
-            tracing::error!(error = %detail, "request failed");
-        }
-        let mut response = (self.status(), axum::Json(self.body())).into_response();
-        if let AppError::TooManyRequests { retry_after, .. } = self {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
-        }
-        response
     }
 }

@@ -11,6 +11,7 @@ pub mod content;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod examples;
 pub mod graphql;
 pub mod http;
 pub mod listener;

@@ -5,29 +5,80 @@
 use std::collections::BTreeSet;
 
 use sea_orm::DatabaseConnection;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::objects::{
     Replacing, begin_type_write, check_object, check_size, delete_blocker, find_live,
     find_live_for_delete, insert_object, merged, new_id, replace_object, soft_delete, split_body,
 };
 use crate::auth::{Action, Principal};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldErrors};
 
 pub const MAX_BATCH: usize = 100;
 
-/// Outcome of a batch write, in Flotiq's report shape.
-fn batch_report(total: usize, errors: Vec<Value>) -> AppResult<Value> {
-    let report = json!({
-        "batch_total_count": total,
-        "batch_success_count": total - errors.len(),
-        "batch_error_count": errors.len(),
-        "errors": errors,
-    });
-    if errors.is_empty() {
-        Ok(report)
-    } else {
-        Err(AppError::BadRequestBody(report))
+/// Outcome of a batch write, in Flotiq's report shape. Valid items are saved even
+/// when others fail; an adapter answers a report with failures as a refusal.
+#[derive(Debug, Serialize)]
+pub struct BatchReport {
+    pub batch_total_count: usize,
+    pub batch_success_count: usize,
+    pub batch_error_count: usize,
+    pub errors: Vec<ItemFailure>,
+}
+
+/// One item of a batch that was not saved, and why.
+#[derive(Debug, Serialize)]
+pub struct ItemFailure {
+    pub data: Value,
+    pub errors: FieldErrors,
+}
+
+impl ItemFailure {
+    fn new(data: &Value, errors: FieldErrors) -> Self {
+        ItemFailure {
+            data: data.clone(),
+            errors,
+        }
+    }
+
+    fn duplicate(data: &Value) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(
+            "id".into(),
+            vec!["There are duplications in object data, key: id".into()],
+        );
+        ItemFailure::new(data, errors)
+    }
+}
+
+impl BatchReport {
+    fn new(total: usize, errors: Vec<ItemFailure>) -> Self {
+        BatchReport {
+            batch_total_count: total,
+            batch_success_count: total - errors.len(),
+            batch_error_count: errors.len(),
+            errors,
+        }
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Outcome of a batch delete: how many were deleted, and why the others were not.
+#[derive(Debug, Serialize)]
+pub struct DeleteReport {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    #[serde(rename = "deletedCount")]
+    pub deleted_count: u64,
+}
+
+impl DeleteReport {
+    pub fn is_complete(&self) -> bool {
+        self.errors.is_empty()
     }
 }
 
@@ -36,9 +87,13 @@ fn batch_items(body: &Value) -> AppResult<&Vec<Value>> {
         .as_array()
         .ok_or_else(|| AppError::field("body", "An array of objects is expected"))?;
     if items.len() > MAX_BATCH {
-        return Err(AppError::BadRequestBody(json!({
-            "batch_limit": [format!("A batch can hold at most {MAX_BATCH} objects, {} sent", items.len())]
-        })));
+        return Err(AppError::field(
+            "batch_limit",
+            format!(
+                "A batch can hold at most {MAX_BATCH} objects, {} sent",
+                items.len()
+            ),
+        ));
     }
     Ok(items)
 }
@@ -51,7 +106,7 @@ pub async fn batch_create(
     type_name: &str,
     body: &Value,
     update_existing: bool,
-) -> AppResult<Value> {
+) -> AppResult<BatchReport> {
     let actions: &[Action] = if update_existing {
         &[Action::Create, Action::Update]
     } else {
@@ -68,13 +123,13 @@ pub async fn batch_create(
         let (id, data) = match split_body(item) {
             Ok(parts) => parts,
             Err(field_errors) => {
-                errors.push(json!({"data": item, "errors": field_errors}));
+                errors.push(ItemFailure::new(item, field_errors));
                 continue;
             }
         };
         let id = id.unwrap_or_else(|| new_id(type_name));
         if !seen.insert(id.clone()) {
-            errors.push(json!({"data": item, "errors": {"id": ["There are duplications in object data, key: id"]}}));
+            errors.push(ItemFailure::duplicate(item));
             continue;
         }
         let existing = if update_existing {
@@ -88,7 +143,7 @@ pub async fn batch_create(
         };
         let field_errors = check_object(&txn, principal, &model, &id, &data, replacing).await?;
         if !field_errors.is_empty() {
-            errors.push(json!({"data": item, "errors": field_errors}));
+            errors.push(ItemFailure::new(item, field_errors));
             continue;
         }
         match existing {
@@ -99,7 +154,7 @@ pub async fn batch_create(
         };
     }
     txn.commit().await?;
-    batch_report(items.len(), errors)
+    Ok(BatchReport::new(items.len(), errors))
 }
 
 /// Merges each item into the existing object with its id; never creates. A missing
@@ -109,7 +164,7 @@ pub async fn batch_patch(
     principal: &Principal,
     type_name: &str,
     body: &Value,
-) -> AppResult<Value> {
+) -> AppResult<BatchReport> {
     let (txn, model) = begin_type_write(db, principal, type_name, &[Action::Update]).await?;
     let items = batch_items(body)?;
     let mut targets = Vec::with_capacity(items.len());
@@ -125,7 +180,7 @@ pub async fn batch_patch(
     let mut seen = BTreeSet::new();
     for (item, existing) in items.iter().zip(targets) {
         if !seen.insert(existing.pk) {
-            errors.push(json!({"data": item, "errors": {"id": ["There are duplications in object data, key: id"]}}));
+            errors.push(ItemFailure::duplicate(item));
             continue;
         }
         let (_, sent) = split_body(item).map_err(AppError::Validation)?;
@@ -144,13 +199,13 @@ pub async fn batch_patch(
         )
         .await?;
         if !field_errors.is_empty() {
-            errors.push(json!({"data": item, "errors": field_errors}));
+            errors.push(ItemFailure::new(item, field_errors));
             continue;
         }
         replace_object(&txn, &principal.account_id, &model, existing, data).await?;
     }
     txn.commit().await?;
-    batch_report(items.len(), errors)
+    Ok(BatchReport::new(items.len(), errors))
 }
 
 /// Deletes whatever it can of the listed ids.
@@ -159,7 +214,7 @@ pub async fn batch_delete(
     principal: &Principal,
     type_name: &str,
     body: &Value,
-) -> AppResult<Value> {
+) -> AppResult<DeleteReport> {
     let (txn, _) = begin_type_write(db, principal, type_name, &[Action::Delete]).await?;
     let ids: Vec<String> = batch_items(body)?
         .iter()
@@ -190,11 +245,8 @@ pub async fn batch_delete(
         deleted += 1;
     }
     txn.commit().await?;
-    if reasons.is_empty() {
-        Ok(json!({"deletedCount": deleted}))
-    } else {
-        Err(AppError::BadRequestBody(
-            json!({"errors": reasons, "deletedCount": deleted}),
-        ))
-    }
+    Ok(DeleteReport {
+        errors: reasons,
+        deleted_count: deleted,
+    })
 }

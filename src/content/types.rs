@@ -7,7 +7,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::definition::{self, TypeModel};
 use super::{Page, objects, validate};
@@ -326,7 +326,7 @@ async fn migrate_objects<C: ConnectionTrait>(
         .filter(content_object::Column::DeletedAt.is_null())
         .all(conn)
         .await?;
-    let mut failures = Map::new();
+    let mut failures = std::collections::BTreeMap::new();
     let mut changed = Vec::new();
     for object in live {
         let mut data = object.data.as_object().cloned().unwrap_or_default();
@@ -335,16 +335,13 @@ async fn migrate_objects<C: ConnectionTrait>(
         let mut errors = FieldErrors::new();
         validate::check_data(model, &data, &mut errors);
         if !errors.is_empty() {
-            failures.insert(object.object_id.clone(), json!(errors));
+            failures.insert(object.object_id.clone(), errors);
         } else if data.len() != before {
             changed.push((object, data));
         }
     }
     if !failures.is_empty() {
-        return Err(AppError::BadRequestBody(json!({
-            "ctd": ["Existing objects do not conform to the new schema. Update or remove them first."],
-            "co": failures,
-        })));
+        return Err(AppError::Nonconforming(failures));
     }
     for (object, data) in changed {
         let pk = object.pk;

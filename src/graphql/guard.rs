@@ -7,6 +7,7 @@ use async_graphql::Context;
 use async_graphql::dynamic::{Field, FieldFuture, ResolverContext, TypeRef};
 
 use crate::auth::{Action, Principal};
+use crate::graphql::errors::IntoGraphql;
 use crate::error::AppError;
 
 /// What a field needs from the caller.

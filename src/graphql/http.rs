@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_graphql::{BatchResponse, Executor, ParseRequestError, Response, ServerError};
 use async_graphql_axum::GraphQLBatchRequest;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
@@ -17,20 +17,51 @@ use super::budget::ObjectBudget;
 use super::limits::{self, MAX_BATCH};
 use super::loader::RelationLoader;
 use super::schema::Flavor;
-use crate::app::AppState;
+use super::cache::{AccountSchemas, SchemaCache};
+use crate::http::Shared;
 use crate::auth::Principal;
 use crate::content::validate::{NUL_MESSAGE, contains_nul};
+use crate::graphql::errors::IntoGraphql;
 use crate::error::{AppError, AppResult};
 use crate::http::{MAX_BODY_BYTES, QueryParams};
 use crate::quota::AllowanceSlot;
 
-pub fn router() -> Router<AppState> {
+/// What the GraphQL endpoints use: the shared services and the kept schemas.
+#[derive(Clone)]
+pub struct GraphqlState {
+    pub shared: Shared,
+    pub schemas: Arc<SchemaCache>,
+}
+
+impl std::ops::Deref for GraphqlState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+impl FromRef<GraphqlState> for Shared {
+    fn from_ref(state: &GraphqlState) -> Shared {
+        state.shared.clone()
+    }
+}
+
+impl GraphqlState {
+    /// The caller's account's GraphQL schemas, as of its authentication.
+    pub async fn schemas(&self, principal: &Principal) -> AppResult<Arc<AccountSchemas>> {
+        let models = self.shared.models(principal).await?;
+        self.schemas.get(principal, models).await
+    }
+}
+
+pub fn router(state: GraphqlState) -> Router {
     Router::new()
         .route("/api/v2/graphql", get(current).post(current))
         .route("/api/graphql", get(legacy).post(legacy))
         .route("/api/v2/graphql/schema", get(current_sdl))
         .route("/api/graphql/schema", get(legacy_sdl))
         .route("/graphiql/{file}", get(asset))
+        .with_state(state)
 }
 
 /// A browser asking for the endpoint itself gets GraphiQL.
@@ -45,16 +76,16 @@ fn wants_playground(parts: &Parts) -> bool {
         && QueryParams::from_parts(parts).get("query").is_none()
 }
 
-async fn current(State(state): State<AppState>, request: axum::extract::Request) -> HttpResponse {
+async fn current(State(state): State<GraphqlState>, request: axum::extract::Request) -> HttpResponse {
     endpoint(state, Flavor::Current, request).await
 }
 
-async fn legacy(State(state): State<AppState>, request: axum::extract::Request) -> HttpResponse {
+async fn legacy(State(state): State<GraphqlState>, request: axum::extract::Request) -> HttpResponse {
     endpoint(state, Flavor::Legacy, request).await
 }
 
 async fn endpoint(
-    state: AppState,
+    state: GraphqlState,
     flavor: Flavor,
     request: axum::extract::Request,
 ) -> HttpResponse {
@@ -102,7 +133,7 @@ async fn endpoint(
 async fn read_batch(
     parts: Parts,
     body: axum::body::Body,
-    state: &AppState,
+    state: &GraphqlState,
 ) -> AppResult<async_graphql::BatchRequest> {
     let request = if parts.method == Method::GET {
         axum::extract::Request::from_parts(parts, body)
@@ -132,7 +163,7 @@ async fn read_batch(
             .map_err(|_| too_large())?;
         axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))
     };
-    <GraphQLBatchRequest as axum::extract::FromRequest<AppState>>::from_request(request, state)
+    <GraphQLBatchRequest as axum::extract::FromRequest<GraphqlState>>::from_request(request, state)
         .await
         .map(GraphQLBatchRequest::into_inner)
         .map_err(|rejection| match rejection.0 {
@@ -146,11 +177,8 @@ async fn read_batch(
 /// A refusal before execution (quota, rate, limits, unreadable requests) in the
 /// GraphQL response shape, with the REST status and headers.
 fn graphql_refusal(err: AppError, graphql_media: bool) -> HttpResponse {
-    let status = err.status();
-    let retry_after = match &err {
-        AppError::TooManyRequests { retry_after, .. } => Some(*retry_after),
-        _ => None,
-    };
+    let status = crate::http::status_of(&err);
+    let retry_after = err.retry_after();
     let graphql_error = err.into_graphql();
     let mut error = ServerError::new(graphql_error.message, None);
     error.extensions = graphql_error.extensions;
@@ -168,7 +196,7 @@ fn graphql_refusal(err: AppError, graphql_media: bool) -> HttpResponse {
 }
 
 async fn execute(
-    state: &AppState,
+    state: &GraphqlState,
     flavor: Flavor,
     method: &Method,
     principal: Principal,
@@ -255,7 +283,7 @@ pub fn add_request_data(
     request.data.insert(budget);
 }
 
-async fn sdl(state: AppState, principal: Principal, flavor: Flavor) -> AppResult<HttpResponse> {
+async fn sdl(state: GraphqlState, principal: Principal, flavor: Flavor) -> AppResult<HttpResponse> {
     let schemas = state.schemas(&principal).await?;
     let schema = if flavor == Flavor::Current {
         &schemas.current
@@ -270,14 +298,14 @@ async fn sdl(state: AppState, principal: Principal, flavor: Flavor) -> AppResult
 }
 
 async fn current_sdl(
-    State(state): State<AppState>,
+    State(state): State<GraphqlState>,
     principal: Principal,
 ) -> AppResult<HttpResponse> {
     sdl(state, principal, Flavor::Current).await
 }
 
 async fn legacy_sdl(
-    State(state): State<AppState>,
+    State(state): State<GraphqlState>,
     principal: Principal,
 ) -> AppResult<HttpResponse> {
     sdl(state, principal, Flavor::Legacy).await

@@ -14,7 +14,6 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, Request, Value, Variables};
 
-use super::schema::DEFAULT_FIRST;
 use crate::content::objects::MAX_LIST_LIMIT;
 
 pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024;
@@ -31,6 +30,8 @@ pub const MAX_DEPTH: usize = 10;
 /// estimate that keeps ordinary nested queries within bounds). The
 /// hard bound whatever the data holds is `MAX_OBJECTS_PER_REQUEST`.
 pub const RELATION_SIZE: u64 = 3;
+/// Objects in a page when a list field is given no `first`.
+pub const DEFAULT_FIRST: u64 = 10;
 /// The schema's own depth limit, which introspection queries also meet.
 pub const MAX_SCHEMA_DEPTH: usize = 20;
 

@@ -3,6 +3,7 @@
 
 pub mod budget;
 pub mod cache;
+pub mod errors;
 pub mod guard;
 pub mod http;
 pub mod limits;
@@ -41,12 +42,5 @@ pub fn sdl(models: &[TypeModel], legacy: bool) -> Result<String, String> {
 
 /// The type models of the example blog (`examples/blog`), in definition order.
 pub fn example_models() -> Vec<TypeModel> {
-    crate::demo::DEFINITIONS
-        .iter()
-        .map(|text| {
-            crate::content::definition::model_of(
-                &serde_json::from_str(text).expect("example definitions are JSON"),
-            )
-        })
-        .collect()
+    crate::examples::models()
 }

@@ -1,6 +1,11 @@
-//! What the HTTP adapters share: reading the caller's key, query strings and bodies.
-//! REST and GraphQL both stand on it; neither imports the other.
+//! What the HTTP adapters share: their common state, reading the caller's key, query
+//! strings and bodies, and the error table rendered as HTTP. REST and GraphQL both
+//! stand on it; neither imports the other.
 
 mod request;
+mod response;
+mod state;
 
 pub use request::{MAX_BODY_BYTES, QueryParams, authenticate, json_body};
+pub use response::{allowance_headers, status_of};
+pub use state::Shared;

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde_json::Value;
 
-use crate::app::AppState;
+use super::Shared;
 use crate::auth::Principal;
 use crate::content::objects::MAX_LIST_LIMIT;
 use crate::content::validate::{NUL_MESSAGE, contains_nul};
@@ -127,12 +127,12 @@ fn presented_key(parts: &Parts) -> AppResult<String> {
 impl<S> FromRequestParts<S> for Principal
 where
     S: Send + Sync,
-    AppState: FromRef<S>,
+    Shared: FromRef<S>,
 {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
+        let state = Shared::from_ref(state);
         let principal = authenticate(parts, &state).await?;
         // Counted here once per request (the GraphQL endpoint counts per operation).
         let slot = parts.extensions.get::<crate::quota::AllowanceSlot>();
@@ -143,7 +143,7 @@ where
 
 /// The key's principal. A request that fails here is answered 401 and counts against
 /// no account, so nobody can spend another account's quota with bad keys.
-pub async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Principal> {
+pub async fn authenticate(parts: &Parts, state: &Shared) -> AppResult<Principal> {
     let key = presented_key(parts)?;
     state.principals.authenticate(&state.keys, &key).await
 }

@@ -8,8 +8,6 @@ pub mod usage;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
-
 pub use meter::{Allowance, AllowanceSlot, Meter};
 pub use plans::{Plan, Plans};
 
@@ -31,19 +29,6 @@ impl Default for QuotaOptions {
             plans: Arc::default(),
             flush_interval: DEFAULT_FLUSH_INTERVAL,
             enabled: true,
-        }
-    }
-}
-
-impl Allowance {
-    /// `X-RateLimit-Limit`, `-Remaining` and `-Reset` (seconds) for the 30-day quota.
-    pub fn write_headers(&self, headers: &mut HeaderMap) {
-        for (name, value) in [
-            ("x-ratelimit-limit", self.limit),
-            ("x-ratelimit-remaining", self.remaining),
-            ("x-ratelimit-reset", self.reset),
-        ] {
-            headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
         }
     }
 }

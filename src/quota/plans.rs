@@ -141,9 +141,18 @@ impl Plans {
     }
 }
 
+/// Names of accounts and plans: 1 to 64 of a-z, A-Z, 0-9, `-` and `_`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 fn check(plan: &Plan) -> Result<(), String> {
     let name = &plan.name;
-    if !crate::accounts::is_valid_name(name) {
+    if !is_valid_name(name) {
         return Err(format!(
             "plan name '{name}': only a-z, A-Z, 0-9, - and _ are allowed"
         ));

@@ -7,14 +7,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use super::RestState;
 use crate::auth::Principal;
 use crate::content::query::parse_direction;
 use crate::content::types::{self, ListParams, MAX_DEFINITION_LIMIT};
 use crate::error::{AppError, AppResult};
 use crate::http::{QueryParams, json_body};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<RestState> {
     Router::new()
         .route("/api/v1/internal/contenttype", get(list).post(create))
         .route(
@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     query: QueryParams,
 ) -> AppResult<Json<Value>> {
@@ -72,7 +72,7 @@ async fn list(
 }
 
 async fn read(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path(name): Path<String>,
 ) -> AppResult<Json<Value>> {
@@ -80,7 +80,7 @@ async fn read(
 }
 
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     headers: HeaderMap,
     body: Body,
@@ -88,12 +88,12 @@ async fn create(
     principal.require_type_admin()?;
     let body = json_body(&headers, body).await?;
     Ok(Json(
-        types::create(&state.db, &principal, &body, crate::graphql::check_models).await?,
+        types::create(&state.db, &principal, &body, state.check_definitions).await?,
     ))
 }
 
 async fn update(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path(name): Path<String>,
     headers: HeaderMap,
@@ -107,14 +107,14 @@ async fn update(
             &principal,
             &name,
             &body,
-            crate::graphql::check_models,
+            state.check_definitions,
         )
         .await?,
     ))
 }
 
 async fn remove(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path(name): Path<String>,
 ) -> AppResult<Json<Value>> {

@@ -6,14 +6,38 @@ mod content_types;
 mod objects;
 mod search;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::extract::FromRef;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::http::Shared;
+use cache::ResponseCache;
 
-pub fn router() -> Router<AppState> {
+/// What REST handlers use: the shared services and the kept answers.
+#[derive(Clone)]
+pub struct RestState {
+    pub shared: Shared,
+    pub responses: Arc<ResponseCache>,
+}
+
+impl std::ops::Deref for RestState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+impl FromRef<RestState> for Shared {
+    fn from_ref(state: &RestState) -> Shared {
+        state.shared.clone()
+    }
+}
+
+pub fn router(state: RestState) -> Router {
     Router::new()
         .route(
             "/health",
@@ -24,4 +48,5 @@ pub fn router() -> Router<AppState> {
         .merge(search::router())
         .fallback(|| async { AppError::NotFound.into_response() })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })
+        .with_state(state)
 }

@@ -2,13 +2,13 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use super::RestState;
 use crate::auth::{Action, Principal};
 use crate::content::batch;
 use crate::content::hydrate::parse_depth;
@@ -18,7 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::{QueryParams, json_body};
 use crate::time::parse_client_date;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<RestState> {
     Router::new()
         .route("/api/v1/content/{type}", get(list).post(create))
         .route(
@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path(type_name): Path<String>,
     uri: Uri,
@@ -73,7 +73,7 @@ async fn list(
 }
 
 async fn read(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path((type_name, id)): Path<(String, String)>,
     uri: Uri,
@@ -91,7 +91,7 @@ async fn read(
 }
 
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path(type_name): Path<String>,
     headers: HeaderMap,
@@ -105,7 +105,7 @@ async fn create(
 }
 
 async fn replace(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path((type_name, id)): Path<(String, String)>,
     headers: HeaderMap,
@@ -119,7 +119,7 @@ async fn replace(
 }
 
 async fn patch(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path((type_name, id)): Path<(String, String)>,
     headers: HeaderMap,
@@ -134,7 +134,7 @@ async fn patch(
 
 /// 200 with a JSON body: the official SDK parses every response as JSON.
 async fn remove(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path((type_name, id)): Path<(String, String)>,
 ) -> AppResult<Json<Value>> {
@@ -143,7 +143,7 @@ async fn remove(
 }
 
 async fn batch_create(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path(type_name): Path<String>,
     query: QueryParams,
@@ -153,42 +153,49 @@ async fn batch_create(
     principal.require(&type_name, Action::Create)?;
     let update_existing = query.flag("updateExisting")?;
     let body = json_body(&headers, body).await?;
-    Ok(
-        Json(batch::batch_create(&state.db, &principal, &type_name, &body, update_existing).await?)
-            .into_response(),
-    )
+    let report =
+        batch::batch_create(&state.db, &principal, &type_name, &body, update_existing).await?;
+    Ok(report_answer(report.is_complete(), report))
 }
 
 async fn batch_patch(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path(type_name): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     principal.require(&type_name, Action::Update)?;
     let body = json_body(&headers, body).await?;
-    Ok(Json(
-        batch::batch_patch(&state.db, &principal, &type_name, &body).await?,
-    ))
+    let report = batch::batch_patch(&state.db, &principal, &type_name, &body).await?;
+    Ok(report_answer(report.is_complete(), report))
 }
 
 async fn batch_delete(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path(type_name): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     principal.require(&type_name, Action::Delete)?;
     let body = json_body(&headers, body).await?;
-    Ok(Json(
-        batch::batch_delete(&state.db, &principal, &type_name, &body).await?,
-    ))
+    let report = batch::batch_delete(&state.db, &principal, &type_name, &body).await?;
+    Ok(report_answer(report.is_complete(), report))
+}
+
+/// A batch report: 200 when every item was done, 400 (with the same report) otherwise.
+fn report_answer(complete: bool, report: impl serde::Serialize) -> Response {
+    let status = if complete {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    (status, Json(report)).into_response()
 }
 
 async fn removed(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     Path(type_name): Path<String>,
     query: QueryParams,

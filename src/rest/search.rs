@@ -6,7 +6,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::app::AppState;
+use super::RestState;
 use crate::auth::Principal;
 use crate::content::hydrate::parse_depth;
 use crate::content::query::parse_direction;
@@ -23,12 +23,12 @@ const UNSUPPORTED: &[&str] = &[
     "indices_boost",
 ];
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<RestState> {
     Router::new().route("/api/v1/search", get(handle))
 }
 
 async fn handle(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     principal: Principal,
     uri: Uri,
     query: QueryParams,

@@ -33,9 +33,11 @@ use crate::content::models::Models;
 use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
 use crate::content::query::{Ordering, equals_condition, parse_filters, parse_order};
 use crate::content::search::{SearchParams, search};
+use crate::graphql::errors::IntoGraphql;
 use crate::error::AppError;
 use crate::graphql::budget::ObjectBudget;
 use crate::graphql::guard::{Need, guarded};
+use crate::graphql::limits::DEFAULT_FIRST;
 use crate::graphql::loader::RelationLoader;
 use crate::graphql::naming::{capitalized, unique_names};
 
@@ -60,7 +62,6 @@ const RESERVED_TYPES: &[&str] = &[
 ];
 /// Root field names of the current API that content types cannot take.
 const RESERVED_ROOTS: &[&str] = &["search"];
-pub const DEFAULT_FIRST: u64 = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {

@@ -1,0 +1,34 @@
+//! What every HTTP adapter stands on: the database, the key store, the quota meter and
+//! the type models. Each adapter keeps its own state beside it (REST its kept answers,
+//! GraphQL its schemas); the composition root in `app.rs` assembles them.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Principal;
+use crate::auth::keys::KeyStore;
+use crate::auth::recent::RecentPrincipals;
+use crate::content::models::{ModelCache, Models};
+use crate::content::types::SchemaCheck;
+use crate::error::AppResult;
+use crate::quota::Meter;
+
+#[derive(Clone)]
+pub struct Shared {
+    pub db: DatabaseConnection,
+    pub keys: KeyStore,
+    pub principals: Arc<RecentPrincipals>,
+    pub models: Arc<ModelCache>,
+    pub quota: Arc<Meter>,
+    /// Refuses content type changes that another adapter could not serve (GraphQL's
+    /// schema check), injected by the composition root.
+    pub check_definitions: SchemaCheck,
+}
+
+impl Shared {
+    /// The caller's account's type models, as of its authentication.
+    pub async fn models(&self, principal: &Principal) -> AppResult<Arc<Models>> {
+        Models::current(&self.models, &self.db, principal).await
+    }
+}
