@@ -152,8 +152,7 @@ async fn refuse_nul_in_uri(
         .to_ascii_lowercase()
         .contains("%00")
     {
-        let body =
-            serde_json::json!({"code": 400, "message": crate::content::validate::NUL_MESSAGE});
+        let body = serde_json::json!({"code": 400, "message": crate::content::NUL_MESSAGE});
         return (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     }
     next.run(request).await

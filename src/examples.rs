@@ -1,7 +1,7 @@
 //! The example content model (a small blog): its definitions and sample objects, as
 //! shipped in `examples/blog`. `demo` loads them; `schema.graphql` is generated from them.
 
-use crate::content::definition::{TypeModel, model_of};
+use crate::content::definitions::{TypeModel, model_of};
 
 /// Definitions in dependency order; the same files generate `schema.graphql`.
 pub const DEFINITIONS: [&str; 3] = [

@@ -42,11 +42,7 @@ fn source_files() -> Vec<SourceFile> {
                 module.pop();
             }
             let code = strip_comments(&std::fs::read_to_string(&path).unwrap());
-            files.push(SourceFile {
-                path,
-                module,
-                code,
-            });
+            files.push(SourceFile { path, module, code });
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -66,7 +62,11 @@ fn strip_comments(text: &str) -> String {
                 if c == '"' && previous != '\\' {
                     in_string = false;
                 }
-                previous = if previous == '\\' && c == '\\' { ' ' } else { c };
+                previous = if previous == '\\' && c == '\\' {
+                    ' '
+                } else {
+                    c
+                };
                 continue;
             }
             if c == '/' && chars.peek() == Some(&'/') {
@@ -200,11 +200,14 @@ fn sibling_edges(files: &[SourceFile]) -> BTreeMap<ModPath, BTreeSet<(String, St
             if common == file.module.len() || common == target.len() {
                 continue; // parent and child: the parent owns the child
             }
-            edges.entry(file.module[..common].to_vec()).or_default().insert((
-                file.module[common].clone(),
-                target[common].clone(),
-                file.path.display().to_string(),
-            ));
+            edges
+                .entry(file.module[..common].to_vec())
+                .or_default()
+                .insert((
+                    file.module[common].clone(),
+                    target[common].clone(),
+                    file.path.display().to_string(),
+                ));
         }
     }
     edges
@@ -277,7 +280,11 @@ fn no_import_circle_between_sibling_modules() {
             edges.retain(|(from, to, _)| !(*from == cycle[0] && *to == cycle[1]));
         }
     }
-    assert!(circles.is_empty(), "import circles:\n{}", circles.join("\n"));
+    assert!(
+        circles.is_empty(),
+        "import circles:\n{}",
+        circles.join("\n")
+    );
 }
 
 #[test]
@@ -295,7 +302,9 @@ fn services_and_the_error_table_know_no_wire_framework() {
             let bytes = file.code.as_bytes();
             let hit = file.code.match_indices(framework).any(|(at, _)| {
                 let before = at == 0 || !is_ident(bytes[at - 1]);
-                let after = bytes.get(at + framework.len()).is_none_or(|b| !is_ident(*b));
+                let after = bytes
+                    .get(at + framework.len())
+                    .is_none_or(|b| !is_ident(*b));
                 before && after
             });
             if hit {

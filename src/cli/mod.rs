@@ -389,7 +389,7 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Failu
 async fn run_schema(global: &GlobalArgs, legacy: bool) -> Result<(), Failure> {
     let (keys, _) = open(global).await?;
     let account = account_id(&keys, global).await?;
-    let models = crate::content::types::models_in_order(&keys.db, &account).await?;
+    let models = crate::content::models::models_in_order(&keys.db, &account).await?;
     print!(
         "{}",
         crate::graphql::sdl(&models, legacy).map_err(|err| Failure(err, 1))?

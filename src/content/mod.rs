@@ -1,15 +1,22 @@
 //! Content: type definitions and objects. Every public function takes the caller's
 //! `Principal` and checks it through `Principal::require` before touching data.
+//!
+//! Layers, lowest first (each uses only those before it): `definitions` (the type
+//! model), `scope` and `filter` (SQL), `refs` (the relation index), `objects` (read,
+//! write, batch, hydrate), `search`, and `types` (the definition service, which
+//! rewrites objects when a definition changes).
 
-pub mod batch;
-pub mod definition;
-pub mod hydrate;
-pub mod models;
+pub mod definitions;
+pub mod filter;
 pub mod objects;
-pub mod query;
+pub mod refs;
+pub mod scope;
 pub mod search;
 pub mod types;
-pub mod validate;
+
+pub use definitions::conform::{NUL_MESSAGE, contains_nul};
+pub use definitions::models;
+pub use objects::{batch, hydrate};
 
 use serde::Serialize;
 use serde_json::Value;

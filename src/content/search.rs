@@ -12,11 +12,11 @@ use sea_orm::{
 };
 use serde_json::{Map, Value, json};
 
-use super::hydrate::hydrate;
-use super::models::Models;
+use super::definitions::model::is_name;
+use super::definitions::models::Models;
+use super::objects::hydrate::hydrate;
 use super::objects::render;
-use super::query::is_name;
-use super::types::count;
+use super::scope::count;
 use crate::auth::principal::ReadScope;
 use crate::auth::{Action, Principal};
 use crate::db::Sql;

@@ -5,12 +5,17 @@ use entity::{content_object, content_type, key_rule};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    FromQueryResult, PaginatorTrait, QueryFilter, Set,
 };
 use serde_json::{Value, json};
 
-use super::definition::{self, TypeModel};
-use super::{Page, objects, validate};
+use super::Page;
+use super::definitions::TypeModel;
+use super::definitions::conform::check_data;
+use super::definitions::models::{existing, load};
+use super::definitions::validate::{model_of, validate};
+use super::refs::write_refs;
+use super::scope::count;
 use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
 use crate::db::{Sql, now_micros};
@@ -18,6 +23,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::time::format_definition;
 
 pub const MAX_DEFINITION_LIMIT: u64 = 10_000;
+
 /// Definition writes of an account take this lock (with `db::lock_type`): they read all
 /// definitions, rewrite objects, and bump the schema revision.
 const DEFINITIONS_LOCK: &str = "#definitions";
@@ -50,23 +56,6 @@ pub fn render(model: &content_type::Model) -> Value {
         object.insert("deletedAt".into(), Value::Null);
     }
     body
-}
-
-/// The stored definition of `name` in the account, with its parsed model.
-pub async fn load<C: ConnectionTrait>(
-    conn: &C,
-    account_id: &str,
-    name: &str,
-) -> AppResult<Option<(content_type::Model, TypeModel)>> {
-    let row = content_type::Entity::find()
-        .filter(content_type::Column::AccountId.eq(account_id))
-        .filter(content_type::Column::Name.eq(name))
-        .one(conn)
-        .await?;
-    Ok(row.map(|row| {
-        let model = definition::model_of(&row.definition);
-        (row, model)
-    }))
 }
 
 fn require_visible(principal: &Principal, name: &str) -> AppResult<()> {
@@ -155,43 +144,12 @@ pub async fn list(
     ))
 }
 
-pub async fn count<C: ConnectionTrait>(conn: &C, sql: &Sql) -> AppResult<u64> {
-    let row = conn.query_one_raw(sql.statement()).await?;
-    let total: i64 = row.map(|r| r.try_get("", "num")).transpose()?.unwrap_or(0);
-    Ok(u64::try_from(total).unwrap_or(0))
-}
-
 pub async fn get(db: &DatabaseConnection, principal: &Principal, name: &str) -> AppResult<Value> {
     require_visible(principal, name)?;
     let (row, _) = load(db, &principal.account_id, name)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(render(&row))
-}
-
-/// The account's definitions in creation order.
-async fn existing<C: ConnectionTrait>(
-    conn: &C,
-    account_id: &str,
-) -> AppResult<Vec<content_type::Model>> {
-    Ok(content_type::Entity::find()
-        .filter(content_type::Column::AccountId.eq(account_id))
-        .order_by_asc(content_type::Column::CreatedAt)
-        .order_by_asc(content_type::Column::Id)
-        .all(conn)
-        .await?)
-}
-
-/// The account's type models in creation order (the order GraphQL names are given in).
-pub async fn models_in_order<C: ConnectionTrait>(
-    conn: &C,
-    account_id: &str,
-) -> AppResult<Vec<TypeModel>> {
-    Ok(existing(conn, account_id)
-        .await?
-        .iter()
-        .map(|row| definition::model_of(&row.definition))
-        .collect())
 }
 
 /// Checks that a set of type models still makes a valid API (the GraphQL schema);
@@ -206,7 +164,7 @@ fn check_schema(
     let mut models: Vec<TypeModel> = rows
         .iter()
         .filter(|row| row.name != changed.name)
-        .map(|row| definition::model_of(&row.definition))
+        .map(|row| model_of(&row.definition))
         .collect();
     let position = rows
         .iter()
@@ -254,7 +212,7 @@ pub async fn create_in_account(
     let txn = crate::db::begin_write(db).await?;
     crate::db::lock_type(&txn, account_id, DEFINITIONS_LOCK).await?;
     let rows = existing(&txn, account_id).await?;
-    let (stored, model) = definition::validate(body, &|n| rows.iter().any(|r| r.name == n))?;
+    let (stored, model) = validate(body, &|n| rows.iter().any(|r| r.name == n))?;
     if rows.iter().any(|r| r.name == model.name) {
         return Err(AppError::field("name", "This value is already used"));
     }
@@ -295,7 +253,7 @@ pub async fn update(
         .await?
         .ok_or(AppError::NotFound)?;
     let rows = existing(&txn, &principal.account_id).await?;
-    let (stored, model) = definition::validate(body, &|n| rows.iter().any(|r| r.name == n))?;
+    let (stored, model) = validate(body, &|n| rows.iter().any(|r| r.name == n))?;
     if model.name != name {
         return Err(AppError::field(
             "name",
@@ -333,7 +291,7 @@ async fn migrate_objects<C: ConnectionTrait>(
         let before = data.len();
         data.retain(|key, _| model.property(key).is_some());
         let mut errors = FieldErrors::new();
-        validate::check_data(model, &data, &mut errors);
+        check_data(model, &data, &mut errors);
         if !errors.is_empty() {
             failures.insert(object.object_id.clone(), errors);
         } else if data.len() != before {
@@ -348,7 +306,7 @@ async fn migrate_objects<C: ConnectionTrait>(
         let mut active: content_object::ActiveModel = object.into();
         active.data = Set(Value::Object(data.clone()));
         active.update(conn).await?;
-        objects::write_refs(conn, account_id, pk, model, &data).await?;
+        write_refs(conn, account_id, pk, model, &data).await?;
     }
     Ok(())
 }
@@ -395,7 +353,7 @@ pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) 
         .all(&txn)
         .await?
     {
-        if definition::model_of(&other.definition)
+        if model_of(&other.definition)
             .properties
             .iter()
             .any(|p| p.relation.as_deref() == Some(name))

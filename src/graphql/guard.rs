@@ -7,8 +7,8 @@ use async_graphql::Context;
 use async_graphql::dynamic::{Field, FieldFuture, ResolverContext, TypeRef};
 
 use crate::auth::{Action, Principal};
-use crate::graphql::errors::IntoGraphql;
 use crate::error::AppError;
+use crate::graphql::errors::IntoGraphql;
 
 /// What a field needs from the caller.
 #[derive(Clone, Debug)]

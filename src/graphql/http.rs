@@ -14,15 +14,15 @@ use axum::response::{Html, IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 
 use super::budget::ObjectBudget;
+use super::cache::{AccountSchemas, SchemaCache};
 use super::limits::{self, MAX_BATCH};
 use super::loader::RelationLoader;
 use super::schema::Flavor;
-use super::cache::{AccountSchemas, SchemaCache};
-use crate::http::Shared;
 use crate::auth::Principal;
-use crate::content::validate::{NUL_MESSAGE, contains_nul};
-use crate::graphql::errors::IntoGraphql;
+use crate::content::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
+use crate::graphql::errors::IntoGraphql;
+use crate::http::Shared;
 use crate::http::{MAX_BODY_BYTES, QueryParams};
 use crate::quota::AllowanceSlot;
 
@@ -76,11 +76,17 @@ fn wants_playground(parts: &Parts) -> bool {
         && QueryParams::from_parts(parts).get("query").is_none()
 }
 
-async fn current(State(state): State<GraphqlState>, request: axum::extract::Request) -> HttpResponse {
+async fn current(
+    State(state): State<GraphqlState>,
+    request: axum::extract::Request,
+) -> HttpResponse {
     endpoint(state, Flavor::Current, request).await
 }
 
-async fn legacy(State(state): State<GraphqlState>, request: axum::extract::Request) -> HttpResponse {
+async fn legacy(
+    State(state): State<GraphqlState>,
+    request: axum::extract::Request,
+) -> HttpResponse {
     endpoint(state, Flavor::Legacy, request).await
 }
 

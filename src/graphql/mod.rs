@@ -12,7 +12,7 @@ pub mod naming;
 pub mod schema;
 
 use crate::auth::Principal;
-use crate::content::definition::TypeModel;
+use crate::content::definitions::TypeModel;
 
 /// Whether a set of content types makes valid schemas; content type writes that would
 /// break them are refused (the schema in service stays as it was).

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::Shared;
 use crate::auth::Principal;
 use crate::content::objects::MAX_LIST_LIMIT;
-use crate::content::validate::{NUL_MESSAGE, contains_nul};
+use crate::content::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
 
 /// The largest request body read at all (a batch holds up to 100 objects of 1 MB).

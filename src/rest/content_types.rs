@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::RestState;
 use crate::auth::Principal;
-use crate::content::query::parse_direction;
+use crate::content::filter::parse_direction;
 use crate::content::types::{self, ListParams, MAX_DEFINITION_LIMIT};
 use crate::error::{AppError, AppResult};
 use crate::http::{QueryParams, json_body};
@@ -102,14 +102,7 @@ async fn update(
     principal.require_type_admin()?;
     let body = json_body(&headers, body).await?;
     Ok(Json(
-        types::update(
-            &state.db,
-            &principal,
-            &name,
-            &body,
-            state.check_definitions,
-        )
-        .await?,
+        types::update(&state.db, &principal, &name, &body, state.check_definitions).await?,
     ))
 }
 

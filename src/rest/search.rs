@@ -8,8 +8,8 @@ use axum::routing::get;
 
 use super::RestState;
 use crate::auth::Principal;
+use crate::content::filter::parse_direction;
 use crate::content::hydrate::parse_depth;
-use crate::content::query::parse_direction;
 use crate::content::search::{SearchParams, parse_field, search};
 use crate::error::{AppError, AppResult};
 use crate::http::QueryParams;

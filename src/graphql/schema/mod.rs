@@ -28,14 +28,14 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value, json};
 
 use crate::auth::{Action, Principal};
-use crate::content::definition::{Property, TypeModel};
+use crate::content::definitions::{Property, TypeModel};
+use crate::content::filter::{Ordering, equals_condition, parse_filters, parse_order};
 use crate::content::models::Models;
 use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
-use crate::content::query::{Ordering, equals_condition, parse_filters, parse_order};
 use crate::content::search::{SearchParams, search};
-use crate::graphql::errors::IntoGraphql;
 use crate::error::AppError;
 use crate::graphql::budget::ObjectBudget;
+use crate::graphql::errors::IntoGraphql;
 use crate::graphql::guard::{Need, guarded};
 use crate::graphql::limits::DEFAULT_FIRST;
 use crate::graphql::loader::RelationLoader;

@@ -1,10 +1,10 @@
-//! Content type definitions: validation with Flotiq's messages and field paths, and the
-//! parsed model that object validation, filters and ordering work from.
-
-use std::collections::BTreeSet;
+//! Content type definitions as clients send them: checked with Flotiq's messages and
+//! field paths, and turned into their stored form and model.
 
 use serde_json::{Map, Value, json};
 
+use super::model::{Property, TypeModel, is_name};
+use super::schema::{PROPS, object_schema};
 use crate::error::{AppError, FieldErrors};
 
 const RESERVED: &[&str] = &[
@@ -20,9 +20,11 @@ const RESERVED: &[&str] = &[
     "objectType",
     "internal",
 ];
+
 const SCHEMA_TYPES: &[&str] = &[
     "array", "boolean", "integer", "null", "number", "object", "string",
 ];
+
 const INPUT_TYPES: &[&str] = &[
     "text",
     "textarea",
@@ -41,6 +43,7 @@ const INPUT_TYPES: &[&str] = &[
     "simpleList",
     "block",
 ];
+
 /// Top-level keys a client may send; read-only keys it got from a GET are ignored.
 const DEFINITION_KEYS: &[&str] = &[
     "name",
@@ -53,50 +56,8 @@ const DEFINITION_KEYS: &[&str] = &[
     "schemaDefinition",
     "metaDefinition",
 ];
+
 const READ_ONLY_KEYS: &[&str] = &["id", "createdAt", "updatedAt", "deletedAt"];
-const DATA_SOURCE_REF: &str = "#/components/schemas/DataSource";
-const PROPS: &str = "schemaDefinition.allOf[1].properties";
-
-/// One property of a content type, as validation and queries need it.
-#[derive(Clone, Debug)]
-pub struct Property {
-    pub name: String,
-    pub schema_type: String,
-    pub input_type: String,
-    pub unique: bool,
-    /// Target type of a relation (`inputType: datasource`).
-    pub relation: Option<String>,
-    /// Allowed values of a `select` or `radio` field.
-    pub options: Option<Vec<String>>,
-    pub title_part: bool,
-    /// `type` of the items of an array property, when it has one.
-    pub item_type: Option<String>,
-    pub required: bool,
-}
-
-impl Property {
-    pub fn is_numeric(&self) -> bool {
-        self.schema_type == "number" || self.schema_type == "integer"
-    }
-    pub fn is_array(&self) -> bool {
-        self.schema_type == "array"
-    }
-}
-
-/// A validated definition.
-#[derive(Clone, Debug)]
-pub struct TypeModel {
-    pub name: String,
-    pub properties: Vec<Property>,
-    /// The JSON Schema objects of this type are checked against.
-    pub object_schema: Value,
-}
-
-impl TypeModel {
-    pub fn property(&self, name: &str) -> Option<&Property> {
-        self.properties.iter().find(|p| p.name == name)
-    }
-}
 
 /// Checks a definition sent by a client and returns it in stored form with its model.
 /// `exists` tells whether another type of the account already has a given name.
@@ -184,7 +145,7 @@ pub fn validate(
     let mut model_properties = Vec::new();
     for (prop, prop_schema) in properties {
         let path = format!("{PROPS}.{prop}");
-        if !super::query::is_name(prop) {
+        if !is_name(prop) {
             add(
                 &path,
                 "Invalid value. Only a-z, A-Z, 0-9 and _ are allowed".into(),
@@ -451,65 +412,4 @@ fn config_options(config: &Value) -> Option<Vec<String>> {
             .map(str::to_owned)
             .collect(),
     )
-}
-
-/// The JSON Schema for objects: the definition's properties with relation references
-/// resolved inline (the `jsonschema` crate never fetches anything). Err is the path of
-/// a reference that cannot be resolved.
-fn object_schema(
-    properties: &Map<String, Value>,
-    required: &[String],
-    schema: Option<&Value>,
-) -> Result<Value, String> {
-    let mut resolved = Map::new();
-    for (prop, prop_schema) in properties {
-        let mut prop_schema = prop_schema.clone();
-        inline_refs(&mut prop_schema, &format!("{PROPS}.{prop}"))?;
-        resolved.insert(prop.clone(), prop_schema);
-    }
-    let additional = schema
-        .and_then(|s| s.get("additionalProperties"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let unique_required: BTreeSet<&String> = required.iter().collect();
-    Ok(json!({
-        "type": "object",
-        "properties": resolved,
-        "required": unique_required,
-        "additionalProperties": additional,
-    }))
-}
-
-fn inline_refs(value: &mut Value, path: &str) -> Result<(), String> {
-    match value {
-        Value::Object(map) => {
-            if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
-                if reference != DATA_SOURCE_REF {
-                    return Err(format!("{path}.$ref"));
-                }
-                *value = data_source_schema();
-                return Ok(());
-            }
-            for (key, child) in map.iter_mut() {
-                inline_refs(child, &format!("{path}.{key}"))?;
-            }
-            Ok(())
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .try_for_each(|child| inline_refs(child, path)),
-        _ => Ok(()),
-    }
-}
-
-fn data_source_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "type": {"type": "string", "enum": ["internal", "external"]},
-            "dataUrl": {"type": "string"}
-        },
-        "required": ["type", "dataUrl"],
-        "additionalProperties": false
-    })
 }

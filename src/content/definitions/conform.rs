@@ -5,7 +5,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
 use serde_json::{Map, Value};
 
-use super::definition::TypeModel;
+use super::model::TypeModel;
 use crate::error::FieldErrors;
 
 pub fn check_data(model: &TypeModel, data: &Map<String, Value>, errors: &mut FieldErrors) {

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sea_orm::ConnectionTrait;
+use entity::content_type;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::definition::TypeModel;
-use super::types::models_in_order;
+use super::model::TypeModel;
+use super::validate::model_of;
 use crate::auth::{Action, Principal};
 use crate::error::{AppError, AppResult};
 use crate::revision_cache::RevisionCache;
@@ -54,4 +55,46 @@ impl Models {
         principal.require_all(type_name, actions)?;
         self.by_name.get(type_name).ok_or(AppError::NotFound)
     }
+}
+
+/// The stored definition of `name` in the account, with its parsed model.
+pub async fn load<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    name: &str,
+) -> AppResult<Option<(content_type::Model, TypeModel)>> {
+    let row = content_type::Entity::find()
+        .filter(content_type::Column::AccountId.eq(account_id))
+        .filter(content_type::Column::Name.eq(name))
+        .one(conn)
+        .await?;
+    Ok(row.map(|row| {
+        let model = model_of(&row.definition);
+        (row, model)
+    }))
+}
+
+/// The account's definitions in creation order.
+pub async fn existing<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+) -> AppResult<Vec<content_type::Model>> {
+    Ok(content_type::Entity::find()
+        .filter(content_type::Column::AccountId.eq(account_id))
+        .order_by_asc(content_type::Column::CreatedAt)
+        .order_by_asc(content_type::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// The account's type models in creation order (the order GraphQL names are given in).
+pub async fn models_in_order<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+) -> AppResult<Vec<TypeModel>> {
+    Ok(existing(conn, account_id)
+        .await?
+        .iter()
+        .map(|row| model_of(&row.definition))
+        .collect())
 }

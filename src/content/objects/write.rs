@@ -1,96 +1,26 @@
-//! Content objects: read, list, create, update, delete, batches and the removed list.
-//! Writes run in one transaction each (a batch is one transaction for its valid items).
+//! Writing objects: create, replace, merge and delete, each in one transaction, with
+//! every check of the data (schema, ids, unique values, references) made inside it.
+
+use std::collections::BTreeSet;
 
 use entity::{content_object, content_ref};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set,
+    EntityTrait, QueryFilter, QuerySelect, Set,
 };
-use std::collections::BTreeSet;
+use serde_json::{Map, Value};
 
-use serde_json::{Map, Value, json};
-
-use super::definition::TypeModel;
-use super::models::Models;
-use super::query::{Condition, Ordering, equals_condition};
-use super::types::{count, load};
-use super::{Page, validate};
+use super::MAX_OBJECT_BYTES;
+use super::read::{authorized_type, find_live, find_live_for_delete, live};
+use super::render::write_answer;
 use crate::auth::{Action, Principal};
+use crate::content::definitions::TypeModel;
+use crate::content::definitions::conform::check_data;
+use crate::content::filter::equals_condition;
+use crate::content::refs::{Target, relation_refs, write_refs};
+use crate::content::scope::count;
 use crate::db::{Sql, now_micros};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::time::format_iso;
-
-pub const MAX_OBJECT_BYTES: usize = 1024 * 1024;
-pub const MAX_LIST_LIMIT: u64 = 1000;
-
-pub struct ListParams {
-    /// Reported as `current_page`; the rows start at `offset`.
-    pub page: u64,
-    pub limit: u64,
-    pub offset: u64,
-    pub ordering: Ordering,
-    pub filters: Vec<Condition>,
-    pub ids: Vec<String>,
-    /// Levels of relations to hydrate (0 to 2).
-    pub hydrate: u8,
-}
-
-/// The object as clients read it: `id`, `internal`, then its properties.
-pub fn render(model: &TypeModel, row: &content_object::Model) -> Value {
-    let mut object = row.data.as_object().cloned().unwrap_or_default();
-    let title: Vec<String> = model
-        .properties
-        .iter()
-        .filter(|p| p.title_part)
-        .filter_map(|p| {
-            object
-                .get(&p.name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .collect();
-    object.insert("id".into(), json!(row.object_id));
-    object.insert(
-        "internal".into(),
-        json!({
-            "contentType": row.content_type,
-            "createdAt": format_iso(row.created_at),
-            "updatedAt": format_iso(row.updated_at),
-            "deletedAt": row.deleted_at.map(format_iso).unwrap_or_default(),
-            "workflowState": "saved",
-            "objectTitle": title.join(" "),
-            "latestVersion": row.version,
-            "status": "public",
-            "publicVersion": -1,
-            "publishedAt": "",
-        }),
-    );
-    Value::Object(object)
-}
-
-/// What a write answers: the object as stored, or to a caller that may not read the
-/// type, its id alone (a write must not become a way to read).
-fn write_answer(principal: &Principal, model: &TypeModel, row: &content_object::Model) -> Value {
-    if principal.can(&model.name, Action::Read) {
-        render(model, row)
-    } else {
-        json!({ "id": row.object_id })
-    }
-}
-
-/// Looks up the type after the scope check, so a refusal reveals nothing about it.
-pub async fn authorized_type<C: ConnectionTrait>(
-    conn: &C,
-    principal: &Principal,
-    type_name: &str,
-    actions: &[Action],
-) -> AppResult<TypeModel> {
-    principal.require_all(type_name, actions)?;
-    Ok(load(conn, &principal.account_id, type_name)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .1)
-}
 
 /// Checks the caller's permissions, then opens the write transaction, takes the type's
 /// write lock and reads the definition inside it: validation uses the definition the
@@ -106,122 +36,6 @@ pub(super) async fn begin_type_write(
     crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
     let model = authorized_type(&txn, principal, type_name, actions).await?;
     Ok((txn, model))
-}
-
-fn live(account_id: &str, type_name: &str, id: &str) -> sea_orm::Select<content_object::Entity> {
-    content_object::Entity::find()
-        .filter(content_object::Column::AccountId.eq(account_id))
-        .filter(content_object::Column::ContentType.eq(type_name))
-        .filter(content_object::Column::ObjectId.eq(id))
-        .filter(content_object::Column::DeletedAt.is_null())
-}
-
-pub(super) async fn find_live<C: ConnectionTrait>(
-    conn: &C,
-    account_id: &str,
-    type_name: &str,
-    id: &str,
-) -> AppResult<Option<content_object::Model>> {
-    Ok(live(account_id, type_name, id).one(conn).await?)
-}
-
-/// A live object about to be deleted, row-locked on PostgreSQL (SQLite serialises all
-/// writes already): a concurrent write that references it waits for the deletion
-/// and then finds it gone, or the deletion waits and then finds the new reference.
-pub(super) async fn find_live_for_delete<C: ConnectionTrait>(
-    conn: &C,
-    account_id: &str,
-    type_name: &str,
-    id: &str,
-) -> AppResult<Option<content_object::Model>> {
-    Ok(live(account_id, type_name, id)
-        .lock_exclusive()
-        .one(conn)
-        .await?)
-}
-
-pub async fn get(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    models: &Models,
-    type_name: &str,
-    id: &str,
-    hydrate: u8,
-) -> AppResult<Value> {
-    let model = models.authorized(principal, type_name, &[Action::Read])?;
-    let row = find_live(db, &principal.account_id, type_name, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut objects = [render(model, &row)];
-    super::hydrate::hydrate(db, principal, &models.by_name, &mut objects, hydrate).await?;
-    let [object] = objects;
-    Ok(object)
-}
-
-/// A page of objects of `model`'s type, one of `models`. The caller got `model` through
-/// `Models::authorized` (REST) or the account's current schema (GraphQL); the read
-/// permission is checked here again all the same.
-pub async fn list(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    models: &Models,
-    model: &TypeModel,
-    params: &ListParams,
-) -> AppResult<Page<Value>> {
-    principal.require(&model.name, Action::Read)?;
-    if params.ids.len() as u64 > MAX_LIST_LIMIT {
-        return Err(AppError::field(
-            "ids",
-            format!("At most {MAX_LIST_LIMIT} ids can be asked for at once"),
-        ));
-    }
-    let type_name = model.name.as_str();
-    let where_clause = |sql: &mut Sql| {
-        sql.push(" FROM content_objects WHERE account_id = ")
-            .bind(principal.account_id.clone())
-            .push(" AND content_type = ")
-            .bind(type_name.to_owned())
-            .push(" AND deleted_at IS NULL");
-        if !params.ids.is_empty() {
-            sql.push(" AND object_id IN ").bind_list(params.ids.clone());
-        }
-        for condition in &params.filters {
-            sql.push(" AND ");
-            sql.push_condition(condition);
-        }
-    };
-    let mut sql = Sql::new(db.get_database_backend());
-    if params.filters.is_empty() && params.ids.is_empty() {
-        // Unfiltered: the live count kept by the database's own triggers.
-        sql.push("SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) AS num FROM content_counts WHERE account_id = ")
-            .bind(principal.account_id.clone())
-            .push(" AND content_type = ")
-            .bind(type_name.to_owned());
-    } else {
-        sql.push("SELECT COUNT(*) AS num");
-        where_clause(&mut sql);
-    }
-    let total = count(db, &sql).await?;
-
-    let mut sql = Sql::new(db.get_database_backend());
-    // The page is chosen on the index alone (no JSON read for skipped rows), then
-    // only its rows are fetched.
-    sql.push("SELECT * FROM content_objects WHERE pk IN (SELECT pk");
-    where_clause(&mut sql);
-    sql.push(" ORDER BY ");
-    sql.push_ordering(&params.ordering);
-    sql.push(" LIMIT ")
-        .bind(params.limit as i64)
-        .push(" OFFSET ")
-        .bind(params.offset as i64)
-        .push(") ORDER BY ");
-    sql.push_ordering(&params.ordering);
-    let rows = content_object::Model::find_by_statement(sql.statement())
-        .all(db)
-        .await?;
-    let mut objects: Vec<Value> = rows.iter().map(|row| render(model, row)).collect();
-    super::hydrate::hydrate(db, principal, &models.by_name, &mut objects, params.hydrate).await?;
-    Ok(Page::new(objects, total, params.page, params.limit))
 }
 
 /// Splits a client body into its id and its properties; `internal` is ignored.
@@ -306,7 +120,7 @@ pub(super) async fn check_object<C: ConnectionTrait>(
             .or_default()
             .push("This value is already used".into());
     }
-    validate::check_data(model, data, &mut errors);
+    check_data(model, data, &mut errors);
     for property in model.properties.iter().filter(|p| p.unique) {
         let Some(value) = data
             .get(&property.name)
@@ -389,67 +203,6 @@ fn keepable_refs(
                 .map(move |target| (property.clone(), target))
         })
         .collect()
-}
-
-/// A related object: its type and id.
-type Target = (String, String);
-
-/// Relation references per relation property (with its target type): `Some((type, id))`
-/// for a well-formed reference to the property's target type, `None` for anything else.
-fn relation_refs(
-    model: &TypeModel,
-    data: &Map<String, Value>,
-) -> Vec<(String, String, Vec<Option<Target>>)> {
-    model
-        .properties
-        .iter()
-        .filter_map(|p| Some((p, p.relation.as_deref()?, data.get(&p.name)?.as_array()?)))
-        .map(|(property, target, items)| {
-            let refs = items
-                .iter()
-                .map(|item| {
-                    let url = item.get("dataUrl")?.as_str()?;
-                    let (target_type, target_id) =
-                        url.strip_prefix("/api/v1/content/")?.split_once('/')?;
-                    (target_type == target && !target_id.is_empty())
-                        .then(|| (target_type.to_owned(), target_id.to_owned()))
-                })
-                .collect();
-            (property.name.clone(), target.to_owned(), refs)
-        })
-        .collect()
-}
-
-/// Rewrites the relation index of one object to match its data.
-pub async fn write_refs<C: ConnectionTrait>(
-    conn: &C,
-    account_id: &str,
-    pk: i64,
-    model: &TypeModel,
-    data: &Map<String, Value>,
-) -> AppResult<()> {
-    content_ref::Entity::delete_many()
-        .filter(content_ref::Column::SourcePk.eq(pk))
-        .exec(conn)
-        .await?;
-    let refs: Vec<content_ref::ActiveModel> = relation_refs(model, data)
-        .into_iter()
-        .flat_map(|(_, _, refs)| refs.into_iter().flatten())
-        .enumerate()
-        .map(
-            |(position, (target_type, target_id))| content_ref::ActiveModel {
-                source_pk: Set(pk),
-                position: Set(position as i32),
-                account_id: Set(account_id.to_owned()),
-                target_type: Set(target_type),
-                target_id: Set(target_id),
-            },
-        )
-        .collect();
-    if !refs.is_empty() {
-        content_ref::Entity::insert_many(refs).exec(conn).await?;
-    }
-    Ok(())
 }
 
 pub(super) async fn insert_object(
@@ -615,32 +368,4 @@ pub async fn delete(
     soft_delete(&txn, row).await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// Ids of objects deleted after `deleted_after` (microseconds) that have not come back.
-pub async fn removed(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    type_name: &str,
-    deleted_after: Option<i64>,
-) -> AppResult<Vec<String>> {
-    authorized_type(db, principal, type_name, &[Action::Read, Action::Delete]).await?;
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT object_id, MAX(deleted_at) AS last FROM content_objects WHERE account_id = ")
-        .bind(principal.account_id.clone())
-        .push(" AND content_type = ")
-        .bind(type_name.to_owned())
-        .push(" AND deleted_at IS NOT NULL");
-    if let Some(after) = deleted_after {
-        sql.push(" AND deleted_at > ").bind(after);
-    }
-    sql.push(" AND object_id NOT IN (SELECT object_id FROM content_objects WHERE account_id = ")
-        .bind(principal.account_id.clone())
-        .push(" AND content_type = ")
-        .bind(type_name.to_owned())
-        .push(" AND deleted_at IS NULL) GROUP BY object_id ORDER BY last, object_id");
-    let rows = db.query_all_raw(sql.statement()).await?;
-    rows.iter()
-        .map(|row| Ok(row.try_get::<String>("", "object_id")?))
-        .collect()
 }

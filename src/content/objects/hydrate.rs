@@ -9,11 +9,11 @@ use entity::content_object;
 use sea_orm::{DatabaseConnection, FromQueryResult};
 use serde_json::Value;
 
-use super::definition::TypeModel;
-use super::json_size;
-use super::objects::render;
+use super::render::render;
 use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
+use crate::content::definitions::TypeModel;
+use crate::content::json_size;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 

@@ -8,9 +8,10 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::objects::{
-    Replacing, begin_type_write, check_object, check_size, delete_blocker, find_live,
-    find_live_for_delete, insert_object, merged, new_id, replace_object, soft_delete, split_body,
+use super::read::{find_live, find_live_for_delete};
+use super::write::{
+    Replacing, begin_type_write, check_object, check_size, delete_blocker, insert_object, merged,
+    new_id, replace_object, soft_delete, split_body,
 };
 use crate::auth::{Action, Principal};
 use crate::error::{AppError, AppResult, FieldErrors};
