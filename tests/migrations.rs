@@ -72,3 +72,59 @@ async fn the_newest_migrations_roll_back_and_apply_again() {
     assert_eq!(live, live_before);
     assert!(again > 0, "{again}");
 }
+
+/// The search index's scope tokens are written by a trigger (SQL) and asked for by the
+/// search (Rust, `migration::scope_token`): both must spell them alike, for any name.
+#[tokio::test]
+async fn search_scope_tokens_are_spelled_alike_by_the_trigger_and_the_search() {
+    let app = common::TestApp::spawn().await;
+    if app.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return; // PostgreSQL searches its own tsvector; there is no scope column.
+    }
+    let type_name = "scoped_type";
+    let (schema, config) = common::text_property("Title");
+    let body = common::definition(type_name, &[("title", schema, config)], &[]);
+    let (status, answer) = app
+        .post("/api/v1/internal/contenttype", &app.rw, &body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, object) = app
+        .post(
+            &format!("/api/v1/content/{type_name}"),
+            &app.rw,
+            &serde_json::json!({"title": "tokens"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{object}");
+    let row = app
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT s.scope AS scope FROM content_search s JOIN content_objects o ON o.pk = s.rowid \
+             WHERE o.object_id = ?",
+            [object["id"].as_str().unwrap().into()],
+        ))
+        .await
+        .expect("query")
+        .expect("an index row");
+    let stored: String = row.try_get("", "scope").expect("scope");
+    let expected = format!(
+        "{} {}",
+        migration::scope_token('a', &app.account_id),
+        migration::scope_token('t', type_name)
+    );
+    assert_eq!(stored, expected);
+    // Beyond ASCII: the trigger's `hex()` of a text value and the Rust token agree.
+    let row = app
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT 't' || hex(?) AS token",
+            ["zażółć gęślą".into()],
+        ))
+        .await
+        .expect("query")
+        .expect("a row");
+    let token: String = row.try_get("", "token").expect("token");
+    assert_eq!(token, migration::scope_token('t', "zażółć gęślą"));
+}

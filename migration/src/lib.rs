@@ -4,6 +4,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub use m20261126_000008_add_search_scope::scope_token;
+
 mod m20261126_000001_create_system_tables;
 mod m20261126_000002_add_search_index;
 mod m20261126_000003_add_schema_revision;

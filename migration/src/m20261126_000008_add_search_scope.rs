@@ -15,6 +15,17 @@ const DOCUMENT: &str = "(SELECT COALESCE(group_concat(atom, ' '), '') FROM json_
 
 const SCOPE: &str = "('a' || hex(ROW.account_id) || ' t' || hex(ROW.content_type))";
 
+/// A token of the `scope` column as `SCOPE` writes it, for the searches that query it:
+/// the letter (`a` account, `t` type), then the value's UTF-8 bytes in upper-case hex.
+/// A test in the server's `tests/migrations.rs` checks both agree on stored rows.
+pub fn scope_token(kind: char, value: &str) -> String {
+    let mut token = kind.to_string();
+    for byte in value.as_bytes() {
+        token.push_str(&format!("{byte:02X}"));
+    }
+    token
+}
+
 const TRIGGERS: [&str; 3] = [
     "content_search_insert",
     "content_search_update",

@@ -19,7 +19,6 @@ pub use definitions::models;
 pub use objects::{batch, hydrate};
 
 use serde::Serialize;
-use serde_json::Value;
 
 /// The paging envelope shared by every list.
 #[derive(Debug, Serialize)]
@@ -44,7 +43,7 @@ impl<T> Page<T> {
 }
 
 /// The size of a value as JSON text, without writing it anywhere.
-pub fn json_size(value: &Value) -> u64 {
+pub fn json_size(value: &impl Serialize) -> u64 {
     struct Count(u64);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

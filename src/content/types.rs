@@ -15,7 +15,7 @@ use super::definitions::conform::check_data;
 use super::definitions::models::{existing, load};
 use super::definitions::validate::{model_of, validate};
 use super::refs::write_refs;
-use super::scope::count;
+use super::scope::{count, live_select};
 use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
 use crate::db::{Sql, now_micros};
@@ -278,12 +278,7 @@ async fn migrate_objects<C: ConnectionTrait>(
     account_id: &str,
     model: &TypeModel,
 ) -> AppResult<()> {
-    let live = content_object::Entity::find()
-        .filter(content_object::Column::AccountId.eq(account_id))
-        .filter(content_object::Column::ContentType.eq(&model.name))
-        .filter(content_object::Column::DeletedAt.is_null())
-        .all(conn)
-        .await?;
+    let live = live_select(account_id, &model.name).all(conn).await?;
     let mut failures = std::collections::BTreeMap::new();
     let mut changed = Vec::new();
     for object in live {
@@ -338,12 +333,7 @@ pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) 
             ));
         }
     }
-    let objects = content_object::Entity::find()
-        .filter(content_object::Column::AccountId.eq(&principal.account_id))
-        .filter(content_object::Column::ContentType.eq(name))
-        .filter(content_object::Column::DeletedAt.is_null())
-        .count(&txn)
-        .await?;
+    let objects = live_select(&principal.account_id, name).count(&txn).await?;
     if objects > 0 {
         reasons.push("Content Type has objects, you can't remove it!".into());
     }

@@ -1,5 +1,5 @@
 //! GraphQL over HTTP: `/api/v2/graphql` (current) and `/api/graphql` (legacy), their
-//! SDL, and the GraphiQL playground with assets served from this binary.
+//! SDL; the GraphiQL playground is in `playground`.
 
 use async_graphql::dataloader::DataLoader;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_graphql::{BatchResponse, Executor, ParseRequestError, Response, ServerError};
 use async_graphql_axum::GraphQLBatchRequest;
 use axum::Router;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
@@ -17,13 +17,14 @@ use super::budget::ObjectBudget;
 use super::cache::{AccountSchemas, SchemaCache};
 use super::limits::{self, MAX_BATCH};
 use super::loader::RelationLoader;
+use super::playground;
 use super::schema::Flavor;
 use crate::auth::Principal;
 use crate::content::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
 use crate::graphql::errors::IntoGraphql;
+use crate::http::MAX_BODY_BYTES;
 use crate::http::Shared;
-use crate::http::{MAX_BODY_BYTES, QueryParams};
 use crate::quota::AllowanceSlot;
 
 /// What the GraphQL endpoints use: the shared services and the kept schemas.
@@ -60,20 +61,8 @@ pub fn router(state: GraphqlState) -> Router {
         .route("/api/graphql", get(legacy).post(legacy))
         .route("/api/v2/graphql/schema", get(current_sdl))
         .route("/api/graphql/schema", get(legacy_sdl))
-        .route("/graphiql/{file}", get(asset))
+        .route("/graphiql/{file}", get(playground::asset))
         .with_state(state)
-}
-
-/// A browser asking for the endpoint itself gets GraphiQL.
-fn wants_playground(parts: &Parts) -> bool {
-    let accepts_html = parts
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    parts.method == Method::GET
-        && accepts_html
-        && QueryParams::from_parts(parts).get("query").is_none()
 }
 
 async fn current(
@@ -96,13 +85,13 @@ async fn endpoint(
     request: axum::extract::Request,
 ) -> HttpResponse {
     let (parts, body) = request.into_parts();
-    if wants_playground(&parts) {
+    if playground::wanted(&parts) {
         let path = if flavor == Flavor::Current {
             "/api/v2/graphql"
         } else {
             "/api/graphql"
         };
-        return Html(playground(path)).into_response();
+        return Html(playground::page(path)).into_response();
     }
     let method = parts.method.clone();
     let graphql_media = wants_graphql_media(&parts.headers);
@@ -315,59 +304,6 @@ async fn legacy_sdl(
     principal: Principal,
 ) -> AppResult<HttpResponse> {
     sdl(state, principal, Flavor::Legacy).await
-}
-
-const GRAPHIQL_JS: &[u8] = include_bytes!("assets/graphiql.min.js");
-const GRAPHIQL_CSS: &[u8] = include_bytes!("assets/graphiql.min.css");
-const REACT_JS: &[u8] = include_bytes!("assets/react.production.min.js");
-const REACT_DOM_JS: &[u8] = include_bytes!("assets/react-dom.production.min.js");
-
-async fn asset(Path(file): Path<String>) -> HttpResponse {
-    let (body, content_type) = match file.as_str() {
-        "graphiql.min.js" => (GRAPHIQL_JS, "text/javascript; charset=utf-8"),
-        "graphiql.min.css" => (GRAPHIQL_CSS, "text/css; charset=utf-8"),
-        "react.production.min.js" => (REACT_JS, "text/javascript; charset=utf-8"),
-        "react-dom.production.min.js" => (REACT_DOM_JS, "text/javascript; charset=utf-8"),
-        _ => return AppError::NotFound.into_response(),
-    };
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-/// The playground page. The key comes from `?auth_token=` in the page URL (kept out
-/// of the Referer by the no-referrer policy) or from the headers editor.
-fn playground(endpoint: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>ContentGate GraphiQL</title>
-<link rel="stylesheet" href="/graphiql/graphiql.min.css">
-<style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
-</head>
-<body>
-<div id="graphiql">Loading GraphiQL…</div>
-<script src="/graphiql/react.production.min.js"></script>
-<script src="/graphiql/react-dom.production.min.js"></script>
-<script src="/graphiql/graphiql.min.js"></script>
-<script>
-  const token = new URLSearchParams(window.location.search).get("auth_token") || "";
-  const headers = token ? JSON.stringify({{"X-AUTH-TOKEN": token}}, null, 2) : '{{\n  "X-AUTH-TOKEN": "paste a key here"\n}}';
-  const fetcher = GraphiQL.createFetcher({{ url: "{endpoint}" }});
-  ReactDOM.createRoot(document.getElementById("graphiql")).render(
-    React.createElement(GraphiQL, {{ fetcher, defaultHeaders: headers, shouldPersistHeaders: false }})
-  );
-</script>
-</body>
-</html>"#
-    )
 }
 
 /// The HTTP answer for an executed batch. With `application/graphql-response+json` a

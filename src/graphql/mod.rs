@@ -9,6 +9,7 @@ pub mod http;
 pub mod limits;
 pub mod loader;
 pub mod naming;
+mod playground;
 pub mod schema;
 
 use crate::auth::Principal;

@@ -15,7 +15,6 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
-use serde_json::Value;
 
 use crate::auth::Principal;
 use crate::auth::principal::{ReadScope, Revisions};
@@ -61,7 +60,7 @@ impl ResponseCache {
 
     /// The JSON answer to `path` with `query` for `principal`: the kept one, or
     /// `render`'s, kept. Errors are returned as they are and never kept.
-    pub async fn json<F, Fut>(
+    pub async fn json<F, Fut, T>(
         &self,
         principal: &Principal,
         path: &str,
@@ -70,7 +69,8 @@ impl ResponseCache {
     ) -> AppResult<Response>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = AppResult<Value>>,
+        Fut: Future<Output = AppResult<T>>,
+        T: serde::Serialize,
     {
         let Some(entries) = &self.entries else {
             return Ok(json_response(encode(&render().await?)));
@@ -90,7 +90,7 @@ impl ResponseCache {
     }
 }
 
-fn encode(value: &Value) -> Bytes {
+fn encode(value: &impl serde::Serialize) -> Bytes {
     Bytes::from(serde_json::to_vec(value).expect("a JSON value always serializes"))
 }
 

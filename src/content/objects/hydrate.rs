@@ -14,6 +14,7 @@ use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
 use crate::content::definitions::TypeModel;
 use crate::content::json_size;
+use crate::content::scope::push_live;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 
@@ -93,15 +94,9 @@ async fn load_chunk(
         if i > 0 {
             sql.push(" UNION ALL ");
         }
-        sql.push("SELECT * FROM content_objects WHERE account_id = ")
-            .bind(principal.account_id.clone())
-            .push(" AND content_type = ")
-            .bind(type_name.to_owned())
-            .push(" AND deleted_at IS NULL AND object_id IN ")
-            .bind_list(ids);
-        if let ReadScope::Only(types) = scope {
-            sql.push(" AND content_type IN ").bind_list(types.clone());
-        }
+        sql.push("SELECT * FROM content_objects WHERE ");
+        push_live(&mut sql, "", &principal.account_id, Some(type_name), scope);
+        sql.push(" AND object_id IN ").bind_list(ids);
     }
     if sql.text.is_empty() {
         return Ok(HashMap::new());

@@ -2,8 +2,7 @@
 
 use entity::content_object;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, FromQueryResult, QueryFilter, QuerySelect,
 };
 use serde_json::Value;
 
@@ -13,7 +12,7 @@ use crate::auth::{Action, Principal};
 use crate::content::Page;
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::models::{Models, load};
-use crate::content::scope::count;
+use crate::content::scope::{count, live_select, push_live};
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 
@@ -36,11 +35,7 @@ pub(super) fn live(
     type_name: &str,
     id: &str,
 ) -> sea_orm::Select<content_object::Entity> {
-    content_object::Entity::find()
-        .filter(content_object::Column::AccountId.eq(account_id))
-        .filter(content_object::Column::ContentType.eq(type_name))
-        .filter(content_object::Column::ObjectId.eq(id))
-        .filter(content_object::Column::DeletedAt.is_null())
+    live_select(account_id, type_name).filter(content_object::Column::ObjectId.eq(id))
 }
 
 pub(super) async fn find_live<C: ConnectionTrait>(
@@ -103,12 +98,10 @@ pub async fn list(
         ));
     }
     let type_name = model.name.as_str();
+    let scope = principal.read_scope();
     let where_clause = |sql: &mut Sql| {
-        sql.push(" FROM content_objects WHERE account_id = ")
-            .bind(principal.account_id.clone())
-            .push(" AND content_type = ")
-            .bind(type_name.to_owned())
-            .push(" AND deleted_at IS NULL");
+        sql.push(" FROM content_objects WHERE ");
+        push_live(sql, "", &principal.account_id, Some(type_name), &scope);
         if !params.ids.is_empty() {
             sql.push(" AND object_id IN ").bind_list(params.ids.clone());
         }

@@ -13,12 +13,13 @@ use serde_json::{Map, Value};
 use super::MAX_OBJECT_BYTES;
 use super::read::{authorized_type, find_live, find_live_for_delete, live};
 use super::render::write_answer;
+use crate::auth::principal::ReadScope;
 use crate::auth::{Action, Principal};
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::conform::check_data;
 use crate::content::filter::equals_condition;
 use crate::content::refs::{Target, relation_refs, write_refs};
-use crate::content::scope::count;
+use crate::content::scope::{count, push_live};
 use crate::db::{Sql, now_micros};
 use crate::error::{AppError, AppResult, FieldErrors};
 
@@ -132,11 +133,10 @@ pub(super) async fn check_object<C: ConnectionTrait>(
             continue; // a wrong type is already reported by the schema check
         };
         let mut sql = Sql::new(conn.get_database_backend());
-        sql.push("SELECT COUNT(*) AS num FROM content_objects WHERE account_id = ")
-            .bind(account_id.to_owned())
-            .push(" AND content_type = ")
-            .bind(model.name.clone())
-            .push(" AND deleted_at IS NULL AND ");
+        // Uniqueness holds across every object of the type, whoever may read them.
+        sql.push("SELECT COUNT(*) AS num FROM content_objects WHERE ");
+        push_live(&mut sql, "", account_id, Some(&model.name), &ReadScope::All);
+        sql.push(" AND ");
         sql.push_condition(&condition);
         if let Some(pk) = self_pk {
             sql.push(" AND pk <> ").bind(pk);

@@ -1,6 +1,7 @@
 //! The `search` root field and its union of all object types.
 
 use super::*;
+use crate::content::search::{Hit, SearchPage};
 
 /// `search(q, content_type, first, offset)`: hits across the readable types.
 pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic::Type>) {
@@ -20,8 +21,8 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
             Need::Key,
             |ctx| {
                 FieldFuture::new(async move {
-                    let hit = ctx.parent_value.try_downcast_ref::<Value>()?;
-                    Ok(hit.get("score").map(|s| FieldValue::value(to_graphql(s))))
+                    let hit = ctx.parent_value.try_downcast_ref::<Hit>()?;
+                    Ok(Some(FieldValue::value(hit.score)))
                 })
             },
         ))
@@ -32,8 +33,8 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
             move |ctx| {
                 let by_type = by_type.clone();
                 FieldFuture::new(async move {
-                    let hit = ctx.parent_value.try_downcast_ref::<Value>()?;
-                    let item = hit.get("item").cloned().unwrap_or_default();
+                    let hit = ctx.parent_value.try_downcast_ref::<Hit>()?;
+                    let item = hit.item.clone();
                     let content_type = item
                         .pointer("/internal/contentType")
                         .and_then(Value::as_str)
@@ -55,10 +56,8 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
             Need::Key,
             |ctx| {
                 FieldFuture::new(async move {
-                    let result = ctx.parent_value.try_downcast_ref::<Value>()?;
-                    Ok(result
-                        .get("total_count")
-                        .map(|t| FieldValue::value(to_graphql(t))))
+                    let page = ctx.parent_value.try_downcast_ref::<SearchPage>()?;
+                    Ok(Some(FieldValue::value(page.total_count)))
                 })
             },
         ))
@@ -68,14 +67,9 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
             Need::Key,
             |ctx| {
                 FieldFuture::new(async move {
-                    let result = ctx.parent_value.try_downcast_ref::<Value>()?;
-                    let hits = result
-                        .get("data")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default();
+                    let page = ctx.parent_value.try_downcast_ref::<SearchPage>()?;
                     Ok(Some(FieldValue::list(
-                        hits.into_iter().map(FieldValue::owned_any),
+                        page.data.iter().cloned().map(FieldValue::owned_any),
                     )))
                 })
             },
@@ -105,11 +99,7 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
             let result = search(db, principal, ctx.data::<Arc<Models>>()?, &params)
                 .await
                 .map_err(app_err)?;
-            let hits = result
-                .get("data")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            give_back_objects(&ctx, limit, hits as u64);
+            give_back_objects(&ctx, limit, result.data.len() as u64);
             take_bytes(&ctx, crate::content::json_size(&result))?;
             Ok(Some(FieldValue::owned_any(result)))
         })

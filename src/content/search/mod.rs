@@ -1,0 +1,347 @@
+//! Full-text search across the types a caller may read. The read scope, the type list
+//! and every filter are conditions of the one query that also pages and counts, so
+//! pages are full and totals exact. Client text reaches the index only as plain words:
+//! quoted FTS5 terms on SQLite, `plainto_tsquery` on PostgreSQL.
+
+mod plan;
+
+use std::collections::{BTreeMap, HashMap};
+
+use entity::content_object;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter,
+};
+use serde::{Serialize, Serializer};
+use serde_json::{Value, json};
+
+use super::definitions::model::is_name;
+use super::definitions::models::Models;
+use super::objects::hydrate::hydrate;
+use super::objects::render;
+use super::scope::count;
+use crate::auth::principal::ReadScope;
+use crate::auth::{Action, Principal};
+use crate::db::Sql;
+use crate::error::{AppError, AppResult};
+use crate::time::format_iso;
+use plan::Plan;
+
+pub const MAX_BUCKETS: i64 = 100;
+
+/// Bytes of one word of `q` at most (a word is matched with LIKE on `fields[]`).
+pub const MAX_WORD_BYTES: usize = 256;
+
+/// Words of `q` searched at most.
+pub const MAX_WORDS: usize = 32;
+
+/// Entries of each list parameter (`fields[]`, `filters[..]`, `content_type[]`,
+/// `aggregate_by[]`) at most.
+pub const MAX_LIST_ENTRIES: usize = 20;
+
+/// Hits above which SQLite ranks a search from the index alone (see `search`).
+const RANK_FROM_INDEX_ABOVE: u64 = 2_000;
+
+#[derive(Debug, Default)]
+pub struct SearchParams {
+    pub q: String,
+    pub content_types: Vec<String>,
+    pub page: u64,
+    pub limit: u64,
+    /// First hit of the page (REST: `(page - 1) * limit`).
+    pub offset: u64,
+    pub order_by: Option<String>,
+    pub descending: bool,
+    /// Fields to search in, with their boosts (`title^3`).
+    pub fields: Vec<(String, f64)>,
+    /// `filters[prop]=value`: the property's value as text equals `value`.
+    pub filters: Vec<(String, String)>,
+    pub hydrate: u8,
+    pub aggregate_by: Vec<String>,
+}
+
+/// The words of a query, lower-cased; `None` means "match everything".
+fn words(q: &str) -> AppResult<Option<Vec<String>>> {
+    let q = q.trim();
+    if q.is_empty() || q == "*" {
+        return Ok(None);
+    }
+    let words: Vec<String> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() {
+        return Err(AppError::field("q", "The query has no words to search for"));
+    }
+    if let Some(word) = words.iter().find(|w| w.len() > MAX_WORD_BYTES) {
+        return Err(AppError::field(
+            "q",
+            format!(
+                "A word of {} bytes; words hold at most {MAX_WORD_BYTES}",
+                word.len()
+            ),
+        ));
+    }
+    if words.len() > MAX_WORDS {
+        return Err(AppError::field(
+            "q",
+            format!(
+                "The query has {} words; at most {MAX_WORDS} are searched",
+                words.len()
+            ),
+        ));
+    }
+    Ok(Some(words))
+}
+
+/// `title^3` → ("title", 3.0).
+pub fn parse_field(spec: &str) -> AppResult<(String, f64)> {
+    let (name, boost) = match spec.split_once('^') {
+        Some((name, boost)) => (
+            name,
+            boost
+                .parse::<f64>()
+                .ok()
+                .filter(|b| b.is_finite() && *b > 0.0),
+        ),
+        None => (spec, Some(1.0)),
+    };
+    match boost {
+        Some(boost) if is_name(name) => Ok((name.to_owned(), boost)),
+        _ => Err(AppError::field("fields", format!("Invalid field {spec}"))),
+    }
+}
+
+pub async fn search(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    models: &Models,
+    params: &SearchParams,
+) -> AppResult<SearchPage> {
+    for (name, entries) in [
+        ("fields", params.fields.len()),
+        ("filters", params.filters.len()),
+        ("content_type", params.content_types.len()),
+        ("aggregate_by", params.aggregate_by.len()),
+    ] {
+        if entries > MAX_LIST_ENTRIES {
+            return Err(AppError::field(
+                name,
+                format!("{entries} entries sent; at most {MAX_LIST_ENTRIES} are allowed"),
+            ));
+        }
+    }
+    // Naming a type the key may not read is refused; otherwise the search covers
+    // exactly the readable types.
+    for type_name in &params.content_types {
+        principal.require(type_name, Action::Read)?;
+    }
+    let order = params
+        .order_by
+        .as_deref()
+        .map(|o| o.trim_end_matches(".keyword"));
+    let known = |o: &str| {
+        matches!(o, "" | "internal.createdAt" | "internal.updatedAt" | "id") || is_name(o)
+    };
+    if let Some(order) = order.filter(|o| !known(o)) {
+        return Err(AppError::field(
+            "order_by",
+            format!("Cannot order by {order}"),
+        ));
+    }
+    for (name, _) in &params.filters {
+        if !is_name(name) {
+            return Err(AppError::field("filters", format!("Unknown field: {name}")));
+        }
+    }
+    for name in &params.aggregate_by {
+        if !is_name(name) {
+            return Err(AppError::field(
+                "aggregate_by",
+                format!("Unknown field: {name}"),
+            ));
+        }
+    }
+    let types = if params.content_types.is_empty() {
+        principal.read_scope()
+    } else {
+        ReadScope::Only(params.content_types.clone())
+    };
+    let plan = Plan {
+        principal,
+        params,
+        words: words(&params.q)?,
+        types,
+    };
+    let backend = db.get_database_backend();
+
+    // The FTS query with the scope in it, when the index alone can answer.
+    let scoped = (backend == DbBackend::Sqlite && plan.index_alone()).then(|| plan.fts_query(true));
+    let mut sql = Sql::new(backend);
+    if let Some(scoped) = &scoped {
+        sql.push("SELECT COUNT(*) AS num FROM content_search WHERE content_search MATCH ")
+            .bind(scoped.clone());
+    } else {
+        sql.push("SELECT COUNT(*) AS num");
+        plan.push_from_where(&mut sql, None);
+    }
+    let total = count(db, &sql).await?;
+
+    // The hits of the page are ranked on the index alone; only their rows are read.
+    // Ranking from the index makes bm25 weigh the scope tokens' document counts too,
+    // a pass over every object of the account: cheaper than reading the hits' rows only
+    // when there are many hits.
+    let mut sql = Sql::new(backend);
+    if let Some(scoped) = scoped.filter(|_| total > RANK_FROM_INDEX_ABOVE) {
+        sql.push("SELECT rowid AS pk, ");
+        plan.push_score(&mut sql);
+        sql.push(" AS score FROM content_search WHERE content_search MATCH ")
+            .bind(scoped)
+            .push(" ORDER BY score DESC, rowid ASC");
+    } else {
+        sql.push("SELECT o.pk AS pk, ");
+        plan.push_score(&mut sql);
+        sql.push(" AS score");
+        plan.push_from_where(&mut sql, None);
+        plan.push_order(&mut sql);
+    }
+    sql.push(" LIMIT ")
+        .bind(params.limit as i64)
+        .push(" OFFSET ")
+        .bind(params.offset as i64);
+    let hits = db.query_all_raw(sql.statement()).await?;
+    let hits: Vec<(i64, f64)> = hits
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64>("", "pk")?,
+                row.try_get::<f64>("", "score")?,
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let mut rows: HashMap<i64, content_object::Model> = content_object::Entity::find()
+        .filter(content_object::Column::Pk.is_in(hits.iter().map(|(pk, _)| *pk)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.pk, row))
+        .collect();
+    let mut objects = Vec::with_capacity(hits.len());
+    let mut scores = Vec::with_capacity(hits.len());
+    for (pk, score) in hits {
+        let Some(object) = rows.remove(&pk) else {
+            continue;
+        };
+        let Some(model) = models.by_name.get(&object.content_type) else {
+            continue;
+        };
+        scores.push(score);
+        objects.push((render(model, &object), object.updated_at));
+    }
+    let (mut items, updated): (Vec<Value>, Vec<i64>) = objects.into_iter().unzip();
+    hydrate(db, principal, &models.by_name, &mut items, params.hydrate).await?;
+    let data: Vec<Hit> = items
+        .into_iter()
+        .zip(scores)
+        .zip(updated)
+        .map(|((mut item, score), updated)| {
+            let object_data = item.to_string();
+            if let Some(fields) = item.as_object_mut() {
+                fields.insert("object_data".into(), json!(object_data));
+                fields.insert("@timestamp".into(), json!(format_iso(updated)));
+            }
+            Hit { score, item }
+        })
+        .collect();
+    let mut aggregations = BTreeMap::new();
+    for name in &params.aggregate_by {
+        aggregations.insert(name.clone(), aggregate(db, &plan, name).await?);
+    }
+    Ok(SearchPage {
+        total_count: total,
+        total_pages: total.div_ceil(params.limit.max(1)),
+        current_page: params.page,
+        count: data.len() as u64,
+        data,
+        summary: Summary { aggregations },
+    })
+}
+
+/// One page of hits, in Flotiq's search shape.
+#[derive(Debug, Serialize)]
+pub struct SearchPage {
+    pub total_count: u64,
+    pub total_pages: u64,
+    pub current_page: u64,
+    pub count: u64,
+    pub data: Vec<Hit>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub score: f64,
+    /// The rendered (and hydrated) object, with `object_data` and `@timestamp`.
+    pub item: Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// By property; Flotiq answers `[]` when none were asked for.
+    #[serde(serialize_with = "empty_as_list")]
+    pub aggregations: BTreeMap<String, Aggregation>,
+}
+
+fn empty_as_list<S: Serializer>(
+    aggregations: &BTreeMap<String, Aggregation>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    if aggregations.is_empty() {
+        <[(); 0]>::default().serialize(serializer)
+    } else {
+        aggregations.serialize(serializer)
+    }
+}
+
+/// An Elasticsearch-style terms aggregation.
+#[derive(Debug, Serialize)]
+pub struct Aggregation {
+    pub doc_count_error_upper_bound: i64,
+    pub sum_other_doc_count: i64,
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Serialize, FromQueryResult)]
+pub struct Bucket {
+    #[serde(rename = "key")]
+    pub bucket: String,
+    #[serde(rename = "doc_count")]
+    pub num: i64,
+}
+
+/// Elasticsearch-style terms aggregation over the matched objects: one bucket per
+/// value (per item for lists), most frequent first.
+async fn aggregate<C: ConnectionTrait>(
+    conn: &C,
+    plan: &Plan<'_>,
+    name: &str,
+) -> AppResult<Aggregation> {
+    let backend = conn.get_database_backend();
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT CAST(item.value AS TEXT) AS bucket, COUNT(*) AS num");
+    plan.push_from_where(&mut sql, Some(name));
+    sql.push(" GROUP BY CAST(item.value AS TEXT) ORDER BY num DESC, bucket ASC LIMIT ")
+        .bind(MAX_BUCKETS);
+    let buckets = Bucket::find_by_statement(sql.statement()).all(conn).await?;
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT COUNT(*) AS num");
+    plan.push_from_where(&mut sql, Some(name));
+    let all = count(conn, &sql).await?;
+    let shown: i64 = buckets.iter().map(|b| b.num).sum();
+    Ok(Aggregation {
+        doc_count_error_upper_bound: 0,
+        sum_other_doc_count: all as i64 - shown,
+        buckets,
+    })
+}
