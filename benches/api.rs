@@ -320,9 +320,9 @@ async fn main() {
         // The example definitions, then generated objects.
         for definition in contentgate::demo::DEFINITIONS {
             let body: Value = serde_json::from_str(definition).expect("definition");
-            contentgate::content::types::create_in_account(
+            contentgate::content::types::create(
                 &db,
-                &account.id,
+                &contentgate::auth::Principal::operator(&account.id),
                 &body,
                 contentgate::graphql::check_models,
             )

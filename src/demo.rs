@@ -20,13 +20,13 @@ pub async fn load(db: &DatabaseConnection, account_id: &str) -> AppResult<bool> 
     if existing > 0 {
         return Ok(false);
     }
+    // The loader acts as the account's own read-write key would.
+    let loader = Principal::operator(account_id);
     for definition in DEFINITIONS {
         let body: Value =
             serde_json::from_str(definition).expect("example definitions are valid JSON");
-        types::create_in_account(db, account_id, &body, crate::graphql::check_models).await?;
+        types::create(db, &loader, &body, crate::graphql::check_models).await?;
     }
-    // The loader acts as the account's own read-write key would.
-    let loader = Principal::operator(account_id);
     let samples: Value = serde_json::from_str(OBJECTS).expect("example objects are valid JSON");
     for (type_name, items) in samples.as_object().into_iter().flatten() {
         let report = batch::batch_create(db, &loader, type_name, items, false).await?;

@@ -348,3 +348,16 @@ fn the_checker_sees_a_circle_when_there_is_one() {
     assert!(paths.contains(&vec!["content".into(), "types".into()]));
     assert!(paths.contains(&vec!["auth".into(), "Principal".into()]));
 }
+
+#[test]
+fn only_auth_makes_a_principal_without_a_key() {
+    // `Principal::unchecked` exists for tests of the permission function; a principal
+    // in the server comes from the key store or is the named operator.
+    let offenders: Vec<String> = source_files()
+        .iter()
+        .filter(|file| file.module.first().is_none_or(|top| top != "auth"))
+        .filter(|file| file.code.contains("Principal::unchecked"))
+        .map(|file| file.path.display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}

@@ -32,10 +32,7 @@ fn perms(bits: u8) -> Perms {
 fn every_principal() -> Vec<Principal> {
     let mut all: Vec<Principal> = [KeyKind::ReadOnly, KeyKind::ReadWrite]
         .into_iter()
-        .map(|kind| Principal {
-            kind,
-            ..Principal::operator("a")
-        })
+        .map(|kind| Principal::unchecked("a", kind, BTreeMap::new()))
         .collect();
     for code in 0..17u32.pow(3) {
         let mut rules = BTreeMap::new();
@@ -45,11 +42,7 @@ fn every_principal() -> Vec<Principal> {
                 rules.insert(name.to_string(), perms(rule as u8));
             }
         }
-        all.push(Principal {
-            kind: KeyKind::User,
-            rules,
-            ..Principal::operator("a")
-        });
+        all.push(Principal::unchecked("a", KeyKind::User, rules));
     }
     all
 }
@@ -66,7 +59,7 @@ fn read_scope_and_definition_scope_agree_with_can_for_every_rule_set() {
                 "{principal:?} {name}"
             );
             let any = ACTIONS.iter().any(|a| principal.can(name, *a));
-            let sees = principal.kind != KeyKind::User || any;
+            let sees = principal.kind() != KeyKind::User || any;
             assert_eq!(definitions.contains(name), sees, "{principal:?} {name}");
         }
     }
@@ -107,11 +100,11 @@ async fn guards_refuse_on_their_own_behind_the_per_key_schema() {
         &Principal::operator(&app.account_id),
     )
     .unwrap();
-    let posts_only = Principal {
-        kind: KeyKind::User,
-        rules: [("post".to_owned(), perms(2))].into_iter().collect(),
-        ..Principal::operator(&app.account_id)
-    };
+    let posts_only = Principal::unchecked(
+        &app.account_id,
+        KeyKind::User,
+        [("post".to_owned(), perms(2))].into_iter().collect(),
+    );
     let run = |query: &str| {
         let mut request = async_graphql::Request::new(query);
         add_request_data(

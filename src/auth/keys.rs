@@ -95,16 +95,12 @@ impl KeyStore {
             .await?;
         let first = rows.first().ok_or(AppError::Unauthorized)?;
         let kind = KeyKind::parse(&first.kind).ok_or(AppError::Unauthorized)?;
-        let mut principal = Principal {
-            account_id: first.account_id.clone(),
-            key_id: first.key_id.clone(),
-            kind,
-            rules: BTreeMap::new(),
-            revisions: Revisions {
-                schema: first.schema_revision,
-                content: first.content_revision,
-            },
+        let revisions = Revisions {
+            schema: first.schema_revision,
+            content: first.content_revision,
         };
+        let (account_id, key_id) = (first.account_id.clone(), first.key_id.clone());
+        let mut rules = BTreeMap::new();
         if kind == KeyKind::User {
             for row in rows {
                 if let Some(content_type) = row.content_type {
@@ -114,11 +110,13 @@ impl KeyStore {
                         update: row.can_update.unwrap_or(false),
                         delete: row.can_delete.unwrap_or(false),
                     };
-                    principal.rules.insert(content_type, perms);
+                    rules.insert(content_type, perms);
                 }
             }
         }
-        Ok(principal)
+        Ok(Principal::for_key(
+            account_id, key_id, kind, rules, revisions,
+        ))
     }
 
     /// Creates a key row (and returns its secret) inside the caller's transaction.
@@ -164,7 +162,7 @@ impl KeyStore {
             views.push(view(&key, secret.as_ref(), rules));
         }
         // Application keys first, as the panel shows them.
-        views.sort_by_key(|v| v.kind != "read_only" && v.kind != "read_write");
+        views.sort_by_key(|v| KeyKind::parse(&v.kind) == Some(KeyKind::User));
         Ok(views)
     }
 
@@ -216,7 +214,7 @@ impl KeyStore {
         rules: &BTreeMap<String, Perms>,
     ) -> AppResult<KeyView> {
         let key = self.find(account_id, key_id).await?;
-        if key.kind != KeyKind::User.as_str() {
+        if KeyKind::parse(&key.kind) != Some(KeyKind::User) {
             return Err(AppError::Refused(vec![
                 "Application keys have no rules".into(),
             ]));
@@ -253,7 +251,7 @@ impl KeyStore {
     /// Deletes a user-defined key; application keys can only be regenerated.
     pub async fn delete(&self, account_id: &str, key_id: &str) -> AppResult<()> {
         let key = self.find(account_id, key_id).await?;
-        if key.kind != KeyKind::User.as_str() {
+        if KeyKind::parse(&key.kind) != Some(KeyKind::User) {
             return Err(AppError::Refused(vec![
                 "Application keys cannot be deleted, only regenerated".into(),
             ]));

@@ -89,17 +89,123 @@ pub struct Revisions {
     pub content: i64,
 }
 
+/// Who is calling. Its fields are private: a principal comes only from a key the key
+/// store authenticated (`KeyStore::authenticate`), or is the named operator of the
+/// command line and the demo loader.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    pub account_id: String,
-    pub key_id: String,
-    pub kind: KeyKind,
+    account_id: String,
+    key_id: String,
+    kind: KeyKind,
     /// Rules of a user-defined key, by content type name; empty for application keys.
-    pub rules: BTreeMap<String, Perms>,
-    pub revisions: Revisions,
+    rules: BTreeMap<String, Perms>,
+    revisions: Revisions,
+}
+
+/// Permission to write objects of one type, handed out only by `Principal::writer`
+/// after the check; the services' write steps require it.
+#[derive(Debug)]
+pub struct Writer<'a> {
+    principal: &'a Principal,
+    type_name: String,
+}
+
+impl Writer<'_> {
+    pub fn account_id(&self) -> &str {
+        &self.principal.account_id
+    }
+
+    pub fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    pub fn principal(&self) -> &Principal {
+        self.principal
+    }
+}
+
+/// Permission to change content type definitions, handed out only by
+/// `Principal::type_admin`.
+#[derive(Debug)]
+pub struct TypeAdmin<'a> {
+    principal: &'a Principal,
+}
+
+impl TypeAdmin<'_> {
+    pub fn account_id(&self) -> &str {
+        &self.principal.account_id
+    }
 }
 
 impl Principal {
+    /// The principal of an authenticated key (the key store's constructor).
+    pub(super) fn for_key(
+        account_id: String,
+        key_id: String,
+        kind: KeyKind,
+        rules: BTreeMap<String, Perms>,
+        revisions: Revisions,
+    ) -> Self {
+        let rules = if kind == KeyKind::User {
+            rules
+        } else {
+            BTreeMap::new()
+        };
+        Principal {
+            account_id,
+            key_id,
+            kind,
+            rules,
+            revisions,
+        }
+    }
+
+    /// A principal with no key behind it, for tests of the permission function itself.
+    /// Nothing in `src/` outside `auth` may call it (`tests/layering.rs` checks).
+    #[doc(hidden)]
+    pub fn unchecked(account_id: &str, kind: KeyKind, rules: BTreeMap<String, Perms>) -> Self {
+        Principal::for_key(
+            account_id.to_owned(),
+            "unchecked".to_owned(),
+            kind,
+            rules,
+            Revisions::default(),
+        )
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    pub fn kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    /// The account's revisions as of this principal's authentication.
+    pub fn revisions(&self) -> Revisions {
+        self.revisions
+    }
+
+    /// A write handle for objects of `content_type`, if every one of `actions` is allowed.
+    pub fn writer(&self, content_type: &str, actions: &[Action]) -> AppResult<Writer<'_>> {
+        self.require_all(content_type, actions)?;
+        Ok(Writer {
+            principal: self,
+            type_name: content_type.to_owned(),
+        })
+    }
+
+    /// A handle for definition changes: only the read-write application key (and the
+    /// operator) may change content types.
+    pub fn type_admin(&self) -> AppResult<TypeAdmin<'_>> {
+        self.require_type_admin()?;
+        Ok(TypeAdmin { principal: self })
+    }
+
     /// The command line's and the demo loader's caller: the operator, who may do
     /// everything in the account (as its read-write key may).
     pub fn operator(account_id: &str) -> Self {

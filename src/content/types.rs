@@ -95,7 +95,7 @@ pub async fn list(
     };
     let where_clause = |sql: &mut Sql| {
         sql.push(" FROM content_types WHERE account_id = ")
-            .bind(principal.account_id.clone());
+            .bind(principal.account_id().to_owned());
         if let ReadScope::Only(types) = principal.definition_scope() {
             if types.is_empty() {
                 sql.push(" AND 1 = 0");
@@ -146,7 +146,7 @@ pub async fn list(
 
 pub async fn get(db: &DatabaseConnection, principal: &Principal, name: &str) -> AppResult<Value> {
     require_visible(principal, name)?;
-    let (row, _) = load(db, &principal.account_id, name)
+    let (row, _) = load(db, principal.account_id(), name)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(render(&row))
@@ -198,17 +198,8 @@ pub async fn create(
     body: &Value,
     check: SchemaCheck,
 ) -> AppResult<Value> {
-    principal.require_type_admin()?;
-    create_in_account(db, &principal.account_id, body, check).await
-}
-
-/// Creates a definition; used by the API (after the scope check) and by the demo loader.
-pub async fn create_in_account(
-    db: &DatabaseConnection,
-    account_id: &str,
-    body: &Value,
-    check: SchemaCheck,
-) -> AppResult<Value> {
+    let admin = principal.type_admin()?;
+    let account_id = admin.account_id();
     let txn = crate::db::begin_write(db).await?;
     crate::db::lock_type(&txn, account_id, DEFINITIONS_LOCK).await?;
     let rows = existing(&txn, account_id).await?;
@@ -244,15 +235,16 @@ pub async fn update(
     body: &Value,
     check: SchemaCheck,
 ) -> AppResult<Value> {
-    principal.require_type_admin()?;
+    let admin = principal.type_admin()?;
+    let account_id = admin.account_id();
     let txn = crate::db::begin_write(db).await?;
-    crate::db::lock_type(&txn, &principal.account_id, DEFINITIONS_LOCK).await?;
+    crate::db::lock_type(&txn, account_id, DEFINITIONS_LOCK).await?;
     // Objects of the type are rewritten below: no object write may interleave.
-    crate::db::lock_type(&txn, &principal.account_id, name).await?;
-    let (row, _) = load(&txn, &principal.account_id, name)
+    crate::db::lock_type(&txn, account_id, name).await?;
+    let (row, _) = load(&txn, account_id, name)
         .await?
         .ok_or(AppError::NotFound)?;
-    let rows = existing(&txn, &principal.account_id).await?;
+    let rows = existing(&txn, account_id).await?;
     let (stored, model) = validate(body, &|n| rows.iter().any(|r| r.name == n))?;
     if model.name != name {
         return Err(AppError::field(
@@ -261,14 +253,14 @@ pub async fn update(
         ));
     }
     check_schema(check, &rows, &model)?;
-    migrate_objects(&txn, &principal.account_id, &model).await?;
+    migrate_objects(&txn, account_id, &model).await?;
     let mut active: content_type::ActiveModel = row.into();
     active.label = Set(stored["label"].as_str().unwrap_or_default().to_owned());
     active.is_internal = Set(stored["internal"].as_bool().unwrap_or(false));
     active.definition = Set(stored);
     active.updated_at = Set(now_micros());
     let row = active.update(&txn).await?;
-    bump_revision(&txn, &principal.account_id).await?;
+    bump_revision(&txn, account_id).await?;
     txn.commit().await?;
     Ok(render(&row))
 }
@@ -308,17 +300,18 @@ async fn migrate_objects<C: ConnectionTrait>(
 
 /// Deletes a definition that has no objects and that no key's rules name.
 pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) -> AppResult<()> {
-    principal.require_type_admin()?;
+    let admin = principal.type_admin()?;
+    let account_id = admin.account_id();
     let txn = crate::db::begin_write(db).await?;
-    crate::db::lock_type(&txn, &principal.account_id, DEFINITIONS_LOCK).await?;
+    crate::db::lock_type(&txn, account_id, DEFINITIONS_LOCK).await?;
     // No object of the type may be written while its definition is checked and deleted.
-    crate::db::lock_type(&txn, &principal.account_id, name).await?;
-    let (row, _) = load(&txn, &principal.account_id, name)
+    crate::db::lock_type(&txn, account_id, name).await?;
+    let (row, _) = load(&txn, account_id, name)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut reasons = Vec::new();
     let rules = key_rule::Entity::find()
-        .filter(key_rule::Column::AccountId.eq(&principal.account_id))
+        .filter(key_rule::Column::AccountId.eq(account_id))
         .filter(key_rule::Column::ContentType.eq(name))
         .all(&txn)
         .await?;
@@ -333,12 +326,12 @@ pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) 
             ));
         }
     }
-    let objects = live_select(&principal.account_id, name).count(&txn).await?;
+    let objects = live_select(account_id, name).count(&txn).await?;
     if objects > 0 {
         reasons.push("Content Type has objects, you can't remove it!".into());
     }
     for other in content_type::Entity::find()
-        .filter(content_type::Column::AccountId.eq(&principal.account_id))
+        .filter(content_type::Column::AccountId.eq(account_id))
         .filter(content_type::Column::Name.ne(name))
         .all(&txn)
         .await?
@@ -359,7 +352,7 @@ pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) 
     }
     // Soft-deleted objects go with their type, so a new type of the same name starts clean.
     content_object::Entity::delete_many()
-        .filter(content_object::Column::AccountId.eq(&principal.account_id))
+        .filter(content_object::Column::AccountId.eq(account_id))
         .filter(content_object::Column::ContentType.eq(name))
         .filter(Expr::col(content_object::Column::DeletedAt).is_not_null())
         .exec(&txn)
@@ -367,7 +360,7 @@ pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) 
     content_type::Entity::delete_by_id(row.id)
         .exec(&txn)
         .await?;
-    bump_revision(&txn, &principal.account_id).await?;
+    bump_revision(&txn, account_id).await?;
     txn.commit().await?;
     Ok(())
 }

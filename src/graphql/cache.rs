@@ -52,8 +52,8 @@ impl SchemaCache {
         models: Arc<Models>,
     ) -> AppResult<Arc<AccountSchemas>> {
         let key = Key {
-            account_id: principal.account_id.clone(),
-            schema_revision: principal.revisions.schema,
+            account_id: principal.account_id().to_owned(),
+            schema_revision: principal.revisions().schema,
             scope: principal.schema_scope(),
         };
         let guard = match self.entries.get_value_or_guard_async(&key).await {

@@ -108,7 +108,7 @@ async fn endpoint(
     };
     let admitted = state
         .quota
-        .admit(&principal.account_id, operations as u64, slot.as_ref())
+        .admit(principal.account_id(), operations as u64, slot.as_ref())
         .await;
     if let Err(err) = admitted {
         return graphql_refusal(err, graphql_media);

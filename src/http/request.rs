@@ -136,7 +136,7 @@ where
         let principal = authenticate(parts, &state).await?;
         // Counted here once per request (the GraphQL endpoint counts per operation).
         let slot = parts.extensions.get::<crate::quota::AllowanceSlot>();
-        state.quota.admit(&principal.account_id, 1, slot).await?;
+        state.quota.admit(principal.account_id(), 1, slot).await?;
         Ok(principal)
     }
 }

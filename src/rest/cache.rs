@@ -76,8 +76,8 @@ impl ResponseCache {
             return Ok(json_response(encode(&render().await?)));
         };
         let key = Key {
-            account_id: principal.account_id.clone(),
-            revisions: principal.revisions,
+            account_id: principal.account_id().to_owned(),
+            revisions: principal.revisions(),
             scope: principal.read_scope(),
             request: request_key(path, query),
         };

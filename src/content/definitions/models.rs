@@ -38,8 +38,8 @@ impl Models {
         principal: &Principal,
     ) -> AppResult<Arc<Models>> {
         cache
-            .get_or_build(&principal.account_id, principal.revisions.schema, || {
-                Models::load(conn, &principal.account_id)
+            .get_or_build(principal.account_id(), principal.revisions().schema, || {
+                Models::load(conn, principal.account_id())
             })
             .await
     }

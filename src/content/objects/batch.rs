@@ -113,7 +113,7 @@ pub async fn batch_create(
     } else {
         &[Action::Create]
     };
-    let (txn, model) = begin_type_write(db, principal, type_name, actions).await?;
+    let (txn, model, writer) = begin_type_write(db, principal, type_name, actions).await?;
     let items = batch_items(body)?;
     for item in items {
         check_size(item, item.get("id").and_then(Value::as_str).unwrap_or(""))?;
@@ -134,7 +134,7 @@ pub async fn batch_create(
             continue;
         }
         let existing = if update_existing {
-            find_live(&txn, &principal.account_id, type_name, &id).await?
+            find_live(&txn, principal.account_id(), type_name, &id).await?
         } else {
             None
         };
@@ -148,10 +148,8 @@ pub async fn batch_create(
             continue;
         }
         match existing {
-            Some(existing) => {
-                replace_object(&txn, &principal.account_id, &model, existing, data).await?
-            }
-            None => insert_object(&txn, &principal.account_id, &model, &id, data).await?,
+            Some(existing) => replace_object(&txn, &writer, &model, existing, data).await?,
+            None => insert_object(&txn, &writer, &model, &id, data).await?,
         };
     }
     txn.commit().await?;
@@ -166,13 +164,14 @@ pub async fn batch_patch(
     type_name: &str,
     body: &Value,
 ) -> AppResult<BatchReport> {
-    let (txn, model) = begin_type_write(db, principal, type_name, &[Action::Update]).await?;
+    let (txn, model, writer) =
+        begin_type_write(db, principal, type_name, &[Action::Update]).await?;
     let items = batch_items(body)?;
     let mut targets = Vec::with_capacity(items.len());
     for item in items {
         let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
         check_size(item, id)?;
-        let existing = find_live(&txn, &principal.account_id, type_name, id)
+        let existing = find_live(&txn, principal.account_id(), type_name, id)
             .await?
             .ok_or(AppError::NotFound)?;
         targets.push(existing);
@@ -203,7 +202,7 @@ pub async fn batch_patch(
             errors.push(ItemFailure::new(item, field_errors));
             continue;
         }
-        replace_object(&txn, &principal.account_id, &model, existing, data).await?;
+        replace_object(&txn, &writer, &model, existing, data).await?;
     }
     txn.commit().await?;
     Ok(BatchReport::new(items.len(), errors))
@@ -216,7 +215,7 @@ pub async fn batch_delete(
     type_name: &str,
     body: &Value,
 ) -> AppResult<DeleteReport> {
-    let (txn, _) = begin_type_write(db, principal, type_name, &[Action::Delete]).await?;
+    let (txn, _, writer) = begin_type_write(db, principal, type_name, &[Action::Delete]).await?;
     let ids: Vec<String> = batch_items(body)?
         .iter()
         .map(|v| {
@@ -228,12 +227,12 @@ pub async fn batch_delete(
     let mut deleted = 0;
     let mut reasons = Vec::new();
     for id in ids.iter().collect::<BTreeSet<_>>() {
-        let Some(row) = find_live_for_delete(&txn, &principal.account_id, type_name, id).await?
+        let Some(row) = find_live_for_delete(&txn, principal.account_id(), type_name, id).await?
         else {
             reasons.push(format!("Content object: \"{id}\" doesn't exist"));
             continue;
         };
-        if delete_blocker(&txn, &principal.account_id, &row)
+        if delete_blocker(&txn, principal.account_id(), &row)
             .await?
             .is_some()
         {
@@ -242,7 +241,7 @@ pub async fn batch_delete(
             ));
             continue;
         }
-        soft_delete(&txn, row).await?;
+        soft_delete(&txn, &writer, row).await?;
         deleted += 1;
     }
     txn.commit().await?;

@@ -95,7 +95,7 @@ async fn load_chunk(
             sql.push(" UNION ALL ");
         }
         sql.push("SELECT * FROM content_objects WHERE ");
-        push_live(&mut sql, "", &principal.account_id, Some(type_name), scope);
+        push_live(&mut sql, "", principal.account_id(), Some(type_name), scope);
         sql.push(" AND object_id IN ").bind_list(ids);
     }
     if sql.text.is_empty() {

@@ -24,7 +24,7 @@ pub async fn authorized_type<C: ConnectionTrait>(
     actions: &[Action],
 ) -> AppResult<TypeModel> {
     principal.require_all(type_name, actions)?;
-    Ok(load(conn, &principal.account_id, type_name)
+    Ok(load(conn, principal.account_id(), type_name)
         .await?
         .ok_or(AppError::NotFound)?
         .1)
@@ -71,7 +71,7 @@ pub async fn get(
     hydrate: u8,
 ) -> AppResult<Value> {
     let model = models.authorized(principal, type_name, &[Action::Read])?;
-    let row = find_live(db, &principal.account_id, type_name, id)
+    let row = find_live(db, principal.account_id(), type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut objects = [render(model, &row)];
@@ -101,7 +101,7 @@ pub async fn list(
     let scope = principal.read_scope();
     let where_clause = |sql: &mut Sql| {
         sql.push(" FROM content_objects WHERE ");
-        push_live(sql, "", &principal.account_id, Some(type_name), &scope);
+        push_live(sql, "", principal.account_id(), Some(type_name), &scope);
         if !params.ids.is_empty() {
             sql.push(" AND object_id IN ").bind_list(params.ids.clone());
         }
@@ -114,7 +114,7 @@ pub async fn list(
     if params.filters.is_empty() && params.ids.is_empty() {
         // Unfiltered: the live count kept by the database's own triggers.
         sql.push("SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) AS num FROM content_counts WHERE account_id = ")
-            .bind(principal.account_id.clone())
+            .bind(principal.account_id().to_owned())
             .push(" AND content_type = ")
             .bind(type_name.to_owned());
     } else {
@@ -154,7 +154,7 @@ pub async fn removed(
     authorized_type(db, principal, type_name, &[Action::Read, Action::Delete]).await?;
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT object_id, MAX(deleted_at) AS last FROM content_objects WHERE account_id = ")
-        .bind(principal.account_id.clone())
+        .bind(principal.account_id().to_owned())
         .push(" AND content_type = ")
         .bind(type_name.to_owned())
         .push(" AND deleted_at IS NOT NULL");
@@ -162,7 +162,7 @@ pub async fn removed(
         sql.push(" AND deleted_at > ").bind(after);
     }
     sql.push(" AND object_id NOT IN (SELECT object_id FROM content_objects WHERE account_id = ")
-        .bind(principal.account_id.clone())
+        .bind(principal.account_id().to_owned())
         .push(" AND content_type = ")
         .bind(type_name.to_owned())
         .push(" AND deleted_at IS NULL) GROUP BY object_id ORDER BY last, object_id");

@@ -14,6 +14,7 @@ use super::MAX_OBJECT_BYTES;
 use super::read::{authorized_type, find_live, find_live_for_delete, live};
 use super::render::write_answer;
 use crate::auth::principal::ReadScope;
+use crate::auth::principal::Writer;
 use crate::auth::{Action, Principal};
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::conform::check_data;
@@ -26,17 +27,17 @@ use crate::error::{AppError, AppResult, FieldErrors};
 /// Checks the caller's permissions, then opens the write transaction, takes the type's
 /// write lock and reads the definition inside it: validation uses the definition the
 /// write commits against, and nothing is opened for a refused caller.
-pub(super) async fn begin_type_write(
+pub(super) async fn begin_type_write<'a>(
     db: &DatabaseConnection,
-    principal: &Principal,
+    principal: &'a Principal,
     type_name: &str,
     actions: &[Action],
-) -> AppResult<(DatabaseTransaction, TypeModel)> {
-    principal.require_all(type_name, actions)?;
+) -> AppResult<(DatabaseTransaction, TypeModel, Writer<'a>)> {
+    let writer = principal.writer(type_name, actions)?;
     let txn = crate::db::begin_write(db).await?;
-    crate::db::lock_type(&txn, &principal.account_id, type_name).await?;
+    crate::db::lock_type(&txn, principal.account_id(), type_name).await?;
     let model = authorized_type(&txn, principal, type_name, actions).await?;
-    Ok((txn, model))
+    Ok((txn, model, writer))
 }
 
 /// Splits a client body into its id and its properties; `internal` is ignored.
@@ -103,7 +104,7 @@ pub(super) async fn check_object<C: ConnectionTrait>(
     data: &Map<String, Value>,
     replacing: Replacing<'_>,
 ) -> AppResult<FieldErrors> {
-    let account_id = principal.account_id.as_str();
+    let account_id = principal.account_id();
     let self_pk = replacing.existing.map(|e| e.pk);
     let mut errors = FieldErrors::new();
     if !valid_id(id) {
@@ -207,11 +208,13 @@ fn keepable_refs(
 
 pub(super) async fn insert_object(
     txn: &DatabaseTransaction,
-    account_id: &str,
+    writer: &Writer<'_>,
     model: &TypeModel,
     id: &str,
     data: Map<String, Value>,
 ) -> AppResult<content_object::Model> {
+    debug_assert_eq!(model.name, writer.type_name());
+    let account_id = writer.account_id();
     let now = now_micros();
     let row = content_object::ActiveModel {
         account_id: Set(account_id.to_owned()),
@@ -232,11 +235,13 @@ pub(super) async fn insert_object(
 
 pub(super) async fn replace_object(
     txn: &DatabaseTransaction,
-    account_id: &str,
+    writer: &Writer<'_>,
     model: &TypeModel,
     existing: content_object::Model,
     data: Map<String, Value>,
 ) -> AppResult<content_object::Model> {
+    debug_assert_eq!(model.name, writer.type_name());
+    let account_id = writer.account_id();
     let pk = existing.pk;
     let version = existing.version + 1;
     let mut active: content_object::ActiveModel = existing.into();
@@ -258,7 +263,8 @@ pub async fn create(
     type_name: &str,
     body: &Value,
 ) -> AppResult<Value> {
-    let (txn, model) = begin_type_write(db, principal, type_name, &[Action::Create]).await?;
+    let (txn, model, writer) =
+        begin_type_write(db, principal, type_name, &[Action::Create]).await?;
     let (id, data) = split_body(body).map_err(AppError::Validation)?;
     let id = id.unwrap_or_else(|| new_id(type_name));
     check_size(body, &id)?;
@@ -270,7 +276,7 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let row = insert_object(&txn, &principal.account_id, &model, &id, data).await?;
+    let row = insert_object(&txn, &writer, &model, &id, data).await?;
     txn.commit().await?;
     Ok(write_answer(principal, &model, &row))
 }
@@ -284,13 +290,14 @@ pub async fn update(
     body: &Value,
     partial: bool,
 ) -> AppResult<Value> {
-    let (txn, model) = begin_type_write(db, principal, type_name, &[Action::Update]).await?;
+    let (txn, model, writer) =
+        begin_type_write(db, principal, type_name, &[Action::Update]).await?;
     let (body_id, sent) = split_body(body).map_err(AppError::Validation)?;
     if body_id.as_deref().is_some_and(|b| b != id) {
         return Err(AppError::field("id", "The id cannot be changed"));
     }
     check_size(body, id)?;
-    let existing = find_live(&txn, &principal.account_id, type_name, id)
+    let existing = find_live(&txn, principal.account_id(), type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let data = if partial {
@@ -306,7 +313,7 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let row = replace_object(&txn, &principal.account_id, &model, existing, data).await?;
+    let row = replace_object(&txn, &writer, &model, existing, data).await?;
     txn.commit().await?;
     Ok(write_answer(principal, &model, &row))
 }
@@ -338,8 +345,10 @@ pub(super) async fn delete_blocker<C: ConnectionTrait>(
 
 pub(super) async fn soft_delete<C: ConnectionTrait>(
     conn: &C,
+    writer: &Writer<'_>,
     row: content_object::Model,
 ) -> AppResult<()> {
+    debug_assert_eq!(row.content_type, writer.type_name());
     let pk = row.pk;
     let mut active: content_object::ActiveModel = row.into();
     active.deleted_at = Set(Some(now_micros()));
@@ -358,14 +367,14 @@ pub async fn delete(
     type_name: &str,
     id: &str,
 ) -> AppResult<()> {
-    let (txn, _) = begin_type_write(db, principal, type_name, &[Action::Delete]).await?;
-    let row = find_live_for_delete(&txn, &principal.account_id, type_name, id)
+    let (txn, _, writer) = begin_type_write(db, principal, type_name, &[Action::Delete]).await?;
+    let row = find_live_for_delete(&txn, principal.account_id(), type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if let Some(reason) = delete_blocker(&txn, &principal.account_id, &row).await? {
+    if let Some(reason) = delete_blocker(&txn, principal.account_id(), &row).await? {
         return Err(AppError::Refused(vec![reason]));
     }
-    soft_delete(&txn, row).await?;
+    soft_delete(&txn, &writer, row).await?;
     txn.commit().await?;
     Ok(())
 }
