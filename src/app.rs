@@ -20,8 +20,6 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use std::sync::Arc;
 
 use crate::auth::keys::KeyStore;
-use crate::auth::recent::RecentPrincipals;
-use crate::content::models::ModelCache;
 use crate::error::AppError;
 use crate::graphql::cache::SchemaCache;
 use crate::graphql::http::GraphqlState;
@@ -46,15 +44,9 @@ impl AppState {
         graphql: GraphqlOptions,
         quota: QuotaOptions,
     ) -> Self {
-        let shared = Shared {
-            quota: Arc::new(Meter::new(db.clone(), quota)),
-            principals: Arc::new(RecentPrincipals::new(&db)),
-            db,
-            keys,
-            models: Arc::new(ModelCache::default()),
-            // Content type writes are refused if GraphQL could not serve the result.
-            check_definitions: crate::graphql::check_models,
-        };
+        // Content type writes are refused if GraphQL could not serve the result.
+        let quota = Arc::new(Meter::new(db.clone(), quota));
+        let shared = Shared::new(db, keys, quota, crate::graphql::check_models);
         AppState {
             shared,
             responses: Arc::new(ResponseCache::new(response_cache::DEFAULT_BYTES)),

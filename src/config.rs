@@ -30,7 +30,7 @@ pub struct GlobalArgs {
     pub data_dir: PathBuf,
     /// `postgres://...` keeps the data in PostgreSQL instead of SQLite.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
+    pub database_url: Option<Secret>,
     /// Server secret; overrides `secret.key` in the data folder.
     #[arg(
         long,
@@ -38,7 +38,7 @@ pub struct GlobalArgs {
         global = true,
         hide_env_values = true
     )]
-    pub secret: Option<String>,
+    pub secret: Option<Secret>,
     /// Keep no encrypted copy of keys: a key is shown only when it is created.
     #[arg(long, env = "CONTENTGATE_SHOW_KEYS_ONCE", global = true)]
     pub show_keys_once: bool,
@@ -64,7 +64,7 @@ impl GlobalArgs {
 
     pub fn database_url(&self) -> String {
         match &self.database_url {
-            Some(url) if !url.is_empty() => url.clone(),
+            Some(url) if !url.expose().is_empty() => url.expose().to_owned(),
             _ => crate::db::sqlite_url(&self.data_dir),
         }
     }
@@ -171,4 +171,51 @@ pub enum KeysCommand {
     Regenerate { key: String },
     /// Delete a user-defined key.
     Delete { id: String },
+}
+
+/// A configuration value that must not be printed (the server secret, a database URL
+/// with its password): `Debug` shows `[redacted]`, and only `expose` gives the text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(text.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let cli = Cli::parse_from([
+            "contentgate",
+            "--secret",
+            "s3cr3t-value",
+            "--database-url",
+            "postgres://user:pa55word@db/x",
+            "serve",
+        ]);
+        let printed = format!("{cli:?}");
+        assert!(!printed.contains("s3cr3t-value"), "{printed}");
+        assert!(!printed.contains("pa55word"), "{printed}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+    }
 }

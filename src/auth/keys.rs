@@ -162,7 +162,7 @@ impl KeyStore {
             views.push(view(&key, secret.as_ref(), rules));
         }
         // Application keys first, as the panel shows them.
-        views.sort_by_key(|v| KeyKind::parse(&v.kind) == Some(KeyKind::User));
+        views.sort_by_key(|v| KeyKind::parse(v.kind) == Some(KeyKind::User));
         Ok(views)
     }
 

@@ -8,33 +8,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod failure;
+use failure::Failure;
+
+use crate::error::AppError;
+
 use crate::accounts;
 use crate::app::{AppState, GraphqlOptions, serve};
 use crate::auth::keys::{KeyRef, KeyStore};
 use crate::auth::{KeyKind, Perms, ServerSecret};
-use crate::config::{AccountsCommand, Cli, Command, GlobalArgs, KeysCommand, ServeArgs};
-use crate::error::AppError;
+use crate::config::{AccountsCommand, Cli, Command, GlobalArgs, KeysCommand, Secret, ServeArgs};
 use crate::quota::{Plan, Plans, QuotaOptions, usage};
-
-/// A command failure: the one line to print and the exit code.
-struct Failure(String, u8);
-
-impl From<AppError> for Failure {
-    fn from(err: AppError) -> Self {
-        let message = match &err {
-            AppError::NotFound => "not found".to_owned(),
-            AppError::Internal(detail) => detail.clone(),
-            AppError::Refused(reasons) => reasons.join("; "),
-            other => other.body().to_string(),
-        };
-        let code = if matches!(err, AppError::Refused(_) | AppError::Validation(_)) {
-            2
-        } else {
-            1
-        };
-        Failure(message, code)
-    }
-}
 
 pub async fn run(cli: Cli) -> ExitCode {
     init_tracing();
@@ -75,7 +59,12 @@ async fn open(global: &GlobalArgs) -> Result<(KeyStore, Arc<Plans>), Failure> {
 
 async fn key_store(global: &GlobalArgs, plans: &Plans) -> Result<KeyStore, Failure> {
     // The data folder holds the SQLite database or the server secret, or both.
-    if global.database_url.as_deref().is_none_or(str::is_empty) || global.secret.is_none() {
+    if global
+        .database_url
+        .as_ref()
+        .is_none_or(|url| url.expose().is_empty())
+        || global.secret.is_none()
+    {
         crate::db::secure_data_dir(&global.data_dir).map_err(|err| {
             Failure(
                 format!("cannot create {}: {err}", global.data_dir.display()),
@@ -83,7 +72,8 @@ async fn key_store(global: &GlobalArgs, plans: &Plans) -> Result<KeyStore, Failu
             )
         })?;
     }
-    let secret = ServerSecret::load(global.secret.as_deref(), &global.data_dir).map_err(|err| {
+    let secret = ServerSecret::load(global.secret.as_ref().map(Secret::expose), &global.data_dir)
+        .map_err(|err| {
         Failure(
             format!(
                 "cannot read or create the server secret in {}: {err}",

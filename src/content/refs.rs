@@ -8,6 +8,52 @@ use serde_json::{Map, Value};
 use crate::content::definitions::TypeModel;
 use crate::error::AppResult;
 
+/// Where objects live on the REST API; a reference's `dataUrl` is this, the type and
+/// the id.
+const CONTENT_PATH: &str = "/api/v1/content/";
+
+/// A reference to an object, as relation properties hold it:
+/// `{"type": "internal", "dataUrl": "/api/v1/content/<type>/<id>"}`. Parsed and
+/// written only here.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Reference {
+    pub type_name: String,
+    pub id: String,
+}
+
+impl Reference {
+    pub fn new(type_name: &str, id: &str) -> Self {
+        Reference {
+            type_name: type_name.to_owned(),
+            id: id.to_owned(),
+        }
+    }
+
+    /// `/api/v1/content/<type>/<id>` (the id may hold further slashes).
+    pub fn from_url(url: &str) -> Option<Self> {
+        let (type_name, id) = url.strip_prefix(CONTENT_PATH)?.split_once('/')?;
+        (!type_name.is_empty() && !id.is_empty()).then(|| Reference::new(type_name, id))
+    }
+
+    /// The reference in one item of a relation property, if it holds a well-formed one.
+    pub fn from_item(item: &Value) -> Option<Self> {
+        Reference::from_url(item.get("dataUrl")?.as_str()?)
+    }
+
+    pub fn url(&self) -> String {
+        format!("{CONTENT_PATH}{}/{}", self.type_name, self.id)
+    }
+
+    /// The item a relation property stores for this reference.
+    pub fn to_item(&self) -> Value {
+        serde_json::json!({"type": "internal", "dataUrl": self.url()})
+    }
+
+    pub fn into_key(self) -> (String, String) {
+        (self.type_name, self.id)
+    }
+}
+
 /// A related object: its type and id.
 pub type Target = (String, String);
 
@@ -25,11 +71,9 @@ pub fn relation_refs(
             let refs = items
                 .iter()
                 .map(|item| {
-                    let url = item.get("dataUrl")?.as_str()?;
-                    let (target_type, target_id) =
-                        url.strip_prefix("/api/v1/content/")?.split_once('/')?;
-                    (target_type == target && !target_id.is_empty())
-                        .then(|| (target_type.to_owned(), target_id.to_owned()))
+                    Reference::from_item(item)
+                        .filter(|r| r.type_name == target)
+                        .map(Reference::into_key)
                 })
                 .collect();
             (property.name.clone(), target.to_owned(), refs)

@@ -17,8 +17,9 @@ use crate::quota::Meter;
 #[derive(Clone)]
 pub struct Shared {
     pub db: DatabaseConnection,
-    pub keys: KeyStore,
-    pub principals: Arc<RecentPrincipals>,
+    /// Reached only through `authenticate`: no handler looks keys up itself.
+    pub(super) keys: KeyStore,
+    pub(super) principals: Arc<RecentPrincipals>,
     pub models: Arc<ModelCache>,
     pub quota: Arc<Meter>,
     /// Refuses content type changes that another adapter could not serve (GraphQL's
@@ -27,6 +28,22 @@ pub struct Shared {
 }
 
 impl Shared {
+    pub fn new(
+        db: DatabaseConnection,
+        keys: KeyStore,
+        quota: Arc<Meter>,
+        check_definitions: SchemaCheck,
+    ) -> Self {
+        Shared {
+            principals: Arc::new(RecentPrincipals::new(&db)),
+            db,
+            keys,
+            models: Arc::new(ModelCache::default()),
+            quota,
+            check_definitions,
+        }
+    }
+
     /// The caller's account's type models, as of its authentication.
     pub async fn models(&self, principal: &Principal) -> AppResult<Arc<Models>> {
         Models::current(&self.models, &self.db, principal).await

@@ -384,7 +384,38 @@ impl Drop for TestApp {
         if let Some(server) = self.server.take() {
             let _ = server.stop.send(());
         }
+        drop_test_database(&self.database_url);
     }
+}
+
+/// A PostgreSQL test database goes with its test: dropped (its open connections ended)
+/// on a thread of its own, since `Drop` cannot await on the test's runtime.
+fn drop_test_database(database_url: &str) {
+    let Ok(server) = std::env::var("CONTENTGATE_TEST_DATABASE_URL") else {
+        return;
+    };
+    let Some(name) = database_url
+        .rsplit_once('/')
+        .map(|(_, name)| name.to_owned())
+        .filter(|name| name.starts_with("cg_test_") && server.starts_with("postgres"))
+    else {
+        return;
+    };
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            if let Ok(admin) = Database::connect(server.as_str()).await {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+                admin.close().await.ok();
+            }
+        });
+    });
+    let _ = dropped.join();
 }
 
 /// A minimal valid content type definition with the given properties

@@ -3,12 +3,100 @@
 
 use serde_json::Value;
 
+/// An enum with the names definitions spell its values with.
+macro_rules! named_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant),*
+        }
+
+        impl $name {
+            /// Every name, in the order Flotiq's messages list them.
+            pub const NAMES: &'static [&'static str] = &[$($text),*];
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),*
+                }
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// A property's JSON Schema `type`.
+    SchemaType {
+        Array => "array",
+        Boolean => "boolean",
+        Integer => "integer",
+        Null => "null",
+        Number => "number",
+        Object => "object",
+        String => "string",
+    }
+}
+
+named_enum! {
+    /// A property's `inputType` in the meta definition (how editors show it).
+    InputType {
+        Text => "text",
+        Textarea => "textarea",
+        TextMarkdown => "textMarkdown",
+        Richtext => "richtext",
+        Email => "email",
+        Radio => "radio",
+        Select => "select",
+        DateTime => "dateTime",
+        Custom => "custom",
+        Number => "number",
+        Checkbox => "checkbox",
+        Datasource => "datasource",
+        Object => "object",
+        Geo => "geo",
+        SimpleList => "simpleList",
+        Block => "block",
+    }
+}
+
+impl InputType {
+    /// Whether this input type can edit values of `schema` (`multiple`: a select of
+    /// several values).
+    pub fn fits(self, schema: SchemaType, multiple: bool) -> bool {
+        use InputType as I;
+        match self {
+            I::Text
+            | I::Textarea
+            | I::TextMarkdown
+            | I::Richtext
+            | I::Email
+            | I::Radio
+            | I::DateTime => schema == SchemaType::String,
+            I::Select if multiple => schema == SchemaType::Array,
+            I::Select => schema == SchemaType::String,
+            I::Number => matches!(schema, SchemaType::Number | SchemaType::Integer),
+            I::Checkbox => schema == SchemaType::Boolean,
+            I::Datasource | I::Object | I::SimpleList => schema == SchemaType::Array,
+            I::Geo | I::Block => schema == SchemaType::Object,
+            I::Custom => true,
+        }
+    }
+}
+
 /// One property of a content type, as validation and queries need it.
 #[derive(Clone, Debug)]
 pub struct Property {
     pub name: String,
-    pub schema_type: String,
-    pub input_type: String,
+    pub schema_type: SchemaType,
+    pub input_type: InputType,
     pub unique: bool,
     /// Target type of a relation (`inputType: datasource`).
     pub relation: Option<String>,
@@ -16,16 +104,16 @@ pub struct Property {
     pub options: Option<Vec<String>>,
     pub title_part: bool,
     /// `type` of the items of an array property, when it has one.
-    pub item_type: Option<String>,
+    pub item_type: Option<SchemaType>,
     pub required: bool,
 }
 
 impl Property {
     pub fn is_numeric(&self) -> bool {
-        self.schema_type == "number" || self.schema_type == "integer"
+        matches!(self.schema_type, SchemaType::Number | SchemaType::Integer)
     }
     pub fn is_array(&self) -> bool {
-        self.schema_type == "array"
+        self.schema_type == SchemaType::Array
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::model::{Property, TypeModel, is_name};
+use super::model::{InputType, Property, SchemaType, TypeModel, is_name};
 use super::schema::{PROPS, object_schema};
 use crate::error::{AppError, FieldErrors};
 
@@ -19,29 +19,6 @@ const RESERVED: &[&str] = &[
     "_shards",
     "objectType",
     "internal",
-];
-
-const SCHEMA_TYPES: &[&str] = &[
-    "array", "boolean", "integer", "null", "number", "object", "string",
-];
-
-const INPUT_TYPES: &[&str] = &[
-    "text",
-    "textarea",
-    "textMarkdown",
-    "richtext",
-    "email",
-    "radio",
-    "select",
-    "dateTime",
-    "custom",
-    "number",
-    "checkbox",
-    "datasource",
-    "object",
-    "geo",
-    "simpleList",
-    "block",
 ];
 
 /// Top-level keys a client may send; read-only keys it got from a GET are ignored.
@@ -157,13 +134,13 @@ pub fn validate(
         let schema_type = prop_schema
             .get("type")
             .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !SCHEMA_TYPES.contains(&schema_type) {
+            .and_then(SchemaType::parse);
+        if schema_type.is_none() {
             add(
                 &format!("{path}.type"),
                 format!(
                     "Does not have a value in the enumeration {}",
-                    json!(SCHEMA_TYPES)
+                    json!(SchemaType::NAMES)
                 ),
             );
         }
@@ -192,27 +169,39 @@ pub fn validate(
         let input_type = config
             .get("inputType")
             .and_then(Value::as_str)
-            .unwrap_or_default();
-        if config.get("inputType").is_some() && !INPUT_TYPES.contains(&input_type) {
-            add(
+            .map(|text| (text, InputType::parse(text)));
+        let multiple = config
+            .get("multiple")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        match (input_type, schema_type) {
+            (Some((_, None)), _) => add(
                 &format!("{config_path}.inputType"),
                 format!(
                     "Does not have a value in the enumeration {}",
-                    json!(INPUT_TYPES)
+                    json!(InputType::NAMES)
                 ),
-            );
-        } else if !input_type.is_empty() && !meta_type_fits(input_type, schema_type, config) {
-            add(
-                &format!("{config_path}.inputType"),
-                format!("Wrong meta type for type of {prop}"),
-            );
+            ),
+            // A property whose schema type is unknown fits only a custom input.
+            (Some((_, Some(input))), schema)
+                if input != InputType::Custom
+                    && !schema.is_some_and(|schema| input.fits(schema, multiple)) =>
+            {
+                add(
+                    &format!("{config_path}.inputType"),
+                    format!("Wrong meta type for type of {prop}"),
+                )
+            }
+            _ => {}
         }
+        // Only reached with a value when the definition is valid; refused otherwise.
+        let input_type = input_type.and_then(|(_, t)| t).unwrap_or(InputType::Custom);
         let relation = config
             .pointer("/validation/relationContenttype")
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
-        if input_type == "datasource" {
+        if input_type == InputType::Datasource {
             match &relation {
                 None => add(
                     &format!("{config_path}.validation.relationContenttype"),
@@ -225,18 +214,20 @@ pub fn validate(
                 _ => {}
             }
         }
-        let options = matches!(input_type, "select" | "radio")
+        let options = matches!(input_type, InputType::Select | InputType::Radio)
             .then(|| config_options(config))
             .flatten();
         model_properties.push(Property {
             name: prop.clone(),
-            schema_type: schema_type.to_owned(),
-            input_type: input_type.to_owned(),
+            schema_type: schema_type.unwrap_or(SchemaType::Null),
+            input_type,
             unique: config
                 .get("unique")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            relation: (input_type == "datasource").then_some(relation).flatten(),
+            relation: (input_type == InputType::Datasource)
+                .then_some(relation)
+                .flatten(),
             options,
             title_part: config
                 .get("isTitlePart")
@@ -245,7 +236,7 @@ pub fn validate(
             item_type: prop_schema
                 .pointer("/items/type")
                 .and_then(Value::as_str)
-                .map(str::to_owned),
+                .and_then(SchemaType::parse),
             required: false,
         });
     }
@@ -370,24 +361,6 @@ pub fn model_of(stored: &Value) -> TypeModel {
             properties: Vec::new(),
             object_schema: json!({"type": "object"}),
         })
-}
-
-fn meta_type_fits(input_type: &str, schema_type: &str, config: &Value) -> bool {
-    let multiple = config
-        .get("multiple")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    match input_type {
-        "text" | "textarea" | "textMarkdown" | "richtext" | "email" | "radio" | "dateTime" => {
-            schema_type == "string"
-        }
-        "select" => schema_type == if multiple { "array" } else { "string" },
-        "number" => schema_type == "number" || schema_type == "integer",
-        "checkbox" => schema_type == "boolean",
-        "datasource" | "object" | "simpleList" => schema_type == "array",
-        "geo" | "block" => schema_type == "object",
-        _ => true,
-    }
 }
 
 fn config_options(config: &Value) -> Option<Vec<String>> {

@@ -2,10 +2,12 @@
 //! (`parse`), then written as SQL (`sql`). Anything we cannot honour is a 400 naming
 //! the parameter, never a condition silently dropped.
 
+mod order;
 mod parse;
 mod sql;
 
+pub use order::{Ordering, parse_direction, parse_order};
 pub use parse::{
-    Condition, MAX_FILTER_VALUES, MAX_PATTERN_BYTES, Ordering, equals_condition, parse_direction,
-    parse_filters, parse_order,
+    Condition, FilterSpec, MAX_FILTER_VALUES, MAX_PATTERN_BYTES, conditions_of, equals_condition,
+    parse_filters,
 };

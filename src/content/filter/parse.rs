@@ -1,10 +1,10 @@
 //! Filters and ordering as clients send them, checked against the type definition.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::conform::{NUL_MESSAGE, contains_nul};
-use crate::content::definitions::model::is_name;
+use crate::content::definitions::model::{SchemaType, is_name};
 use crate::error::{AppError, AppResult};
 use crate::time::parse_client_date;
 
@@ -89,7 +89,7 @@ fn filters_error(message: impl Into<String>) -> AppError {
     AppError::field("filters", message)
 }
 
-fn target_of(model: &TypeModel, path: &str, param: &str) -> AppResult<Target> {
+pub(super) fn target_of(model: &TypeModel, path: &str, param: &str) -> AppResult<Target> {
     let unknown = || AppError::field(param, format!("Unknown field: {path}"));
     Ok(match path {
         "id" => Target::ObjectId,
@@ -103,8 +103,13 @@ fn target_of(model: &TypeModel, path: &str, param: &str) -> AppResult<Target> {
                     .filter(|p| p.is_array())
                     .ok_or_else(unknown)?;
                 let scalar_items = matches!(
-                    property.item_type.as_deref(),
-                    Some("string" | "number" | "integer" | "boolean")
+                    property.item_type,
+                    Some(
+                        SchemaType::String
+                            | SchemaType::Number
+                            | SchemaType::Integer
+                            | SchemaType::Boolean
+                    )
                 );
                 let key = match rest.strip_prefix('.') {
                     // Items that are not objects have no keys to address.
@@ -124,9 +129,9 @@ fn target_of(model: &TypeModel, path: &str, param: &str) -> AppResult<Target> {
                         key: None,
                     }
                 } else {
-                    let kind = match property.schema_type.as_str() {
-                        "number" | "integer" => Kind::Number,
-                        "boolean" => Kind::Boolean,
+                    let kind = match property.schema_type {
+                        SchemaType::Number | SchemaType::Integer => Kind::Number,
+                        SchemaType::Boolean => Kind::Boolean,
                         _ => Kind::Text,
                     };
                     Target::Prop {
@@ -157,9 +162,52 @@ pub fn parse_filters(model: &TypeModel, raw: &str) -> AppResult<Vec<Condition>> 
             "Malformed filters json - an object is expected",
         ));
     };
-    let conditions: Vec<Condition> = entries
+    let specs: Vec<FilterSpec> = entries
+        .into_iter()
+        .map(|(path, spec)| FilterSpec::from_json(path, spec))
+        .collect::<AppResult<_>>()?;
+    conditions_of(model, &specs)
+}
+
+/// One filter as a client states it, before the definition has been consulted: a path
+/// (`title`, `author[*].dataUrl`, `id`, `internal.createdAt`), an operator and its
+/// values. REST builds it from the `filters` JSON, GraphQL from its typed input.
+#[derive(Clone, Debug)]
+pub struct FilterSpec {
+    pub path: String,
+    pub op: String,
+    pub filter: Option<Value>,
+    pub filter2: Option<Value>,
+}
+
+impl FilterSpec {
+    fn from_json(path: String, spec: Value) -> AppResult<Self> {
+        let Value::Object(mut spec) = spec else {
+            return Err(filters_error(format!(
+                "Filter for {path} must be an object with type and filter"
+            )));
+        };
+        let op = spec
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut value = |key: &str| spec.remove(key).filter(|v| !v.is_null());
+        let (filter, filter2) = (value("filter"), value("filter2"));
+        Ok(FilterSpec {
+            path,
+            op,
+            filter,
+            filter2,
+        })
+    }
+}
+
+/// The conditions of a set of filters, checked against the type definition.
+pub fn conditions_of(model: &TypeModel, specs: &[FilterSpec]) -> AppResult<Vec<Condition>> {
+    let conditions: Vec<Condition> = specs
         .iter()
-        .map(|(path, spec)| parse_condition(model, path, spec))
+        .map(|spec| parse_condition(model, spec))
         .collect::<AppResult<_>>()?;
     let values: usize = conditions.iter().map(|c| c.values.len() + 1).sum();
     if values > MAX_FILTER_VALUES {
@@ -170,18 +218,14 @@ pub fn parse_filters(model: &TypeModel, raw: &str) -> AppResult<Vec<Condition>> 
     Ok(conditions)
 }
 
-fn parse_condition(model: &TypeModel, path: &str, spec: &Value) -> AppResult<Condition> {
+fn parse_condition(model: &TypeModel, spec: &FilterSpec) -> AppResult<Condition> {
+    let path = spec.path.as_str();
     let target = target_of(model, path, "filters")?;
-    let spec: &Map<String, Value> = spec.as_object().ok_or_else(|| {
-        filters_error(format!(
-            "Filter for {path} must be an object with type and filter"
-        ))
-    })?;
-    let op_name = spec.get("type").and_then(Value::as_str).unwrap_or_default();
+    let op_name = spec.op.as_str();
     let op = Op::parse(op_name)
         .ok_or_else(|| filters_error(format!("Unknown filter type \"{op_name}\" for {path}")))?;
     let needs_value = !matches!(op, Op::Empty | Op::NotEmpty);
-    let filter = spec.get("filter").filter(|v| !v.is_null());
+    let filter = spec.filter.as_ref();
     if needs_value && filter.is_none() {
         return Err(filters_error(format!(
             "Filter {op_name} for {path} needs a filter value"
@@ -206,7 +250,7 @@ fn parse_condition(model: &TypeModel, path: &str, spec: &Value) -> AppResult<Con
             "Filter {op_name} for {path} needs a filter value"
         )));
     }
-    let upper = spec.get("filter2").filter(|v| !v.is_null()).cloned();
+    let upper = spec.filter2.clone();
     if op == Op::InRange && upper.is_none() {
         return Err(filters_error(format!(
             "Filter inRange for {path} needs filter and filter2"
@@ -317,54 +361,13 @@ pub(super) fn typed(target: &Target, value: &Value, path: &str) -> AppResult<Typ
     })
 }
 
-/// The ordering of a list, checked against the definition.
-#[derive(Clone, Debug)]
-pub struct Ordering {
-    pub(super) target: Target,
-    pub(super) descending: bool,
-    pub(super) empty_first: bool,
-}
-
-/// `order_direction`: `asc` (the default) or `desc`.
-pub fn parse_direction(direction: Option<&str>) -> AppResult<bool> {
-    match direction.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("") | Some("asc") => Ok(false),
-        Some("desc") => Ok(true),
-        Some(_) => Err(AppError::field("order_direction", "Must be asc or desc")),
-    }
-}
-
-pub fn parse_order(
-    model: &TypeModel,
-    order_by: Option<&str>,
-    direction: Option<&str>,
-    empty_first: bool,
-) -> AppResult<Ordering> {
-    let target = match order_by.filter(|o| !o.is_empty()) {
-        None => Target::Timestamp("created_at"),
-        Some(path) => match target_of(model, path, "order_by")? {
-            Target::Items { .. } => {
-                return Err(AppError::field(
-                    "order_by",
-                    format!("Cannot order by the list field {path}"),
-                ));
-            }
-            target => target,
-        },
-    };
-    let descending = parse_direction(direction)?;
-    Ok(Ordering {
-        target,
-        descending,
-        empty_first,
-    })
-}
-
 /// The condition "property `name` equals `value`", for unique-field checks.
 pub fn equals_condition(model: &TypeModel, name: &str, value: &Value) -> AppResult<Condition> {
-    parse_condition(
-        model,
-        name,
-        &serde_json::json!({"type": "equals", "filter": value}),
-    )
+    let spec = FilterSpec {
+        path: name.to_owned(),
+        op: "equals".to_owned(),
+        filter: Some(value.clone()),
+        filter2: None,
+    };
+    parse_condition(model, &spec)
 }

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::parse::{Condition, Op, Ordering, Target, Typed, typed};
+use super::order::Ordering;
+use super::parse::{Condition, Op, Target, Typed, typed};
 use crate::db::Sql;
 
 /// SQL fragments over `content_objects` (alias-free: `data`, `object_id`, ...).

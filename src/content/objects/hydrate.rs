@@ -14,6 +14,7 @@ use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
 use crate::content::definitions::TypeModel;
 use crate::content::json_size;
+use crate::content::refs::Reference;
 use crate::content::scope::push_live;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
@@ -40,9 +41,8 @@ pub fn parse_depth(raw: Option<&str>) -> AppResult<u8> {
 
 pub(crate) type Key = (String, String);
 
-fn parse_data_url(url: &str) -> Option<Key> {
-    let (type_name, id) = url.strip_prefix("/api/v1/content/")?.split_once('/')?;
-    (!type_name.is_empty() && !id.is_empty()).then(|| (type_name.to_owned(), id.to_owned()))
+fn reference_key(item: &Value) -> Option<Key> {
+    Reference::from_item(item).map(Reference::into_key)
 }
 
 /// Names of the relation properties of a rendered object's type.
@@ -131,10 +131,7 @@ fn substitute(
         let replaced = std::mem::take(items)
             .into_iter()
             .filter_map(|item| {
-                let key = item
-                    .get("dataUrl")
-                    .and_then(Value::as_str)
-                    .and_then(parse_data_url);
+                let key = reference_key(&item);
                 match key {
                     Some(key) if scope.contains(&key.0) => loaded.get(&key).cloned(),
                     _ => Some(item),
@@ -159,10 +156,7 @@ fn readable_ref_list(
             .into_iter()
             .flatten()
         {
-            let key = item
-                .get("dataUrl")
-                .and_then(Value::as_str)
-                .and_then(parse_data_url);
+            let key = reference_key(item);
             refs.extend(key.filter(|key| scope.contains(&key.0)));
         }
     }

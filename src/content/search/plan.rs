@@ -52,7 +52,7 @@ impl Plan<'_> {
         }
         terms.push(format!(
             "scope : {}",
-            quoted(&scope_token('a', &self.principal.account_id()))
+            quoted(&scope_token('a', self.principal.account_id()))
         ));
         if let ReadScope::Only(types) = &self.types {
             let any: Vec<String> = types
@@ -141,7 +141,7 @@ impl Plan<'_> {
             }
         }
         sql.push(" WHERE ");
-        push_live(sql, "o.", &self.principal.account_id(), None, &self.types);
+        push_live(sql, "o.", self.principal.account_id(), None, &self.types);
         if self.uses_index() {
             if sql.is_postgres() {
                 sql.push(" AND o.search @@ plainto_tsquery('simple', ")

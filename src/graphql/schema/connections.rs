@@ -85,12 +85,12 @@ pub(super) fn filter_input(names: &Names) -> InputObject {
     input
 }
 
-/// The REST `filters` JSON for a typed filter input.
-pub(super) fn filters_json(
+/// The filters of a typed filter input, as the same domain value REST builds.
+pub(super) fn filter_specs(
     names: &Names,
     filter: &async_graphql::dynamic::ObjectAccessor<'_>,
-) -> async_graphql::Result<String> {
-    let mut filters = Map::new();
+) -> async_graphql::Result<Vec<FilterSpec>> {
+    let mut specs = Vec::new();
     for (field, spec) in filter.iter() {
         let property = names
             .model
@@ -103,21 +103,25 @@ pub(super) fn filters_json(
             None => "id".to_owned(),
         };
         let spec = spec.object()?;
-        let mut condition = Map::new();
-        condition.insert("type".into(), json!(spec.try_get("type")?.string()?));
-        for key in ["filter", "filter2"] {
-            if let Some(value) = spec.get(key).filter(|v| !v.is_null()) {
-                let text = value.string()?;
-                // A JSON array (for `overlaps`, `equals` of several values) is passed as one.
-                let parsed = serde_json::from_str::<Value>(text)
-                    .ok()
-                    .filter(Value::is_array);
-                condition.insert(key.into(), parsed.unwrap_or_else(|| json!(text)));
-            }
-        }
-        filters.insert(path, Value::Object(condition));
+        let value = |key: &str| -> async_graphql::Result<Option<Value>> {
+            let Some(value) = spec.get(key).filter(|v| !v.is_null()) else {
+                return Ok(None);
+            };
+            let text = value.string()?;
+            // A JSON array (for `overlaps`, `equals` of several values) is passed as one.
+            let parsed = serde_json::from_str::<Value>(text)
+                .ok()
+                .filter(Value::is_array);
+            Ok(Some(parsed.unwrap_or_else(|| json!(text))))
+        };
+        specs.push(FilterSpec {
+            path,
+            op: spec.try_get("type")?.string()?.to_owned(),
+            filter: value("filter")?,
+            filter2: value("filter2")?,
+        });
     }
-    Ok(Value::Object(filters).to_string())
+    Ok(specs)
 }
 
 /// `post(id, field, value, first, offset, order_by, order_direction, filter)`.
@@ -133,7 +137,7 @@ pub(super) fn connection_root(names: &Names) -> Field {
                 let (db, principal) = services(&ctx)?;
                 let model = &names.model;
                 let mut filters = match ctx.args.get("filter").filter(|f| !f.is_null()) {
-                    Some(filter) => parse_filters(model, &filters_json(&names, &filter.object()?)?)
+                    Some(filter) => conditions_of(model, &filter_specs(&names, &filter.object()?)?)
                         .map_err(app_err)?,
                     None => Vec::new(),
                 };

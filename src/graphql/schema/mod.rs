@@ -28,8 +28,11 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value, json};
 
 use crate::auth::{Action, Principal};
+use crate::content::definitions::model::SchemaType;
 use crate::content::definitions::{Property, TypeModel};
-use crate::content::filter::{Ordering, equals_condition, parse_filters, parse_order};
+use crate::content::filter::{
+    FilterSpec, Ordering, conditions_of, equals_condition, parse_filters, parse_order,
+};
 use crate::content::models::Models;
 use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
 use crate::content::search::{SearchParams, search};

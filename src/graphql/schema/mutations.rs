@@ -1,17 +1,18 @@
 //! `create/update/delete<Type>` with typed inputs, through the same services as REST.
 
 use super::*;
+use crate::content::refs::Reference;
 
 pub(super) fn input_type(property: &Property) -> TypeRef {
     if property.relation.is_some() {
         return TypeRef::named_list(TypeRef::STRING);
     }
-    match property.schema_type.as_str() {
-        "string" => TypeRef::named(TypeRef::STRING),
-        "number" => TypeRef::named(TypeRef::FLOAT),
-        "integer" => TypeRef::named(TypeRef::INT),
-        "boolean" => TypeRef::named(TypeRef::BOOLEAN),
-        "array" if property.item_type.as_deref() == Some("string") => {
+    match property.schema_type {
+        SchemaType::String => TypeRef::named(TypeRef::STRING),
+        SchemaType::Number => TypeRef::named(TypeRef::FLOAT),
+        SchemaType::Integer => TypeRef::named(TypeRef::INT),
+        SchemaType::Boolean => TypeRef::named(TypeRef::BOOLEAN),
+        SchemaType::Array if property.item_type == Some(SchemaType::String) => {
             TypeRef::named_list(TypeRef::STRING)
         }
         _ => TypeRef::named(JSON_SCALAR),
@@ -47,7 +48,7 @@ pub(super) fn body_of(names: &Names, ctx: &ResolverContext<'_>) -> async_graphql
                     (Some(target), Value::Array(ids)) => Value::Array(
                         ids.iter()
                             .filter_map(Value::as_str)
-                            .map(|id| json!({"type": "internal", "dataUrl": format!("/api/v1/content/{target}/{id}")}))
+                            .map(|id| Reference::new(target, id).to_item())
                             .collect(),
                     ),
                     (_, json) => json,

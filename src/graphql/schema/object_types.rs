@@ -1,6 +1,7 @@
 //! Object types of content types, their scalar and relation fields, and `flotiq___internal`.
 
 use super::*;
+use crate::content::refs::Reference;
 
 /// A scalar read from the parent object (a rendered content object or part of one).
 pub(super) fn json_field(name: &str, ty: TypeRef, need: Need, key: &str) -> Field {
@@ -33,12 +34,12 @@ pub(super) fn output_type(property: &Property, object_names: &BTreeMap<String, S
                 .unwrap_or_else(|| JSON_SCALAR.into()),
         );
     }
-    match property.schema_type.as_str() {
-        "string" => named(TypeRef::STRING),
-        "number" => named(TypeRef::FLOAT),
-        "integer" => named(TypeRef::INT),
-        "boolean" => named(TypeRef::BOOLEAN),
-        "array" if property.item_type.as_deref() == Some("string") => {
+    match property.schema_type {
+        SchemaType::String => named(TypeRef::STRING),
+        SchemaType::Number => named(TypeRef::FLOAT),
+        SchemaType::Integer => named(TypeRef::INT),
+        SchemaType::Boolean => named(TypeRef::BOOLEAN),
+        SchemaType::Array if property.item_type == Some(SchemaType::String) => {
             TypeRef::named_list(TypeRef::STRING)
         }
         _ => named(JSON_SCALAR),
@@ -114,19 +115,14 @@ pub(super) fn relation_field(
             let target = target.clone();
             FieldFuture::new(async move {
                 let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
-                let prefix = format!("/api/v1/content/{target}/");
                 let keys: Vec<(String, String)> = parent
                     .get(&key)
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                    .filter_map(|item| {
-                        item.get("dataUrl")?
-                            .as_str()?
-                            .strip_prefix(&prefix)
-                            .map(str::to_owned)
-                    })
-                    .map(|id| (target.clone(), id))
+                    .filter_map(Reference::from_item)
+                    .filter(|reference| reference.type_name == target)
+                    .map(Reference::into_key)
                     .collect();
                 take_objects(&ctx, keys.len() as u64)?;
                 let loader = ctx.data::<DataLoader<RelationLoader>>()?;
