@@ -1,7 +1,28 @@
 //! Connections (`<type>Connection`, edges, page info), typed filters, and the root
 //! list fields of the current and the legacy API.
 
-use super::*;
+use std::sync::Arc;
+
+use async_graphql::dynamic::{
+    Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, TypeRef,
+};
+use serde_json::{Value, json};
+
+use super::{
+    FILTER_TYPE, Names, app_err, arg_str, arg_u64, give_back_objects, services, take_objects,
+    take_page_bytes,
+};
+use crate::auth::Action;
+use crate::content::definitions::TypeModel;
+use crate::content::filter::{
+    FilterSpec, Ordering, conditions_of, equals_condition, parse_filters, parse_order,
+};
+use crate::content::models::Models;
+use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
+use crate::error::AppError;
+use crate::graphql::errors::IntoGraphql;
+use crate::graphql::guard::{Need, guarded};
+use crate::graphql::limits::DEFAULT_FIRST;
 
 /// A page of objects as a connection's parent value.
 pub(super) struct Connection {

@@ -10,39 +10,28 @@ mod mutations;
 mod object_types;
 mod search;
 
-// The submodules share this module's imports and helpers through `use super::*`.
 use connections::{connection_root, connection_types, filter_input, legacy_roots};
 use mutations::{data_input, mutations, write_result};
-use object_types::{internal_type, json_field, object_type};
+use object_types::{internal_type, object_type};
 use search::search_types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::dynamic::{
-    Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Scalar,
-    Schema, TypeRef, Union,
+    FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Scalar, Schema,
+    TypeRef,
 };
 use sea_orm::DatabaseConnection;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::auth::{Action, Principal};
-use crate::content::definitions::model::SchemaType;
-use crate::content::definitions::{Property, TypeModel};
-use crate::content::filter::{
-    FilterSpec, Ordering, conditions_of, equals_condition, parse_filters, parse_order,
-};
-use crate::content::models::Models;
-use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
-use crate::content::search::{SearchParams, search};
+use crate::content::definitions::TypeModel;
 use crate::error::AppError;
 use crate::graphql::budget::ObjectBudget;
 use crate::graphql::errors::IntoGraphql;
 use crate::graphql::guard::{Need, guarded};
-use crate::graphql::limits::DEFAULT_FIRST;
-use crate::graphql::loader::RelationLoader;
-use crate::graphql::naming::{capitalized, unique_names};
+use crate::graphql::naming::unique_names;
 
 pub const INTERNAL_TYPE: &str = "flotiq___internal";
 pub const FILTER_TYPE: &str = "FlotiqFieldFilterInput";

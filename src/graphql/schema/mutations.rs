@@ -1,7 +1,19 @@
 //! `create/update/delete<Type>` with typed inputs, through the same services as REST.
 
-use super::*;
+use async_graphql::dynamic::{
+    Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, TypeRef,
+};
+use serde_json::{Map, Value};
+
+use super::object_types::json_field;
+use super::{JSON_SCALAR, Names, Visible, app_err, services, take_objects};
+use crate::auth::Action;
+use crate::content::definitions::Property;
+use crate::content::definitions::model::SchemaType;
+use crate::content::objects::{self};
 use crate::content::refs::Reference;
+use crate::graphql::guard::{Need, guarded};
+use crate::graphql::naming::capitalized;
 
 pub(super) fn input_type(property: &Property) -> TypeRef {
     if property.relation.is_some() {

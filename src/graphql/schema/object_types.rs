@@ -1,7 +1,20 @@
 //! Object types of content types, their scalar and relation fields, and `flotiq___internal`.
 
-use super::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::dynamic::{Field, FieldFuture, FieldValue, Object, TypeRef};
+use serde_json::Value;
+
+use super::{INTERNAL_TYPE, JSON_SCALAR, Names, take_bytes, take_objects, to_graphql};
+use crate::auth::Action;
+use crate::content::definitions::Property;
+use crate::content::definitions::model::SchemaType;
 use crate::content::refs::Reference;
+use crate::error::AppError;
+use crate::graphql::errors::IntoGraphql;
+use crate::graphql::guard::{Need, guarded};
+use crate::graphql::loader::RelationLoader;
 
 /// A scalar read from the parent object (a rendered content object or part of one).
 pub(super) fn json_field(name: &str, ty: TypeRef, need: Need, key: &str) -> Field {

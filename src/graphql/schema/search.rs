@@ -1,7 +1,21 @@
 //! The `search` root field and its union of all object types.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_graphql::dynamic::{Field, FieldFuture, FieldValue, InputValue, Object, TypeRef, Union};
+use serde_json::Value;
+
+use super::{
+    Names, app_err, arg_str, arg_u64, give_back_objects, services, take_bytes, take_objects,
+};
+use crate::auth::{Action, Principal};
+use crate::content::models::Models;
+use crate::content::objects::MAX_LIST_LIMIT;
 use crate::content::search::{Hit, SearchPage};
+use crate::content::search::{SearchParams, search};
+use crate::graphql::guard::{Need, guarded};
+use crate::graphql::limits::DEFAULT_FIRST;
 
 /// `search(q, content_type, first, offset)`: hits across the readable types.
 pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic::Type>) {
