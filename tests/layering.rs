@@ -6,9 +6,25 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Modules that must not know any wire format.
-const FRAMEWORK_FREE: &[&str] = &["content", "auth", "quota", "accounts", "error"];
+/// Modules that must not know any wire format: the services, the error table, and the
+/// storage helpers they stand on.
+const FRAMEWORK_FREE: &[&str] = &[
+    "content",
+    "auth",
+    "quota",
+    "accounts",
+    "error",
+    "db",
+    "time",
+    "revision_cache",
+    "change_watch",
+    "examples",
+];
+/// Crates of the wire: any identifier starting with one of these (`async_graphql_axum`,
+/// `tower_http`, `hyper_util` included), and the `http` crate's paths.
 const FRAMEWORKS: &[&str] = &["axum", "async_graphql", "tower", "hyper"];
+/// Adapter modules, which the framework-free ones must not import either.
+const ADAPTERS: &[&str] = &["app", "rest", "graphql", "http", "cli", "listener", "demo"];
 const MAX_LINES: usize = 400;
 
 type ModPath = Vec<String>;
@@ -298,17 +314,32 @@ fn services_and_the_error_table_know_no_wire_framework() {
         {
             continue;
         }
+        let bytes = file.code.as_bytes();
+        let starts_ident = |at: usize| at == 0 || !is_ident(bytes[at - 1]);
         for framework in FRAMEWORKS {
-            let bytes = file.code.as_bytes();
-            let hit = file.code.match_indices(framework).any(|(at, _)| {
-                let before = at == 0 || !is_ident(bytes[at - 1]);
-                let after = bytes
-                    .get(at + framework.len())
-                    .is_none_or(|b| !is_ident(*b));
-                before && after
-            });
-            if hit {
+            if file
+                .code
+                .match_indices(framework)
+                .any(|(at, _)| starts_ident(at))
+            {
                 offenders.push(format!("{} uses {framework}", file.path.display()));
+            }
+        }
+        // `http::` as a path of its own (the crate), not `crate::http::` (our adapter,
+        // caught below).
+        if file
+            .code
+            .match_indices("http::")
+            .any(|(at, _)| starts_ident(at) && (at < 2 || &bytes[at - 2..at] != b"::"))
+        {
+            offenders.push(format!("{} uses the http crate", file.path.display()));
+        }
+        for path in referenced_paths(&file) {
+            if let Some(adapter) = ADAPTERS
+                .iter()
+                .find(|a| path.first().map(String::as_str) == Some(**a))
+            {
+                offenders.push(format!("{} imports crate::{adapter}", file.path.display()));
             }
         }
     }

@@ -32,12 +32,20 @@ pub fn push_live(
         (Some(_), _) => {
             sql.push(" AND 1 = 0");
         }
-        (None, ReadScope::All) => {}
-        (None, ReadScope::Only(types)) if types.is_empty() => {
+        (None, scope) => push_in_scope(sql, &format!("{prefix}content_type"), scope),
+    }
+}
+
+/// ` AND <column> IN (<the scope's types>)`, nothing for every type, false for none.
+/// Definition lists use it on `content_types.name`.
+pub fn push_in_scope(sql: &mut Sql, column: &str, scope: &ReadScope) {
+    match scope {
+        ReadScope::All => {}
+        ReadScope::Only(types) if types.is_empty() => {
             sql.push(" AND 1 = 0");
         }
-        (None, ReadScope::Only(types)) => {
-            sql.push(&format!(" AND {prefix}content_type IN "))
+        ReadScope::Only(types) => {
+            sql.push(&format!(" AND {column} IN "))
                 .bind_list(types.clone());
         }
     }

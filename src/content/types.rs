@@ -15,9 +15,8 @@ use super::definitions::conform::check_data;
 use super::definitions::models::{existing, load};
 use super::definitions::validate::{model_of, validate};
 use super::refs::write_refs;
-use super::scope::{count, live_select};
+use super::scope::{count, live_select, push_in_scope};
 use crate::auth::Principal;
-use crate::auth::principal::ReadScope;
 use crate::db::{Sql, now_micros};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::time::format_definition;
@@ -96,13 +95,7 @@ pub async fn list(
     let where_clause = |sql: &mut Sql| {
         sql.push(" FROM content_types WHERE account_id = ")
             .bind(principal.account_id().to_owned());
-        if let ReadScope::Only(types) = principal.definition_scope() {
-            if types.is_empty() {
-                sql.push(" AND 1 = 0");
-            } else {
-                sql.push(" AND name IN ").bind_list(types);
-            }
-        }
+        push_in_scope(sql, "name", &principal.definition_scope());
         if let Some(internal) = params.internal {
             sql.push(" AND is_internal = ").bind(internal);
         }

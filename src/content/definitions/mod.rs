@@ -5,6 +5,7 @@
 pub mod conform;
 pub mod model;
 pub mod models;
+mod property;
 mod schema;
 pub mod validate;
 

@@ -162,11 +162,15 @@ pub fn parse_filters(model: &TypeModel, raw: &str) -> AppResult<Vec<Condition>> 
             "Malformed filters json - an object is expected",
         ));
     };
-    let specs: Vec<FilterSpec> = entries
+    // Entry by entry, each checked whole (its field first) before the next.
+    let conditions = entries
         .into_iter()
-        .map(|(path, spec)| FilterSpec::from_json(path, spec))
+        .map(|(path, spec)| {
+            target_of(model, &path, "filters")?;
+            parse_condition(model, &FilterSpec::from_json(path, spec)?)
+        })
         .collect::<AppResult<_>>()?;
-    conditions_of(model, &specs)
+    within_value_limit(conditions)
 }
 
 /// One filter as a client states it, before the definition has been consulted: a path
@@ -205,10 +209,14 @@ impl FilterSpec {
 
 /// The conditions of a set of filters, checked against the type definition.
 pub fn conditions_of(model: &TypeModel, specs: &[FilterSpec]) -> AppResult<Vec<Condition>> {
-    let conditions: Vec<Condition> = specs
+    let conditions = specs
         .iter()
         .map(|spec| parse_condition(model, spec))
         .collect::<AppResult<_>>()?;
+    within_value_limit(conditions)
+}
+
+fn within_value_limit(conditions: Vec<Condition>) -> AppResult<Vec<Condition>> {
     let values: usize = conditions.iter().map(|c| c.values.len() + 1).sum();
     if values > MAX_FILTER_VALUES {
         return Err(filters_error(format!(

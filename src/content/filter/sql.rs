@@ -134,6 +134,94 @@ impl Sql {
     }
 
     pub fn push_condition(&mut self, condition: &Condition) {
+        match &condition.target {
+            Target::AnyField => self.push_any_field(condition),
+            Target::Items { name, key } => self.push_items_condition(condition, name, key),
+            _ => self.push_scalar_condition(condition),
+        }
+    }
+
+    /// `"*"`: any string anywhere in the object.
+    fn push_any_field(&mut self, condition: &Condition) {
+        let Condition { op, values, .. } = condition;
+        if *op == Op::NotContains {
+            self.push("NOT ");
+        }
+        if self.is_postgres() {
+            self.push("EXISTS (SELECT 1 FROM jsonb_path_query(data, 'lax $.**') AS v WHERE jsonb_typeof(v) = 'string' AND (v #>> '{}') ILIKE ");
+        } else {
+            self.push(
+                "EXISTS (SELECT 1 FROM json_tree(data) AS v WHERE v.type = 'text' AND v.atom LIKE ",
+            );
+        }
+        self.bind(like_pattern(*op, &values[0]))
+            .push(" ESCAPE '\\')");
+    }
+
+    /// The items of an array property (or one key of each item).
+    fn push_items_condition(&mut self, condition: &Condition, name: &str, key: &Option<String>) {
+        let Condition { op, values, .. } = condition;
+        let negate = matches!(op, Op::NotEqual | Op::NotContains | Op::Empty);
+        if matches!(op, Op::Empty | Op::NotEmpty) {
+            if negate {
+                self.push("NOT ");
+            }
+            self.open_items(name, key);
+            self.push(" IS NOT NULL AND ");
+            if self.is_postgres() {
+                self.push("jsonb_typeof(item) <> 'null'");
+            } else {
+                self.push("item.type <> 'null'");
+            }
+            self.push(")");
+            return;
+        }
+        if *op == Op::Includes && values.len() > 1 {
+            // Every listed value must be an item.
+            self.push("(");
+            for (i, value) in values.iter().enumerate() {
+                if i > 0 {
+                    self.push(" AND ");
+                }
+                self.open_items(name, key);
+                self.push(" = ");
+                self.bind_item(value);
+                self.push(")");
+            }
+            self.push(")");
+            return;
+        }
+        if values.is_empty() {
+            // `overlaps` with an empty list matches nothing.
+            self.push("1 = 0");
+            return;
+        }
+        if negate {
+            self.push("NOT ");
+        }
+        self.open_items(name, key);
+        match op {
+            Op::Contains | Op::NotContains | Op::StartsWith | Op::EndsWith => {
+                self.like()
+                    .bind(like_pattern(*op, &values[0]))
+                    .push(" ESCAPE '\\'");
+            }
+            _ => {
+                self.push(" IN (");
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.bind_item(value);
+                }
+                self.push(")");
+            }
+        }
+        self.push(")");
+    }
+
+    /// A scalar property, the id or a timestamp.
+    fn push_scalar_condition(&mut self, condition: &Condition) {
         let Condition {
             target,
             op,
@@ -144,87 +232,7 @@ impl Sql {
             .iter()
             .map(|v| typed(target, v, "").expect("checked when parsed"))
             .collect();
-        let pattern = |value: &Value| {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let escaped = crate::db::like_escape(&text);
-            match op {
-                Op::StartsWith => format!("{escaped}%"),
-                Op::EndsWith => format!("%{escaped}"),
-                _ => format!("%{escaped}%"),
-            }
-        };
         match (target, op) {
-            (Target::AnyField, _) => {
-                if *op == Op::NotContains {
-                    self.push("NOT ");
-                }
-                if self.is_postgres() {
-                    self.push("EXISTS (SELECT 1 FROM jsonb_path_query(data, 'lax $.**') AS v WHERE jsonb_typeof(v) = 'string' AND (v #>> '{}') ILIKE ");
-                } else {
-                    self.push("EXISTS (SELECT 1 FROM json_tree(data) AS v WHERE v.type = 'text' AND v.atom LIKE ");
-                }
-                self.bind(pattern(&values[0])).push(" ESCAPE '\\')");
-            }
-            (Target::Items { name, key }, _) => {
-                let negate = matches!(op, Op::NotEqual | Op::NotContains | Op::Empty);
-                if matches!(op, Op::Empty | Op::NotEmpty) {
-                    if negate {
-                        self.push("NOT ");
-                    }
-                    self.open_items(name, key);
-                    self.push(" IS NOT NULL AND ");
-                    if self.is_postgres() {
-                        self.push("jsonb_typeof(item) <> 'null'");
-                    } else {
-                        self.push("item.type <> 'null'");
-                    }
-                    self.push(")");
-                    return;
-                }
-                if *op == Op::Includes && values.len() > 1 {
-                    // Every listed value must be an item.
-                    self.push("(");
-                    for (i, value) in values.iter().enumerate() {
-                        if i > 0 {
-                            self.push(" AND ");
-                        }
-                        self.open_items(name, key);
-                        self.push(" = ");
-                        self.bind_item(value);
-                        self.push(")");
-                    }
-                    self.push(")");
-                    return;
-                }
-                if values.is_empty() {
-                    // `overlaps` with an empty list matches nothing.
-                    self.push("1 = 0");
-                    return;
-                }
-                if negate {
-                    self.push("NOT ");
-                }
-                self.open_items(name, key);
-                match op {
-                    Op::Contains | Op::NotContains | Op::StartsWith | Op::EndsWith => {
-                        self.like().bind(pattern(&values[0])).push(" ESCAPE '\\'");
-                    }
-                    _ => {
-                        self.push(" IN (");
-                        for (i, value) in values.iter().enumerate() {
-                            if i > 0 {
-                                self.push(", ");
-                            }
-                            self.bind_item(value);
-                        }
-                        self.push(")");
-                    }
-                }
-                self.push(")");
-            }
             (_, Op::Equals | Op::Includes | Op::Overlaps) => {
                 if values.is_empty() {
                     self.push("1 = 0");
@@ -245,14 +253,18 @@ impl Sql {
             }
             (_, Op::Contains | Op::StartsWith | Op::EndsWith) => {
                 self.push_text(target);
-                self.like().bind(pattern(&values[0])).push(" ESCAPE '\\'");
+                self.like()
+                    .bind(like_pattern(*op, &values[0]))
+                    .push(" ESCAPE '\\'");
             }
             (_, Op::NotContains) => {
                 self.push("(");
                 self.push_text(target);
                 self.push(" IS NULL OR NOT (");
                 self.push_text(target);
-                self.like().bind(pattern(&values[0])).push(" ESCAPE '\\'))");
+                self.like()
+                    .bind(like_pattern(*op, &values[0]))
+                    .push(" ESCAPE '\\'))");
             }
             (_, Op::LessThan | Op::LessThanOrEqual | Op::GreaterThan | Op::GreaterThanOrEqual) => {
                 self.push_scalar(target);
@@ -321,5 +333,19 @@ impl Sql {
         } else {
             " IS NULL THEN 1 ELSE 0 END, "
         });
+    }
+}
+
+/// The LIKE pattern of a text filter value, escaped.
+fn like_pattern(op: Op, value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let escaped = crate::db::like_escape(&text);
+    match op {
+        Op::StartsWith => format!("{escaped}%"),
+        Op::EndsWith => format!("%{escaped}"),
+        _ => format!("%{escaped}%"),
     }
 }

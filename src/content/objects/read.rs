@@ -161,11 +161,16 @@ pub async fn removed(
     if let Some(after) = deleted_after {
         sql.push(" AND deleted_at > ").bind(after);
     }
-    sql.push(" AND object_id NOT IN (SELECT object_id FROM content_objects WHERE account_id = ")
-        .bind(principal.account_id().to_owned())
-        .push(" AND content_type = ")
-        .bind(type_name.to_owned())
-        .push(" AND deleted_at IS NULL) GROUP BY object_id ORDER BY last, object_id");
+    // Objects that came back (a live one has the id again) are not removed.
+    sql.push(" AND object_id NOT IN (SELECT object_id FROM content_objects WHERE ");
+    push_live(
+        &mut sql,
+        "",
+        principal.account_id(),
+        Some(type_name),
+        &principal.read_scope(),
+    );
+    sql.push(") GROUP BY object_id ORDER BY last, object_id");
     let rows = db.query_all_raw(sql.statement()).await?;
     rows.iter()
         .map(|row| Ok(row.try_get::<String>("", "object_id")?))

@@ -119,6 +119,51 @@ pub async fn search(
     models: &Models,
     params: &SearchParams,
 ) -> AppResult<SearchPage> {
+    check_params(principal, params)?;
+    let types = if params.content_types.is_empty() {
+        principal.read_scope()
+    } else {
+        ReadScope::Only(params.content_types.clone())
+    };
+    let plan = Plan {
+        principal,
+        params,
+        words: words(&params.q)?,
+        types,
+    };
+    let backend = db.get_database_backend();
+
+    // The FTS query with the scope in it, when the index alone can answer.
+    let scoped = (backend == DbBackend::Sqlite && plan.index_alone()).then(|| plan.fts_query(true));
+    let mut sql = Sql::new(backend);
+    if let Some(scoped) = &scoped {
+        sql.push("SELECT COUNT(*) AS num FROM content_search WHERE content_search MATCH ")
+            .bind(scoped.clone());
+    } else {
+        sql.push("SELECT COUNT(*) AS num");
+        plan.push_from_where(&mut sql, None);
+    }
+    let total = count(db, &sql).await?;
+
+    let hits = ranked_hits(db, &plan, scoped, total).await?;
+    let data = render_hits(db, principal, models, hits, params.hydrate).await?;
+    let mut aggregations = BTreeMap::new();
+    for name in &params.aggregate_by {
+        aggregations.insert(name.clone(), aggregate(db, &plan, name).await?);
+    }
+    Ok(SearchPage {
+        total_count: total,
+        total_pages: total.div_ceil(params.limit.max(1)),
+        current_page: params.page,
+        count: data.len() as u64,
+        data,
+        summary: Summary { aggregations },
+    })
+}
+
+/// Refuses what a search cannot honour before anything is read: too many list entries,
+/// a type the key may not read, names that are not property names.
+fn check_params(principal: &Principal, params: &SearchParams) -> AppResult<()> {
     for (name, entries) in [
         ("fields", params.fields.len()),
         ("filters", params.filters.len()),
@@ -163,31 +208,19 @@ pub async fn search(
             ));
         }
     }
-    let types = if params.content_types.is_empty() {
-        principal.read_scope()
-    } else {
-        ReadScope::Only(params.content_types.clone())
-    };
-    let plan = Plan {
-        principal,
-        params,
-        words: words(&params.q)?,
-        types,
-    };
+    Ok(())
+}
+
+/// The (pk, score) of the page's hits, ranked from the index alone when there are many
+/// hits and the index can answer (`scoped`), else from the rows.
+async fn ranked_hits(
+    db: &DatabaseConnection,
+    plan: &Plan<'_>,
+    scoped: Option<String>,
+    total: u64,
+) -> AppResult<Vec<(i64, f64)>> {
+    let params = plan.params;
     let backend = db.get_database_backend();
-
-    // The FTS query with the scope in it, when the index alone can answer.
-    let scoped = (backend == DbBackend::Sqlite && plan.index_alone()).then(|| plan.fts_query(true));
-    let mut sql = Sql::new(backend);
-    if let Some(scoped) = &scoped {
-        sql.push("SELECT COUNT(*) AS num FROM content_search WHERE content_search MATCH ")
-            .bind(scoped.clone());
-    } else {
-        sql.push("SELECT COUNT(*) AS num");
-        plan.push_from_where(&mut sql, None);
-    }
-    let total = count(db, &sql).await?;
-
     // The hits of the page are ranked on the index alone; only their rows are read.
     // Ranking from the index makes bm25 weigh the scope tokens' document counts too,
     // a pass over every object of the account: cheaper than reading the hits' rows only
@@ -220,6 +253,17 @@ pub async fn search(
             ))
         })
         .collect::<Result<_, sea_orm::DbErr>>()?;
+    Ok(hits)
+}
+
+/// The hits' rows, rendered and hydrated, in rank order, with Flotiq's extra fields.
+async fn render_hits(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    models: &Models,
+    hits: Vec<(i64, f64)>,
+    hydrate_depth: u8,
+) -> AppResult<Vec<Hit>> {
     let mut rows: HashMap<i64, content_object::Model> = content_object::Entity::find()
         .filter(content_object::Column::Pk.is_in(hits.iter().map(|(pk, _)| *pk)))
         .all(db)
@@ -240,7 +284,7 @@ pub async fn search(
         objects.push((render(model, &object), object.updated_at));
     }
     let (mut items, updated): (Vec<Value>, Vec<i64>) = objects.into_iter().unzip();
-    hydrate(db, principal, &models.by_name, &mut items, params.hydrate).await?;
+    hydrate(db, principal, &models.by_name, &mut items, hydrate_depth).await?;
     let data: Vec<Hit> = items
         .into_iter()
         .zip(scores)
@@ -254,18 +298,7 @@ pub async fn search(
             Hit { score, item }
         })
         .collect();
-    let mut aggregations = BTreeMap::new();
-    for name in &params.aggregate_by {
-        aggregations.insert(name.clone(), aggregate(db, &plan, name).await?);
-    }
-    Ok(SearchPage {
-        total_count: total,
-        total_pages: total.div_ceil(params.limit.max(1)),
-        current_page: params.page,
-        count: data.len() as u64,
-        data,
-        summary: Summary { aggregations },
-    })
+    Ok(data)
 }
 
 /// One page of hits, in Flotiq's search shape.

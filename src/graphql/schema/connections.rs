@@ -142,6 +142,8 @@ pub(super) fn filter_specs(
             filter2: value("filter2")?,
         });
     }
+    // In path order, as the REST JSON object is read: the same error comes first.
+    specs.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(specs)
 }
 
