@@ -48,21 +48,14 @@ impl Reference {
     pub fn to_item(&self) -> Value {
         serde_json::json!({"type": "internal", "dataUrl": self.url()})
     }
-
-    pub fn into_key(self) -> (String, String) {
-        (self.type_name, self.id)
-    }
 }
-
-/// A related object: its type and id.
-pub type Target = (String, String);
 
 /// Relation references per relation property (with its target type): `Some((type, id))`
 /// for a well-formed reference to the property's target type, `None` for anything else.
 pub fn relation_refs(
     model: &TypeModel,
     data: &Map<String, Value>,
-) -> Vec<(String, String, Vec<Option<Target>>)> {
+) -> Vec<(String, String, Vec<Option<Reference>>)> {
     model
         .properties
         .iter()
@@ -70,11 +63,7 @@ pub fn relation_refs(
         .map(|(property, target, items)| {
             let refs = items
                 .iter()
-                .map(|item| {
-                    Reference::from_item(item)
-                        .filter(|r| r.type_name == target)
-                        .map(Reference::into_key)
-                })
+                .map(|item| Reference::from_item(item).filter(|r| r.type_name == target))
                 .collect();
             (property.name.clone(), target.to_owned(), refs)
         })
@@ -97,15 +86,13 @@ pub async fn write_refs<C: ConnectionTrait>(
         .into_iter()
         .flat_map(|(_, _, refs)| refs.into_iter().flatten())
         .enumerate()
-        .map(
-            |(position, (target_type, target_id))| content_ref::ActiveModel {
-                source_pk: Set(pk),
-                position: Set(position as i32),
-                account_id: Set(account_id.to_owned()),
-                target_type: Set(target_type),
-                target_id: Set(target_id),
-            },
-        )
+        .map(|(position, reference)| content_ref::ActiveModel {
+            source_pk: Set(pk),
+            position: Set(position as i32),
+            account_id: Set(account_id.to_owned()),
+            target_type: Set(reference.type_name),
+            target_id: Set(reference.id),
+        })
         .collect();
     if !refs.is_empty() {
         content_ref::Entity::insert_many(refs).exec(conn).await?;

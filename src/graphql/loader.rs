@@ -10,9 +10,10 @@ use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use crate::auth::Principal;
-use crate::content::hydrate::{Key, load};
+use crate::content::hydrate::load;
 use crate::content::json_size;
 use crate::content::models::Models;
+use crate::content::refs::Reference;
 use crate::error::AppError;
 
 pub struct RelationLoader {
@@ -24,12 +25,12 @@ pub struct RelationLoader {
 /// A loaded object and its size as JSON, measured once however often it is used.
 pub type Sized = (Value, u64);
 
-impl Loader<Key> for RelationLoader {
+impl Loader<Reference> for RelationLoader {
     type Value = Sized;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Sized>, Self::Error> {
-        let keys: BTreeSet<Key> = keys.iter().cloned().collect();
+    async fn load(&self, keys: &[Reference]) -> Result<HashMap<Reference, Sized>, Self::Error> {
+        let keys: BTreeSet<Reference> = keys.iter().cloned().collect();
         let loaded = load(&self.db, &self.principal, &keys, &self.models.by_name)
             .await
             .map_err(Arc::new)?;

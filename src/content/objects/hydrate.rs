@@ -39,10 +39,8 @@ pub fn parse_depth(raw: Option<&str>) -> AppResult<u8> {
     }
 }
 
-pub(crate) type Key = (String, String);
-
-fn reference_key(item: &Value) -> Option<Key> {
-    Reference::from_item(item).map(Reference::into_key)
+fn reference_key(item: &Value) -> Option<Reference> {
+    Reference::from_item(item)
 }
 
 /// Names of the relation properties of a rendered object's type.
@@ -64,11 +62,14 @@ fn relation_names(object: &Value, models: &HashMap<String, TypeModel>) -> Vec<St
 pub(crate) async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
-    keys: &BTreeSet<Key>,
+    keys: &BTreeSet<Reference>,
     models: &HashMap<String, TypeModel>,
-) -> AppResult<HashMap<Key, Value>> {
+) -> AppResult<HashMap<Reference, Value>> {
     let scope = principal.read_scope();
-    let readable: Vec<&Key> = keys.iter().filter(|(t, _)| scope.contains(t)).collect();
+    let readable: Vec<&Reference> = keys
+        .iter()
+        .filter(|r| scope.contains(&r.type_name))
+        .collect();
     let mut loaded = HashMap::new();
     for chunk in readable.chunks(IDS_PER_STATEMENT) {
         loaded.extend(load_chunk(db, principal, &scope, chunk, models).await?);
@@ -80,12 +81,15 @@ async fn load_chunk(
     db: &DatabaseConnection,
     principal: &Principal,
     scope: &ReadScope,
-    keys: &[&Key],
+    keys: &[&Reference],
     models: &HashMap<String, TypeModel>,
-) -> AppResult<HashMap<Key, Value>> {
+) -> AppResult<HashMap<Reference, Value>> {
     let mut by_type: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (type_name, id) in keys {
-        by_type.entry(type_name).or_default().push(id.clone());
+    for reference in keys {
+        by_type
+            .entry(&reference.type_name)
+            .or_default()
+            .push(reference.id.clone());
     }
     // One branch per type, each answered from the live-id index; a branch exists only
     // for a readable type, and repeats the scope as its own condition.
@@ -109,7 +113,7 @@ async fn load_chunk(
         .filter_map(|row| {
             let model = models.get(&row.content_type)?;
             Some((
-                (row.content_type.clone(), row.object_id.clone()),
+                Reference::new(&row.content_type, &row.object_id),
                 render(model, &row),
             ))
         })
@@ -122,7 +126,7 @@ fn substitute(
     object: &mut Value,
     models: &HashMap<String, TypeModel>,
     scope: &ReadScope,
-    loaded: &HashMap<Key, Value>,
+    loaded: &HashMap<Reference, Value>,
 ) {
     for name in relation_names(object, models) {
         let Some(Value::Array(items)) = object.get_mut(&name) else {
@@ -133,7 +137,7 @@ fn substitute(
             .filter_map(|item| {
                 let key = reference_key(&item);
                 match key {
-                    Some(key) if scope.contains(&key.0) => loaded.get(&key).cloned(),
+                    Some(key) if scope.contains(&key.type_name) => loaded.get(&key).cloned(),
                     _ => Some(item),
                 }
             })
@@ -147,7 +151,7 @@ fn readable_ref_list(
     object: &Value,
     models: &HashMap<String, TypeModel>,
     scope: &ReadScope,
-) -> Vec<Key> {
+) -> Vec<Reference> {
     let mut refs = Vec::new();
     for name in relation_names(object, models) {
         for item in object
@@ -157,7 +161,7 @@ fn readable_ref_list(
             .flatten()
         {
             let key = reference_key(item);
-            refs.extend(key.filter(|key| scope.contains(&key.0)));
+            refs.extend(key.filter(|key| scope.contains(&key.type_name)));
         }
     }
     refs
@@ -199,7 +203,7 @@ pub async fn hydrate(
         return Ok(());
     }
     let scope = principal.read_scope();
-    let top: Vec<Key> = objects
+    let top: Vec<Reference> = objects
         .iter()
         .flat_map(|object| readable_ref_list(object, models, &scope))
         .collect();
@@ -209,18 +213,19 @@ pub async fn hydrate(
     }
     let first = load(db, principal, &top.iter().cloned().collect(), models).await?;
     // Per loaded object: its own size and its readable references.
-    let refs_of: HashMap<&Key, Vec<Key>> = first
+    let refs_of: HashMap<&Reference, Vec<Reference>> = first
         .iter()
         .map(|(key, object)| (key, readable_ref_list(object, models, &scope)))
         .collect();
     // Each loaded object is weighed once, however many copies of it the answer holds.
-    let sizes = |loaded: &HashMap<Key, Value>| -> HashMap<Key, u64> {
+    let sizes = |loaded: &HashMap<Reference, Value>| -> HashMap<Reference, u64> {
         loaded
             .iter()
             .map(|(key, object)| (key.clone(), json_size(object)))
             .collect()
     };
-    let size_of = |sizes: &HashMap<Key, u64>, key: &Key| sizes.get(key).copied().unwrap_or(0);
+    let size_of =
+        |sizes: &HashMap<Reference, u64>, key: &Reference| sizes.get(key).copied().unwrap_or(0);
     let first_sizes = sizes(&first);
     let mut bytes: u64 = top.iter().map(|key| size_of(&first_sizes, key)).sum();
     let mut second = HashMap::new();
@@ -234,10 +239,10 @@ pub async fn hydrate(
         if embedded > MAX_EMBEDDED_OBJECTS {
             return Err(too_many(embedded));
         }
-        let wanted: BTreeSet<Key> = refs_of.values().flatten().cloned().collect();
+        let wanted: BTreeSet<Reference> = refs_of.values().flatten().cloned().collect();
         second = load(db, principal, &wanted, models).await?;
         let second_sizes = sizes(&second);
-        let nested_size: HashMap<&Key, u64> = refs_of
+        let nested_size: HashMap<&Reference, u64> = refs_of
             .iter()
             .map(|(key, refs)| (*key, refs.iter().map(|r| size_of(&second_sizes, r)).sum()))
             .collect();

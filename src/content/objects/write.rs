@@ -19,7 +19,7 @@ use crate::auth::{Action, Principal};
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::conform::check_data;
 use crate::content::filter::equals_condition;
-use crate::content::refs::{Target, relation_refs, write_refs};
+use crate::content::refs::{Reference, relation_refs, write_refs};
 use crate::content::scope::{count, push_live};
 use crate::db::{Sql, now_micros};
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -156,7 +156,7 @@ pub(super) async fn check_object<C: ConnectionTrait>(
             for reference in &references {
                 let exists = match reference {
                     // Share-locked, so the target cannot be deleted before this write commits.
-                    Some((target_type, target_id)) => live(account_id, target_type, target_id)
+                    Some(target) => live(account_id, &target.type_name, &target.id)
                         .lock_shared()
                         .one(conn)
                         .await?
@@ -169,7 +169,7 @@ pub(super) async fn check_object<C: ConnectionTrait>(
         } else {
             // Only references the object already holds may stay (their targets cannot
             // be deleted while they are held); anything else is refused unlooked-at.
-            let kept = |r: &Option<Target>| {
+            let kept = |r: &Option<Reference>| {
                 r.as_ref()
                     .is_some_and(|t| keepable.contains(&(property.clone(), t.clone())))
             };
@@ -189,7 +189,7 @@ fn keepable_refs(
     principal: &Principal,
     model: &TypeModel,
     replacing: &Replacing<'_>,
-) -> BTreeSet<(String, Target)> {
+) -> BTreeSet<(String, Reference)> {
     let Some(existing) = replacing.existing else {
         return BTreeSet::new();
     };

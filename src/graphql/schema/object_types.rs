@@ -128,14 +128,13 @@ pub(super) fn relation_field(
             let target = target.clone();
             FieldFuture::new(async move {
                 let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
-                let keys: Vec<(String, String)> = parent
+                let keys: Vec<Reference> = parent
                     .get(&key)
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
                     .filter_map(Reference::from_item)
                     .filter(|reference| reference.type_name == target)
-                    .map(Reference::into_key)
                     .collect();
                 take_objects(&ctx, keys.len() as u64)?;
                 let loader = ctx.data::<DataLoader<RelationLoader>>()?;
