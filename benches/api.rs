@@ -2,7 +2,7 @@
 //! legacy), and searches for a common and a rare term,
 //! over generated data sets of 10,000 and 100,000 objects, beside a bare route on the
 //! same server that returns a fixed JSON body of the same size (the ceiling).
-//! REST rows run twice: as served by default, where a repeated request is answered
+//! REST and GraphQL v2 rows run twice: as served by default, where a repeated request is answered
 //! from the kept answers, and on a second server on the same database that keeps none
 //! and renders every request.
 //!
@@ -432,34 +432,47 @@ async fn main() {
         let encode = |query: String| -> String {
             form_urlencoded::byte_serialize(query.as_bytes()).collect()
         };
-        let current: Vec<String> = (0..200)
-            .map(|i| {
-                let offset = 25 * ((i * 37) % pages.max(1));
-                let query = format!("{{ post(first: 25, offset: {offset}) {{ totalCount edges {{ node {{ {fields} }} }} }} }}");
-                format!("{base}/api/v2/graphql?query={}", encode(query))
-            })
-            .collect();
-        let graphql = row(
+        let current = |base: &str| -> Vec<String> {
+            (0..200)
+                .map(|i| {
+                    let offset = 25 * ((i * 37) % pages.max(1));
+                    let query = format!("{{ post(first: 25, offset: {offset}) {{ totalCount edges {{ node {{ {fields} }} }} }} }}");
+                    format!("{base}/api/v2/graphql?query={}", encode(query))
+                })
+                .collect()
+        };
+        row(
             &client,
             "GraphQL v2 25 posts + rels",
             size,
-            current,
+            current(&base),
             &key,
             Some(ceiling),
         )
         .await;
-        let legacy: Vec<String> = (0..200)
-            .map(|i| {
-                let page = 1 + (i * 37) % pages.max(1);
-                let query = format!("{{ postList(limit: 25, page: {page}) {{ {fields} }} }}");
-                format!("{base}/api/graphql?query={}", encode(query))
-            })
-            .collect();
+        let graphql = row(
+            &client,
+            "  same, rendered each time",
+            size,
+            current(&bare),
+            &key,
+            Some(ceiling),
+        )
+        .await;
+        let legacy = |base: &str| -> Vec<String> {
+            (0..200)
+                .map(|i| {
+                    let page = 1 + (i * 37) % pages.max(1);
+                    let query = format!("{{ postList(limit: 25, page: {page}) {{ {fields} }} }}");
+                    format!("{base}/api/graphql?query={}", encode(query))
+                })
+                .collect()
+        };
         row(
             &client,
-            "GraphQL legacy list 25",
+            "GraphQL legacy list 25, rendered",
             size,
-            legacy,
+            legacy(&bare),
             &key,
             Some(ceiling),
         )

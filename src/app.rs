@@ -24,16 +24,15 @@ use crate::error::AppError;
 use crate::graphql::cache::SchemaCache;
 use crate::graphql::http::GraphqlState;
 pub use crate::graphql::schema::Options as GraphqlOptions;
-use crate::http::Shared;
+use crate::http::{DEFAULT_KEPT_BYTES, KeptAnswers, Shared};
 use crate::quota::{AllowanceSlot, Meter, QuotaOptions};
 use crate::rest::RestState;
-use crate::rest::cache::{self as response_cache, ResponseCache};
 
 /// Everything the adapters stand on, assembled once; each adapter gets its part.
 #[derive(Clone)]
 pub struct AppState {
     shared: Shared,
-    responses: Arc<ResponseCache>,
+    kept: Arc<KeptAnswers>,
     schemas: Arc<SchemaCache>,
 }
 
@@ -49,14 +48,14 @@ impl AppState {
         let shared = Shared::new(db, keys, quota, crate::graphql::check_models);
         AppState {
             shared,
-            responses: Arc::new(ResponseCache::new(response_cache::DEFAULT_BYTES)),
+            kept: Arc::new(KeptAnswers::new(DEFAULT_KEPT_BYTES)),
             schemas: Arc::new(SchemaCache::new(graphql)),
         }
     }
 
-    /// Keeps rendered content answers up to `bytes` of memory (0: none).
+    /// Keeps rendered answers (REST and GraphQL) up to `bytes` of memory (0: none).
     pub fn with_response_cache(mut self, bytes: u64) -> Self {
-        self.responses = Arc::new(ResponseCache::new(bytes));
+        self.kept = Arc::new(KeptAnswers::new(bytes));
         self
     }
 }
@@ -82,11 +81,12 @@ pub fn router(state: AppState) -> Router {
     // The composition root: each adapter brings its routes; none imports another.
     let rest = RestState {
         shared: state.shared.clone(),
-        responses: state.responses,
+        kept: state.kept.clone(),
     };
     let graphql = GraphqlState {
         shared: state.shared,
         schemas: state.schemas,
+        kept: state.kept,
     };
     crate::rest::router(rest)
         .merge(crate::graphql::http::router(graphql))

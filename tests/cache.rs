@@ -188,3 +188,100 @@ async fn kept_answers_never_cross_keys() {
     app.keys.delete(&app.account_id, &id).await.expect("delete");
     assert_eq!(app.get(LIST, &posts_only).await.0, 401);
 }
+
+/// `query` as a GET path on the current GraphQL endpoint.
+fn graphql_get(query: &str) -> String {
+    let encoded: String = form_urlencoded::byte_serialize(query.as_bytes()).collect();
+    format!("/api/v2/graphql?query={encoded}")
+}
+
+#[tokio::test]
+async fn a_repeated_graphql_query_is_kept_per_rule_set_and_revision() {
+    let app = TestApp::uncounted().await;
+    app.load_demo().await;
+    let expected = if app.database_url.starts_with("sqlite") {
+        0
+    } else {
+        1
+    };
+    let query = graphql_get(
+        "{ post(first: 5, order_by: \"title\") { totalCount edges { node { title author { name } } } } }",
+    );
+    let reader = app.user_key(&[("post", "r"), ("author", "r")]).await;
+    let (first, body) = app.statements_for(&query, &reader).await;
+    assert!(first > 1, "{first} statements");
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(app.statements_for(&query, &reader).await, (expected, body.clone()));
+    // Another key with the same rules gets the same kept answer.
+    let twin = app.user_key(&[("author", "r"), ("post", "r")]).await;
+    assert_eq!(app.statements_for(&query, &twin).await, (expected, body.clone()));
+    // A key that may not read authors never gets it: its schema has no `author` field.
+    let posts_only = app.user_key(&[("post", "r")]).await;
+    let (status, refused) = app.get(&query, &posts_only).await;
+    assert_eq!(status, 200);
+    assert!(refused["errors"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("author")), "{refused}");
+    assert!(!refused.to_string().contains("Alan"), "{refused}");
+    // Variables and the operation name are part of the request.
+    let named = graphql_get("query Few($n: Int) { post(first: $n) { edges { node { title } } } }");
+    let (_, two) = app
+        .get(&format!("{named}&variables=%7B%22n%22%3A2%7D"), &reader)
+        .await;
+    let (_, three) = app
+        .get(&format!("{named}&variables=%7B%22n%22%3A3%7D"), &reader)
+        .await;
+    assert_eq!(two["data"]["post"]["edges"].as_array().map(Vec::len), Some(2));
+    assert_eq!(three["data"]["post"]["edges"].as_array().map(Vec::len), Some(3));
+
+    // A write makes the next answer current, on this instance as on any other.
+    let first_title = body["data"]["post"]["edges"][0]["node"]["title"].clone();
+    let id = app.stored_ids("post").await[0].clone();
+    let (_, listed) = app.get("/api/v1/content/post?order_by=title&limit=1", &app.rw).await;
+    let first_id = listed["data"][0]["id"].as_str().unwrap_or(&id).to_owned();
+    let (status, _) = app
+        .patch(
+            &format!("/api/v1/content/post/{first_id}"),
+            &app.rw,
+            &json!({"title": "AAA renamed first"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, after) = app.get(&query, &reader).await;
+    let renamed = &after["data"]["post"]["edges"][0]["node"]["title"];
+    assert_eq!(renamed, "AAA renamed first", "was {first_title}");
+}
+
+#[tokio::test]
+async fn graphql_mutations_and_errors_are_never_kept() {
+    let app = TestApp::uncounted().await;
+    app.load_demo().await;
+    let create = json!({"query": r#"mutation { createPost(data: { title: "kept?", slug: "kept" }) { id } }"#});
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = app
+            .call(Method::POST, "/api/v2/graphql", &app.rw, Some(&create))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        ids.push(body["data"]["createPost"]["id"].clone());
+    }
+    assert_ne!(ids[0], ids[1], "the second mutation ran again");
+    // An answer holding an error is rendered again each time: the first field reads
+    // the database, the second is refused.
+    let expected = if app.database_url.starts_with("sqlite") {
+        0
+    } else {
+        1
+    };
+    let partly = graphql_get(
+        r#"{ post(first: 2) { totalCount } author(filter: { name: { type: "bogus", filter: "x" } }) { totalCount } }"#,
+    );
+    let (_, once) = app.get(&partly, &app.ro).await;
+    assert!(!once["errors"].is_null(), "{once}");
+    assert!(once["data"]["post"]["totalCount"].is_u64(), "{once}");
+    let before = app.statements.load(std::sync::atomic::Ordering::SeqCst);
+    let (_, again) = app.get(&partly, &app.ro).await;
+    let used = app.statements.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert_eq!(again, once);
+    assert!(used > expected, "{used} statements: the answer was kept");
+}

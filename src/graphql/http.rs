@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_graphql::{BatchResponse, Executor, ParseRequestError, Response, ServerError};
 use async_graphql_axum::GraphQLBatchRequest;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{FromRef, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -24,7 +25,7 @@ use crate::content::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
 use crate::graphql::errors::IntoGraphql;
 use crate::http::MAX_BODY_BYTES;
-use crate::http::Shared;
+use crate::http::{KeptAnswers, KeptKey, KeptScope, Shared};
 use crate::quota::AllowanceSlot;
 
 /// What the GraphQL endpoints use: the shared services and the kept schemas.
@@ -32,6 +33,8 @@ use crate::quota::AllowanceSlot;
 pub struct GraphqlState {
     pub shared: Shared,
     pub schemas: Arc<SchemaCache>,
+    /// Kept answers, shared with REST (one memory budget).
+    pub kept: Arc<KeptAnswers>,
 }
 
 impl std::ops::Deref for GraphqlState {
@@ -213,8 +216,20 @@ async fn execute(
             "A batch holds at most {MAX_BATCH} operations, {count} sent"
         ));
     }
+    // A single query kept before is answered at once: it passed every check below then,
+    // and nothing it depends on has changed since (see `http::kept`).
+    let kept_key = match &batch {
+        async_graphql::BatchRequest::Single(request) if state.kept.enabled() => {
+            Some(kept_key(&principal, flavor, graphql_media, request))
+        }
+        _ => None,
+    };
+    if let Some(body) = kept_key.as_ref().and_then(|key| state.kept.get(key)) {
+        return Ok(graphql_response(StatusCode::OK, graphql_media, body));
+    }
     let schemas = state.schemas(&principal).await?;
     let is_relation = |name: &str| schemas.relation_fields.contains(name);
+    let mut writes = false;
     for request in batch.iter_mut() {
         if request.query.trim().is_empty() {
             return refuse("The request holds no GraphQL document".to_owned());
@@ -234,7 +249,7 @@ async fn execute(
                 })))
                     .into_response());
             }
-            Ok(_) => {}
+            Ok(checked) => writes |= checked.is_mutation,
         }
     }
     let schema = match flavor {
@@ -253,7 +268,40 @@ async fn execute(
             budget.clone(),
         );
     }
-    Ok(respond(schema.execute_batch(batch).await, graphql_media))
+    let answer = schema.execute_batch(batch).await;
+    let keep = match (&answer, kept_key) {
+        (BatchResponse::Single(response), Some(key)) if !writes && response.errors.is_empty() => {
+            Some(key)
+        }
+        _ => None,
+    };
+    let (status, body) = encode(answer, graphql_media);
+    if let Some(key) = keep {
+        state.kept.insert(key, body.clone());
+    }
+    Ok(graphql_response(status, graphql_media, body))
+}
+
+/// The kept-answer key of one GraphQL request: its flavor and media type, document,
+/// variables and operation name, under the caller's whole rule set (its schema).
+fn kept_key(
+    principal: &Principal,
+    flavor: Flavor,
+    graphql_media: bool,
+    request: &async_graphql::Request,
+) -> KeptKey {
+    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    let operation = request.operation_name.as_deref().unwrap_or_default();
+    KeptKey::new(
+        principal,
+        KeptScope::Schema(principal.schema_scope()),
+        format!(
+            "graphql {flavor:?} {graphql_media} {}:{operation} {}:{variables} {}",
+            operation.len(),
+            variables.len(),
+            request.query
+        ),
+    )
 }
 
 /// What every resolver of one operation reads: the caller, a relation loader created
@@ -309,7 +357,7 @@ async fn legacy_sdl(
 /// The HTTP answer for an executed batch. With `application/graphql-response+json` a
 /// request that could not run (parse or validation failure) is a 400; with plain
 /// `application/json` it is a 200 carrying the errors, as GraphQL over HTTP says.
-fn respond(mut batch: BatchResponse, graphql_media: bool) -> HttpResponse {
+fn encode(mut batch: BatchResponse, graphql_media: bool) -> (StatusCode, Bytes) {
     // The executor's own errors (syntax, validation) carry no code; every error does.
     let responses: Vec<&mut Response> = match &mut batch {
         BatchResponse::Single(response) => vec![response],
@@ -327,11 +375,6 @@ fn respond(mut batch: BatchResponse, graphql_media: bool) -> HttpResponse {
     } else {
         StatusCode::OK
     };
-    let content_type = if graphql_media {
-        "application/graphql-response+json; charset=utf-8"
-    } else {
-        "application/json"
-    };
     let mut body = serde_json::to_value(&batch).unwrap_or_default();
     if request_error {
         // Nothing ran, so there is no `data` entry at all.
@@ -339,7 +382,20 @@ fn respond(mut batch: BatchResponse, graphql_media: bool) -> HttpResponse {
             object.remove("data");
         }
     }
-    let body = serde_json::to_vec(&body).unwrap_or_default();
+    (status, Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
+}
+
+fn respond(batch: BatchResponse, graphql_media: bool) -> HttpResponse {
+    let (status, body) = encode(batch, graphql_media);
+    graphql_response(status, graphql_media, body)
+}
+
+fn graphql_response(status: StatusCode, graphql_media: bool, body: Bytes) -> HttpResponse {
+    let content_type = if graphql_media {
+        "application/graphql-response+json; charset=utf-8"
+    } else {
+        "application/json"
+    };
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 

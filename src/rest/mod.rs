@@ -1,7 +1,7 @@
 //! The REST layer: Flotiq's paths, translated into service calls. Handlers parse and
 //! answer; every decision is made by the services.
 
-pub mod cache;
+mod cache;
 mod content_types;
 mod objects;
 mod search;
@@ -14,14 +14,13 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::error::AppError;
-use crate::http::Shared;
-use cache::ResponseCache;
+use crate::http::{KeptAnswers, Shared};
 
 /// What REST handlers use: the shared services and the kept answers.
 #[derive(Clone)]
 pub struct RestState {
     pub shared: Shared,
-    pub responses: Arc<ResponseCache>,
+    pub kept: Arc<KeptAnswers>,
 }
 
 impl std::ops::Deref for RestState {

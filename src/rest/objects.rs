@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::RestState;
+use super::{RestState, cache};
 use crate::auth::{Action, Principal};
 use crate::content::batch;
 use crate::content::filter::{parse_filters, parse_order};
@@ -62,9 +62,7 @@ async fn list(
         ids: query.all("ids"),
         hydrate: parse_depth(query.get("hydrate"))?,
     };
-    state
-        .responses
-        .json(&principal, uri.path(), &query, || async {
+    cache::json(&state.kept, &principal, uri.path(), &query, || async {
             Ok(json!(
                 objects::list(&state.db, &principal, &models, model, &params).await?
             ))
@@ -82,9 +80,7 @@ async fn read(
     let models = state.models(&principal).await?;
     models.authorized(&principal, &type_name, &[Action::Read])?;
     let depth = parse_depth(query.get("hydrate"))?;
-    state
-        .responses
-        .json(&principal, uri.path(), &query, || {
+    cache::json(&state.kept, &principal, uri.path(), &query, || {
             objects::get(&state.db, &principal, &models, &type_name, &id, depth)
         })
         .await

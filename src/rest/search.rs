@@ -6,7 +6,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::RestState;
+use super::{RestState, cache};
 use crate::auth::Principal;
 use crate::content::filter::parse_direction;
 use crate::content::hydrate::parse_depth;
@@ -77,9 +77,7 @@ async fn handle(
         aggregate_by: query.all("aggregate_by"),
     };
     let models = state.models(&principal).await?;
-    state
-        .responses
-        .json(&principal, uri.path(), &query, || {
+    cache::json(&state.kept, &principal, uri.path(), &query, || {
             search(&state.db, &principal, &models, &params)
         })
         .await
