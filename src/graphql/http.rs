@@ -382,7 +382,10 @@ fn encode(mut batch: BatchResponse, graphql_media: bool) -> (StatusCode, Bytes) 
             object.remove("data");
         }
     }
-    (status, Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
+    (
+        status,
+        Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+    )
 }
 
 fn respond(batch: BatchResponse, graphql_media: bool) -> HttpResponse {

@@ -63,11 +63,11 @@ async fn list(
         hydrate: parse_depth(query.get("hydrate"))?,
     };
     cache::json(&state.kept, &principal, uri.path(), &query, || async {
-            Ok(json!(
-                objects::list(&state.db, &principal, &models, model, &params).await?
-            ))
-        })
-        .await
+        Ok(json!(
+            objects::list(&state.db, &principal, &models, model, &params).await?
+        ))
+    })
+    .await
 }
 
 async fn read(
@@ -81,9 +81,9 @@ async fn read(
     models.authorized(&principal, &type_name, &[Action::Read])?;
     let depth = parse_depth(query.get("hydrate"))?;
     cache::json(&state.kept, &principal, uri.path(), &query, || {
-            objects::get(&state.db, &principal, &models, &type_name, &id, depth)
-        })
-        .await
+        objects::get(&state.db, &principal, &models, &type_name, &id, depth)
+    })
+    .await
 }
 
 async fn create(

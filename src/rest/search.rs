@@ -78,7 +78,7 @@ async fn handle(
     };
     let models = state.models(&principal).await?;
     cache::json(&state.kept, &principal, uri.path(), &query, || {
-            search(&state.db, &principal, &models, &params)
-        })
-        .await
+        search(&state.db, &principal, &models, &params)
+    })
+    .await
 }
