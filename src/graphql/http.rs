@@ -7,13 +7,13 @@ use std::sync::Arc;
 use async_graphql::{BatchResponse, Executor, ParseRequestError, Response, ServerError};
 use async_graphql_axum::GraphQLBatchRequest;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{FromRef, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 
+use super::answer::{encode, graphql_response, kept_key, respond, wants_graphql_media};
 use super::budget::ObjectBudget;
 use super::cache::{AccountSchemas, SchemaCache};
 use super::limits::{self, MAX_BATCH};
@@ -25,7 +25,7 @@ use crate::content::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
 use crate::graphql::errors::IntoGraphql;
 use crate::http::MAX_BODY_BYTES;
-use crate::http::{KeptAnswers, KeptKey, KeptScope, Shared};
+use crate::http::{KeptAnswers, Shared};
 use crate::quota::AllowanceSlot;
 
 /// What the GraphQL endpoints use: the shared services and the kept schemas.
@@ -282,28 +282,6 @@ async fn execute(
     Ok(graphql_response(status, graphql_media, body))
 }
 
-/// The kept-answer key of one GraphQL request: its flavor and media type, document,
-/// variables and operation name, under the caller's whole rule set (its schema).
-fn kept_key(
-    principal: &Principal,
-    flavor: Flavor,
-    graphql_media: bool,
-    request: &async_graphql::Request,
-) -> KeptKey {
-    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
-    let operation = request.operation_name.as_deref().unwrap_or_default();
-    KeptKey::new(
-        principal,
-        KeptScope::Schema(principal.schema_scope()),
-        format!(
-            "graphql {flavor:?} {graphql_media} {}:{operation} {}:{variables} {}",
-            operation.len(),
-            variables.len(),
-            request.query
-        ),
-    )
-}
-
 /// What every resolver of one operation reads: the caller, a relation loader created
 /// for it (so its batches carry its read scope), the database, the account's models and
 /// the request's object budget.
@@ -352,60 +330,4 @@ async fn legacy_sdl(
     principal: Principal,
 ) -> AppResult<HttpResponse> {
     sdl(state, principal, Flavor::Legacy).await
-}
-
-/// The HTTP answer for an executed batch. With `application/graphql-response+json` a
-/// request that could not run (parse or validation failure) is a 400; with plain
-/// `application/json` it is a 200 carrying the errors, as GraphQL over HTTP says.
-fn encode(mut batch: BatchResponse, graphql_media: bool) -> (StatusCode, Bytes) {
-    // The executor's own errors (syntax, validation) carry no code; every error does.
-    let responses: Vec<&mut Response> = match &mut batch {
-        BatchResponse::Single(response) => vec![response],
-        BatchResponse::Batch(responses) => responses.iter_mut().collect(),
-    };
-    for error in responses.into_iter().flat_map(|r| r.errors.iter_mut()) {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", "BAD_REQUEST");
-        }
-    }
-    let request_error = matches!(&batch, BatchResponse::Single(r) if r.data == async_graphql::Value::Null && !r.errors.is_empty());
-    let status = if graphql_media && request_error {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    let mut body = serde_json::to_value(&batch).unwrap_or_default();
-    if request_error {
-        // Nothing ran, so there is no `data` entry at all.
-        if let Some(object) = body.as_object_mut() {
-            object.remove("data");
-        }
-    }
-    (
-        status,
-        Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
-    )
-}
-
-fn respond(batch: BatchResponse, graphql_media: bool) -> HttpResponse {
-    let (status, body) = encode(batch, graphql_media);
-    graphql_response(status, graphql_media, body)
-}
-
-fn graphql_response(status: StatusCode, graphql_media: bool, body: Bytes) -> HttpResponse {
-    let content_type = if graphql_media {
-        "application/graphql-response+json; charset=utf-8"
-    } else {
-        "application/json"
-    };
-    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
-}
-
-/// Whether the client prefers the GraphQL response media type over plain JSON.
-fn wants_graphql_media(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/graphql-response+json"))
 }

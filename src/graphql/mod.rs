@@ -1,6 +1,7 @@
 //! The GraphQL API, generated from each account's content types and served beside
 //! REST on the same services and scopes.
 
+mod answer;
 pub mod budget;
 pub mod cache;
 pub mod errors;
