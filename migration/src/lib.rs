@@ -5,6 +5,7 @@
 pub use sea_orm_migration::prelude::*;
 
 pub use m20261126_000008_add_search_scope::scope_token;
+pub use m20261201_000009_add_unique_values::unique_value;
 
 mod m20261126_000001_create_system_tables;
 mod m20261126_000002_add_search_index;
@@ -14,6 +15,7 @@ mod m20261126_000005_add_live_order_indexes;
 mod m20261126_000006_add_plans_and_usage;
 mod m20261126_000007_add_content_revisions;
 mod m20261126_000008_add_search_scope;
+mod m20261201_000009_add_unique_values;
 
 pub struct Migrator;
 
@@ -29,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_add_plans_and_usage::Migration),
             Box::new(m20261126_000007_add_content_revisions::Migration),
             Box::new(m20261126_000008_add_search_scope::Migration),
+            Box::new(m20261201_000009_add_unique_values::Migration),
         ]
     }
 }

@@ -2,7 +2,8 @@
 //! `Principal` and checks it through `Principal::require` before touching data.
 //!
 //! Layers, lowest first (each uses only those before it): `definitions` (the type
-//! model), `scope` and `filter` (SQL), `refs` (the relation index), `objects` (read,
+//! model), `scope` and `filter` (SQL), `refs` and `unique` (the relation index and the
+//! index of unique values), `objects` (read,
 //! write, batch, hydrate), `search`, and `types` (the definition service, which
 //! rewrites objects when a definition changes).
 
@@ -13,6 +14,7 @@ pub mod refs;
 pub mod scope;
 pub mod search;
 pub mod types;
+pub mod unique;
 
 pub use definitions::conform::{NUL_MESSAGE, contains_nul};
 pub use definitions::models;

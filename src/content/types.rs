@@ -5,7 +5,7 @@ use entity::{content_object, content_type, key_rule};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, Set,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::{Value, json};
 
@@ -15,6 +15,7 @@ use super::definitions::conform::check_data;
 use super::definitions::models::{existing, load};
 use super::definitions::validate::{model_of, validate};
 use super::refs::write_refs;
+use super::unique::{forget_type, write_unique_values};
 use super::scope::{count, live_select, push_in_scope};
 use crate::auth::Principal;
 use crate::db::{Sql, now_micros};
@@ -263,9 +264,13 @@ async fn migrate_objects<C: ConnectionTrait>(
     account_id: &str,
     model: &TypeModel,
 ) -> AppResult<()> {
-    let live = live_select(account_id, &model.name).all(conn).await?;
+    let live = live_select(account_id, &model.name)
+        .order_by_asc(content_object::Column::Pk)
+        .all(conn)
+        .await?;
     let mut failures = std::collections::BTreeMap::new();
     let mut changed = Vec::new();
+    let mut kept = Vec::with_capacity(live.len());
     for object in live {
         let mut data = object.data.as_object().cloned().unwrap_or_default();
         let before = data.len();
@@ -275,7 +280,10 @@ async fn migrate_objects<C: ConnectionTrait>(
         if !errors.is_empty() {
             failures.insert(object.object_id.clone(), errors);
         } else if data.len() != before {
+            kept.push((object.pk, data.clone()));
             changed.push((object, data));
+        } else {
+            kept.push((object.pk, data));
         }
     }
     if !failures.is_empty() {
@@ -287,6 +295,12 @@ async fn migrate_objects<C: ConnectionTrait>(
         active.data = Set(Value::Object(data.clone()));
         active.update(conn).await?;
         write_refs(conn, account_id, pk, model, &data).await?;
+    }
+    // The unique properties may have changed: index every object again, oldest first
+    // (a value held twice keeps its first holder).
+    forget_type(conn, account_id, &model.name).await?;
+    for (pk, data) in kept {
+        write_unique_values(conn, account_id, pk, model, &data).await?;
     }
     Ok(())
 }

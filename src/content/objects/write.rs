@@ -13,15 +13,13 @@ use serde_json::{Map, Value};
 use super::MAX_OBJECT_BYTES;
 use super::read::{authorized_type, find_live, find_live_for_delete, live};
 use super::render::write_answer;
-use crate::auth::principal::ReadScope;
 use crate::auth::principal::Writer;
 use crate::auth::{Action, Principal};
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::conform::check_data;
-use crate::content::filter::equals_condition;
 use crate::content::refs::{Reference, relation_refs, write_refs};
-use crate::content::scope::{count, push_live};
-use crate::db::{Sql, now_micros};
+use crate::content::unique::{forget, holder, unique_values, write_unique_values};
+use crate::db::now_micros;
 use crate::error::{AppError, AppResult, FieldErrors};
 
 /// Checks the caller's permissions, then opens the write transaction, takes the type's
@@ -123,28 +121,13 @@ pub(super) async fn check_object<C: ConnectionTrait>(
             .push("This value is already used".into());
     }
     check_data(model, data, &mut errors);
-    for property in model.properties.iter().filter(|p| p.unique) {
-        let Some(value) = data
-            .get(&property.name)
-            .filter(|v| !v.is_null() && *v != "" && !v.is_array())
-        else {
-            continue;
-        };
-        let Ok(condition) = equals_condition(model, &property.name, value) else {
-            continue; // a wrong type is already reported by the schema check
-        };
-        let mut sql = Sql::new(conn.get_database_backend());
-        // Uniqueness holds across every object of the type, whoever may read them.
-        sql.push("SELECT COUNT(*) AS num FROM content_objects WHERE ");
-        push_live(&mut sql, "", account_id, Some(&model.name), &ReadScope::All);
-        sql.push(" AND ");
-        sql.push_condition(&condition);
-        if let Some(pk) = self_pk {
-            sql.push(" AND pk <> ").bind(pk);
-        }
-        if count(conn, &sql).await? > 0 {
+    // Uniqueness holds across every object of the type, whoever may read them: one
+    // lookup in the index of unique values per property.
+    for (property, value) in unique_values(model, data) {
+        let held = holder(conn, account_id, &model.name, &property, &value).await?;
+        if held.is_some_and(|pk| Some(pk) != self_pk) {
             errors
-                .entry(property.name.clone())
+                .entry(property)
                 .or_default()
                 .push("This value is already used".into());
         }
@@ -230,6 +213,7 @@ pub(super) async fn insert_object(
     .insert(txn)
     .await?;
     write_refs(txn, account_id, row.pk, model, &data).await?;
+    write_unique_values(txn, account_id, row.pk, model, &data).await?;
     Ok(row)
 }
 
@@ -250,6 +234,7 @@ pub(super) async fn replace_object(
     active.version = Set(version);
     let row = active.update(txn).await?;
     write_refs(txn, account_id, pk, model, &data).await?;
+    write_unique_values(txn, account_id, pk, model, &data).await?;
     Ok(row)
 }
 
@@ -353,7 +338,8 @@ pub(super) async fn soft_delete<C: ConnectionTrait>(
     let mut active: content_object::ActiveModel = row.into();
     active.deleted_at = Set(Some(now_micros()));
     active.update(conn).await?;
-    // A deleted object no longer holds its targets.
+    // A deleted object no longer holds its targets, nor its unique values.
+    forget(conn, pk).await?;
     content_ref::Entity::delete_many()
         .filter(content_ref::Column::SourcePk.eq(pk))
         .exec(conn)
