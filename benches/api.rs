@@ -225,6 +225,47 @@ async fn row(
     loaded.rps
 }
 
+/// A batch of 100 new posts (unique slugs, three relations each): how long one takes
+/// at this data size. With unique values in an index of their own it should not grow
+/// with the number of objects.
+async fn write_row(client: &reqwest::Client, base: &str, rw_key: &str, size: usize) {
+    let mut times = Vec::new();
+    for round in 0..7 {
+        let batch: Vec<Value> = (0..100)
+            .map(|i| {
+                let reference = |t: &str, n: usize| json!({"type": "internal", "dataUrl": format!("/api/v1/content/{t}/{t}-{n}")});
+                json!({
+                    "title": format!("Bench write {round}-{i}"),
+                    "slug": format!("bench-write-{size}-{round}-{i}"),
+                    "author": [reference("author", i % 200)],
+                    "categories": [reference("category", i % 50), reference("category", (i + 1) % 50)],
+                })
+            })
+            .collect();
+        let started = Instant::now();
+        let response = client
+            .post(format!("{base}/api/v1/content/post/batch"))
+            .header("X-AUTH-TOKEN", rw_key)
+            .json(&batch)
+            .send()
+            .await
+            .expect("batch");
+        assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "| {size:>7} | {:<26} | {:>8} | {:>10} | {:>7.2} | {:>7.2} | {:>7} | {:>7} |",
+        "write: batch of 100 posts",
+        "",
+        "",
+        times[times.len() / 2].as_secs_f64() * 1000.0,
+        times[times.len() - 1].as_secs_f64() * 1000.0,
+        "",
+        "",
+    );
+}
+
 /// The hydrated list with quota accounting off (the server without kept answers above)
 /// and on (another server on the same database, also without kept answers, whose meter
 /// counts every request against a plan with limits the run cannot reach), in
@@ -313,10 +354,13 @@ async fn main() {
         let (account, _) = accounts::ensure_default(&keys, "unlimited")
             .await
             .expect("account");
-        let key = keys.list(&account.id).await.expect("keys")[0]
-            .key
-            .clone()
-            .expect("read-only key");
+        let listed = keys.list(&account.id).await.expect("keys");
+        let key = listed[0].key.clone().expect("read-only key");
+        let rw_key = listed
+            .iter()
+            .find(|k| k.kind == "read_write")
+            .and_then(|k| k.key.clone())
+            .expect("read-write key");
         // The example definitions, then generated objects.
         for definition in contentgate::demo::DEFINITIONS {
             let body: Value = serde_json::from_str(definition).expect("definition");
@@ -496,6 +540,7 @@ async fn main() {
         ] {
             row(&client, name, size, urls, &key, Some(ceiling)).await;
         }
+        write_row(&client, &bare, &rw_key, size).await;
         let _ = tx.send(());
         bare_server.stop().await;
         server.await.expect("server");

@@ -128,3 +128,34 @@ async fn search_scope_tokens_are_spelled_alike_by_the_trigger_and_the_search() {
     let token: String = row.try_get("", "token").expect("token");
     assert_eq!(token, migration::scope_token('t', "zażółć gęślą"));
 }
+
+/// The index of unique values is built from the objects already stored when the
+/// migration runs: a value taken before the upgrade is still taken after it.
+#[tokio::test]
+async fn the_unique_values_index_is_built_from_existing_objects() {
+    let app = common::TestApp::with_demo().await;
+    Migrator::down(&app.db, Some(1)).await.expect("down");
+    Migrator::up(&app.db, None).await.expect("up again");
+    let (status, body) = app
+        .post(
+            "/api/v1/content/category",
+            &app.rw,
+            &serde_json::json!({"name": "Again", "slug": "news"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            serde_json::json!({"slug": ["This value is already used"]})
+        )
+    );
+    let (status, _) = app
+        .post(
+            "/api/v1/content/category",
+            &app.rw,
+            &serde_json::json!({"name": "New", "slug": "brand-new"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+}

@@ -735,3 +735,117 @@ async fn live_counts_stay_exact_through_batches_and_deletions() {
     );
     assert_eq!(check("definition change").await, start + 44);
 }
+
+/// A type with a unique text and a unique number, for the index of unique values.
+fn unique_type() -> Value {
+    common::definition(
+        "sku",
+        &[
+            (
+                "code",
+                json!({"type": "string"}),
+                json!({"label": "Code", "inputType": "text", "unique": true}),
+            ),
+            (
+                "number",
+                json!({"type": "number"}),
+                json!({"label": "Number", "inputType": "number", "unique": true}),
+            ),
+            (
+                "note",
+                json!({"type": "string"}),
+                json!({"label": "Note", "inputType": "text", "unique": false}),
+            ),
+        ],
+        &[],
+    )
+}
+
+#[tokio::test]
+async fn unique_values_are_freed_by_deletes_and_follow_definition_changes() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .post("/api/v1/internal/contenttype", &app.rw, &unique_type())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let app = &app;
+    let create = |id: &str, body: Value| {
+        let mut body = body;
+        body["id"] = json!(id);
+        async move { app.post("/api/v1/content/sku", &app.rw, &body).await }
+    };
+    assert_eq!(
+        create("a", json!({"code": "X", "number": 1, "note": "same"}))
+            .await
+            .0,
+        200
+    );
+    // 1.0 is the number 1; "1" is text, and the number field must be a number anyway.
+    let (status, body) = create("b", json!({"code": "Y", "number": 1.0})).await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"number": ["This value is already used"]}))
+    );
+    let (status, body) = create("b", json!({"code": "X", "number": 2})).await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"code": ["This value is already used"]}))
+    );
+    // Values are compared exactly: another case is another value; empty is no value.
+    assert_eq!(
+        create("b", json!({"code": "x", "number": 2, "note": "same"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(create("c", json!({"code": "", "number": 3})).await.0, 200);
+    assert_eq!(create("d", json!({"code": "", "number": 4})).await.0, 200);
+    // A batch sees its own earlier items.
+    let (status, report) = app
+        .post(
+            "/api/v1/content/sku/batch",
+            &app.rw,
+            &json!([{"id": "e", "code": "Z", "number": 5}, {"id": "f", "code": "Z", "number": 6}]),
+        )
+        .await;
+    assert_eq!(status, 400, "{report}");
+    assert_eq!(report["batch_success_count"], 1);
+    assert_eq!(
+        report["errors"][0]["errors"],
+        json!({"code": ["This value is already used"]})
+    );
+    // A deleted object's values are free again; a changed value frees the old one.
+    assert_eq!(app.delete("/api/v1/content/sku/a", &app.rw).await.0, 200);
+    assert_eq!(create("g", json!({"code": "X", "number": 1})).await.0, 200);
+    let (status, _) = app
+        .patch("/api/v1/content/sku/g", &app.rw, &json!({"code": "W"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        create("h", json!({"code": "X", "number": 7, "note": "same"}))
+            .await
+            .0,
+        200
+    );
+
+    // `note` becomes unique: two objects (b, h) hold "same" already. The change is taken, the
+    // first holder keeps the value, and nobody can take it again.
+    let mut definition = unique_type();
+    definition["metaDefinition"]["propertiesConfig"]["note"]["unique"] = json!(true);
+    let (status, body) = app
+        .put("/api/v1/internal/contenttype/sku", &app.rw, &definition)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = create("i", json!({"code": "V", "number": 8, "note": "same"})).await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"note": ["This value is already used"]}))
+    );
+    // `code` stops being unique: its values may repeat.
+    definition["metaDefinition"]["propertiesConfig"]["code"]["unique"] = json!(false);
+    let (status, body) = app
+        .put("/api/v1/internal/contenttype/sku", &app.rw, &definition)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(create("j", json!({"code": "X", "number": 9})).await.0, 200);
+}

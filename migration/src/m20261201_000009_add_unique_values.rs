@@ -105,17 +105,20 @@ async fn index_existing(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 [account_id.clone().into(), type_name.clone().into()],
             ))
             .await?;
-        let mut insert = Query::insert();
-        insert
-            .into_table(ContentUniqueValues::Table)
-            .columns([
-                ContentUniqueValues::AccountId,
-                ContentUniqueValues::ContentType,
-                ContentUniqueValues::Property,
-                ContentUniqueValues::Value,
-                ContentUniqueValues::ObjectPk,
-            ])
-            .on_conflict(OnConflict::new().do_nothing().to_owned());
+        let new_insert = || {
+            Query::insert()
+                .into_table(ContentUniqueValues::Table)
+                .columns([
+                    ContentUniqueValues::AccountId,
+                    ContentUniqueValues::ContentType,
+                    ContentUniqueValues::Property,
+                    ContentUniqueValues::Value,
+                    ContentUniqueValues::ObjectPk,
+                ])
+                .on_conflict(OnConflict::new().do_nothing().to_owned())
+                .to_owned()
+        };
+        let mut insert = new_insert();
         let mut rows = 0;
         for object in objects {
             let pk: i64 = object.try_get("", "pk")?;
@@ -134,9 +137,9 @@ async fn index_existing(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 }
             }
             if rows >= 500 {
-                manager.exec_stmt(insert.clone()).await?;
-                insert = insert.clone();
-                insert.reset_values();
+                manager
+                    .exec_stmt(std::mem::replace(&mut insert, new_insert()))
+                    .await?;
                 rows = 0;
             }
         }

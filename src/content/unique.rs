@@ -43,7 +43,9 @@ pub async fn holder<C: ConnectionTrait>(
         .push(" AND value = ")
         .bind(value.to_owned());
     let row = conn.query_one_raw(sql.statement()).await?;
-    Ok(row.map(|row| row.try_get::<i64>("", "object_pk")).transpose()?)
+    Ok(row
+        .map(|row| row.try_get::<i64>("", "object_pk"))
+        .transpose()?)
 }
 
 /// Makes the index hold exactly the unique values of object `pk` (`data` of `model`).
