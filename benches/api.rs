@@ -250,7 +250,11 @@ async fn write_row(client: &reqwest::Client, base: &str, rw_key: &str, size: usi
             .send()
             .await
             .expect("batch");
-        assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
+        assert!(
+            response.status().is_success(),
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
         times.push(started.elapsed());
     }
     times.sort();
