@@ -22,6 +22,10 @@ use sea_orm::{ConnectionTrait, Database, EntityTrait, Set, TransactionTrait};
 use serde_json::{Value, json};
 
 /// Throughput is measured with 8 clients at once, latency with one client at a time.
+// The server binary's allocator, so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONCURRENCY: usize = 8;
 const RUN_FOR: Duration = Duration::from_secs(2);
 const STATUSES: [&str; 3] = ["draft", "review", "published"];
