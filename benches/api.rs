@@ -241,8 +241,9 @@ async fn write_row(client: &reqwest::Client, base: &str, rw_key: &str, size: usi
                 json!({
                     "title": format!("Bench write {round}-{i}"),
                     "slug": format!("bench-write-{size}-{round}-{i}"),
-                    "author": [reference("author", i % 200)],
-                    "categories": [reference("category", i % 50), reference("category", (i + 1) % 50)],
+                    // Targets that exist at every size (1% of objects are authors, 1% categories).
+                    "author": [reference("author", i % 10)],
+                    "categories": [reference("category", i % 10), reference("category", (i + 1) % 10)],
                 })
             })
             .collect();
