@@ -159,3 +159,27 @@ async fn the_unique_values_index_is_built_from_existing_objects() {
         .await;
     assert_eq!(status, 200);
 }
+
+/// How the index spells values (`migration::unique_value`), which the server's checks
+/// and the migration's backfill share.
+#[test]
+fn values_are_kept_by_kind_and_by_digest_when_long() {
+    use migration::unique_value;
+    use serde_json::json;
+    assert_eq!(unique_value(&json!("a")), Some("s:a".into()));
+    assert_eq!(unique_value(&json!(1)), unique_value(&json!(1.0)));
+    assert_eq!(unique_value(&json!(0)), unique_value(&json!(-0.0)));
+    assert_ne!(
+        unique_value(&json!(9_007_199_254_740_993_u64)),
+        unique_value(&json!(9_007_199_254_740_992_u64))
+    );
+    assert_eq!(unique_value(&json!(1.5)), Some("n:1.5".into()));
+    assert_ne!(unique_value(&json!(1)), unique_value(&json!("1")));
+    assert_eq!(unique_value(&json!(true)), Some("b:true".into()));
+    for none in [json!(null), json!(""), json!([1]), json!({"a": 1})] {
+        assert_eq!(unique_value(&none), None, "{none}");
+    }
+    let long = unique_value(&json!("x".repeat(1000))).unwrap();
+    assert!(long.starts_with("h:") && long.len() == 66, "{long}");
+    assert_ne!(long, unique_value(&json!("x".repeat(1001))).unwrap());
+}

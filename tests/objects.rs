@@ -841,6 +841,49 @@ async fn unique_values_are_freed_by_deletes_and_follow_definition_changes() {
         (status, body),
         (400, json!({"note": ["This value is already used"]}))
     );
+    // Each holder blocks the value: with the older one gone, the other still does.
+    assert_eq!(app.delete("/api/v1/content/sku/b", &app.rw).await.0, 200);
+    let (status, body) = create("i", json!({"code": "V", "number": 8, "note": "same"})).await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"note": ["This value is already used"]}))
+    );
+    // Numbers: large integers stay distinct, 0 and -0 are one value.
+    assert_eq!(
+        create("k", json!({"code": "K", "number": 9007199254740993_u64}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        create("l", json!({"code": "L", "number": 9007199254740992_u64}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(create("m", json!({"code": "M", "number": 0})).await.0, 200);
+    let (status, body) = create("n", json!({"code": "N", "number": -0.0})).await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"number": ["This value is already used"]}))
+    );
+    // Long values are kept by digest and still compared whole.
+    let long = "v".repeat(5000);
+    assert_eq!(
+        create("o", json!({"code": long, "number": 10})).await.0,
+        200
+    );
+    let (status, body) = create("p", json!({"code": long, "number": 11})).await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"code": ["This value is already used"]}))
+    );
+    assert_eq!(
+        create("p", json!({"code": format!("{long}w"), "number": 11}))
+            .await
+            .0,
+        200
+    );
     // `code` stops being unique: its values may repeat.
     definition["metaDefinition"]["propertiesConfig"]["code"]["unique"] = json!(false);
     let (status, body) = app

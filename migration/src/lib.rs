@@ -5,7 +5,7 @@
 pub use sea_orm_migration::prelude::*;
 
 pub use m20261126_000008_add_search_scope::scope_token;
-pub use m20261201_000009_add_unique_values::unique_value;
+pub use m20261201_000009_add_unique_values::{unique_property, unique_value};
 
 mod m20261126_000001_create_system_tables;
 mod m20261126_000002_add_search_index;

@@ -1,12 +1,11 @@
 //! Unique properties get an index of their own: one row per account, content type,
-//! property and value, pointing at the object that holds it, written in the same
-//! transaction as the object. A write asks this index whether a value is taken (one
-//! lookup, whatever the number of objects) instead of scanning the type's objects, and
-//! the primary key refuses a second holder of a value even if a check were missed.
+//! property, value and the object that holds it, written in the same transaction as the
+//! object. A write asks this index whether another object holds a value (one indexed
+//! lookup, whatever the number of objects) instead of scanning the type's objects.
 //!
-//! Existing objects are indexed here. Values held twice already (a property made unique
-//! after the fact) keep their first holder; the other objects keep their data, and a
-//! write of theirs that keeps the value is refused, as before.
+//! Existing objects are indexed here, every holder of a value included: a property
+//! made unique after the fact may have values held twice, and each holder keeps
+//! blocking that value for everybody else, as the scan did.
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
@@ -32,8 +31,22 @@ enum ContentObjects {
     Pk,
 }
 
-/// Values longer than this are kept by their digest (index entries stay small).
+/// Texts longer than this are kept by their digest (index entries stay small, within
+/// PostgreSQL's limit for a b-tree row).
 const MAX_KEPT_TEXT: usize = 200;
+
+fn kept_text(text: String) -> String {
+    if text.len() <= MAX_KEPT_TEXT {
+        text
+    } else {
+        format!("h:{:x}", Sha256::digest(text.as_bytes()))
+    }
+}
+
+/// How a unique property's name is kept in the index (long names by digest).
+pub fn unique_property(name: &str) -> String {
+    kept_text(name.to_owned())
+}
 
 /// How a value of a unique property is kept in the index: `None` for values that
 /// uniqueness does not apply to (null, the empty string, lists, objects). The server's
@@ -41,16 +54,19 @@ const MAX_KEPT_TEXT: usize = 200;
 pub fn unique_value(value: &Value) -> Option<String> {
     let text = match value {
         Value::String(text) if !text.is_empty() => format!("s:{text}"),
-        // Numbers compare by value: 1 and 1.0 are the same value.
-        Value::Number(number) => format!("n:{}", number.as_f64()?),
+        // Numbers compare by value: 1 and 1.0 are one value, and so are 0 and -0.
+        // Integers are spelled exactly (ids above 2^53 stay distinct).
+        Value::Number(number) => match (number.as_i64(), number.as_u64(), number.as_f64()) {
+            (Some(integer), _, _) => format!("n:{integer}"),
+            (None, Some(integer), _) => format!("n:{integer}"),
+            // `+ 0.0` turns -0 into 0.
+            (None, None, Some(float)) => format!("n:{}", float + 0.0),
+            (None, None, None) => return None,
+        },
         Value::Bool(flag) => format!("b:{flag}"),
         _ => return None,
     };
-    if text.len() <= MAX_KEPT_TEXT {
-        Some(text)
-    } else {
-        Some(format!("h:{:x}", Sha256::digest(text.as_bytes())))
-    }
+    Some(kept_text(text))
 }
 
 /// The unique properties a stored definition declares (with a schema property).
@@ -129,7 +145,7 @@ async fn index_existing(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                     insert.values_panic([
                         account_id.clone().into(),
                         type_name.clone().into(),
-                        property.clone().into(),
+                        unique_property(property).into(),
                         value.into(),
                         pk.into(),
                     ]);
@@ -167,7 +183,8 @@ impl MigrationTrait for Migration {
                             .col(ContentUniqueValues::AccountId)
                             .col(ContentUniqueValues::ContentType)
                             .col(ContentUniqueValues::Property)
-                            .col(ContentUniqueValues::Value),
+                            .col(ContentUniqueValues::Value)
+                            .col(ContentUniqueValues::ObjectPk),
                     )
                     .foreign_key(
                         ForeignKey::create()
@@ -194,25 +211,5 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(ContentUniqueValues::Table).to_owned())
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn values_are_kept_by_kind_and_by_digest_when_long() {
-        assert_eq!(unique_value(&json!("a")), Some("s:a".into()));
-        assert_eq!(unique_value(&json!(1)), unique_value(&json!(1.0)));
-        assert_ne!(unique_value(&json!(1)), unique_value(&json!("1")));
-        assert_eq!(unique_value(&json!(true)), Some("b:true".into()));
-        for none in [json!(null), json!(""), json!([1]), json!({"a": 1})] {
-            assert_eq!(unique_value(&none), None, "{none}");
-        }
-        let long = unique_value(&json!("x".repeat(1000))).unwrap();
-        assert!(long.starts_with("h:") && long.len() == 66, "{long}");
-        assert_ne!(long, unique_value(&json!("x".repeat(1001))).unwrap());
     }
 }

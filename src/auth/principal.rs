@@ -137,6 +137,13 @@ impl TypeAdmin<'_> {
     }
 }
 
+impl SchemaScope {
+    /// About what a copy of this scope costs in memory.
+    pub fn weight(&self) -> usize {
+        self.rules.iter().map(|(t, _)| t.len() + 32).sum()
+    }
+}
+
 impl Principal {
     /// The principal of an authenticated key (the key store's constructor).
     pub(super) fn for_key(
@@ -298,6 +305,14 @@ impl Principal {
 }
 
 impl ReadScope {
+    /// About what a copy of this scope costs in memory.
+    pub fn weight(&self) -> usize {
+        match self {
+            ReadScope::All => 0,
+            ReadScope::Only(types) => types.iter().map(|t| t.len() + 24).sum(),
+        }
+    }
+
     pub fn contains(&self, content_type: &str) -> bool {
         match self {
             ReadScope::All => true,

@@ -235,7 +235,7 @@ pub async fn update(
     crate::db::lock_type(&txn, account_id, DEFINITIONS_LOCK).await?;
     // Objects of the type are rewritten below: no object write may interleave.
     crate::db::lock_type(&txn, account_id, name).await?;
-    let (row, _) = load(&txn, account_id, name)
+    let (row, before) = load(&txn, account_id, name)
         .await?
         .ok_or(AppError::NotFound)?;
     let rows = existing(&txn, account_id).await?;
@@ -247,7 +247,12 @@ pub async fn update(
         ));
     }
     check_schema(check, &rows, &model)?;
-    migrate_objects(&txn, account_id, &model).await?;
+    let unique = |model: &TypeModel| -> Vec<String> {
+        let names = model.properties.iter().filter(|p| p.unique);
+        names.map(|p| p.name.clone()).collect()
+    };
+    let reindex = unique(&before) != unique(&model);
+    migrate_objects(&txn, account_id, &model, reindex).await?;
     let mut active: content_type::ActiveModel = row.into();
     active.label = Set(stored["label"].as_str().unwrap_or_default().to_owned());
     active.is_internal = Set(stored["internal"].as_bool().unwrap_or(false));
@@ -259,10 +264,14 @@ pub async fn update(
     Ok(render(&row))
 }
 
+/// Drops removed properties from the type's objects, or refuses the change if objects
+/// would not conform; with `reindex` (its unique properties changed) indexes their
+/// unique values again.
 async fn migrate_objects<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
     model: &TypeModel,
+    reindex: bool,
 ) -> AppResult<()> {
     let live = live_select(account_id, &model.name)
         .order_by_asc(content_object::Column::Pk)
@@ -280,9 +289,11 @@ async fn migrate_objects<C: ConnectionTrait>(
         if !errors.is_empty() {
             failures.insert(object.object_id.clone(), errors);
         } else if data.len() != before {
-            kept.push((object.pk, data.clone()));
+            if reindex {
+                kept.push((object.pk, data.clone()));
+            }
             changed.push((object, data));
-        } else {
+        } else if reindex {
             kept.push((object.pk, data));
         }
     }
@@ -296,11 +307,11 @@ async fn migrate_objects<C: ConnectionTrait>(
         active.update(conn).await?;
         write_refs(conn, account_id, pk, model, &data).await?;
     }
-    // The unique properties may have changed: index every object again, oldest first
-    // (a value held twice keeps its first holder).
-    forget_type(conn, account_id, &model.name).await?;
-    for (pk, data) in kept {
-        write_unique_values(conn, account_id, pk, model, &data).await?;
+    if reindex {
+        forget_type(conn, account_id, &model.name).await?;
+        for (pk, data) in kept {
+            write_unique_values(conn, account_id, pk, model, &data).await?;
+        }
     }
     Ok(())
 }

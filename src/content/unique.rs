@@ -1,8 +1,11 @@
 //! The index of unique values (`content_unique_values`): one row per account, type,
-//! unique property and value, naming the object that holds it, kept in the transaction
-//! of every object write. Uniqueness is one indexed lookup whatever the number of
-//! objects; the table's primary key refuses a second holder. Values are spelled by
-//! `migration::unique_value`, which the migration that built the index used too.
+//! unique property, value and holding object, kept in the transaction of every object
+//! write (writes of one type are serialised, so two writes never check at once).
+//! Whether another object holds a value is one indexed lookup, whatever the number of
+//! objects. Every holder is indexed, so values held twice (a property made unique after
+//! the fact) stay blocked while any holder keeps them. Values and names are spelled by
+//! `migration::{unique_value, unique_property}`, as the migration that built the index
+//! spelled them.
 
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value};
@@ -10,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::content::definitions::TypeModel;
 use crate::db::Sql;
 use crate::error::AppResult;
-use migration::unique_value;
+use migration::{unique_property, unique_value};
 
 /// The unique properties of `model` that `data` gives a value, with that value's key.
 pub fn unique_values(model: &TypeModel, data: &Map<String, Value>) -> Vec<(String, String)> {
@@ -25,27 +28,29 @@ pub fn unique_values(model: &TypeModel, data: &Map<String, Value>) -> Vec<(Strin
         .collect()
 }
 
-/// The object (pk) holding `value` of `property`, if any.
-pub async fn holder<C: ConnectionTrait>(
+/// Whether an object other than `self_pk` holds `value` of `property`.
+pub async fn held_by_another<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
     type_name: &str,
     property: &str,
     value: &str,
-) -> AppResult<Option<i64>> {
+    self_pk: Option<i64>,
+) -> AppResult<bool> {
     let mut sql = Sql::new(conn.get_database_backend());
     sql.push("SELECT object_pk FROM content_unique_values WHERE account_id = ")
         .bind(account_id.to_owned())
         .push(" AND content_type = ")
         .bind(type_name.to_owned())
         .push(" AND property = ")
-        .bind(property.to_owned())
+        .bind(unique_property(property))
         .push(" AND value = ")
         .bind(value.to_owned());
-    let row = conn.query_one_raw(sql.statement()).await?;
-    Ok(row
-        .map(|row| row.try_get::<i64>("", "object_pk"))
-        .transpose()?)
+    if let Some(pk) = self_pk {
+        sql.push(" AND object_pk <> ").bind(pk);
+    }
+    sql.push(" LIMIT 1");
+    Ok(conn.query_one_raw(sql.statement()).await?.is_some())
 }
 
 /// Makes the index hold exactly the unique values of object `pk` (`data` of `model`).
@@ -56,6 +61,11 @@ pub async fn write_unique_values<C: ConnectionTrait>(
     model: &TypeModel,
     data: &Map<String, Value>,
 ) -> AppResult<()> {
+    // A type without unique properties has no rows (they go when a definition stops
+    // declaring them), so its writes cost nothing here.
+    if !model.properties.iter().any(|p| p.unique) {
+        return Ok(());
+    }
     forget(conn, pk).await?;
     let values = unique_values(model, data);
     if values.is_empty() {
@@ -74,16 +84,13 @@ pub async fn write_unique_values<C: ConnectionTrait>(
             .push(", ")
             .bind(model.name.clone())
             .push(", ")
-            .bind(property)
+            .bind(unique_property(&property))
             .push(", ")
             .bind(value)
             .push(", ")
             .bind(pk)
             .push(")");
     }
-    // A value held already (only by an object that held it before its property was
-    // made unique; writes check first) keeps its first holder.
-    sql.push(" ON CONFLICT DO NOTHING");
     conn.execute_raw(sql.statement()).await?;
     Ok(())
 }

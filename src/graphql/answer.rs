@@ -19,7 +19,11 @@ pub(super) fn kept_key(
     request: &async_graphql::Request,
 ) -> KeptKey {
     let variables = serde_json::to_string(&request.variables).unwrap_or_default();
-    let operation = request.operation_name.as_deref().unwrap_or_default();
+    // `None` and `Some("")` differ: the second names no operation and is an error.
+    let operation = match request.operation_name.as_deref() {
+        None => "-".to_owned(),
+        Some(name) => format!("={name}"),
+    };
     KeptKey::new(
         principal,
         KeptScope::Schema(principal.schema_scope()),

@@ -50,7 +50,17 @@ struct BodySize;
 
 impl Weighter<KeptKey, Bytes> for BodySize {
     fn weight(&self, key: &KeptKey, body: &Bytes) -> u64 {
-        (body.len() + key.request.len() + 64) as u64
+        (body.len() + key.request.len() + key.scope.weight() + 64) as u64
+    }
+}
+
+impl KeptScope {
+    /// About what the scope's copy in a key costs in memory.
+    fn weight(&self) -> usize {
+        match self {
+            KeptScope::Read(scope) => scope.weight(),
+            KeptScope::Schema(scope) => scope.weight(),
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::auth::{Action, Principal};
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::conform::check_data;
 use crate::content::refs::{Reference, relation_refs, write_refs};
-use crate::content::unique::{forget, holder, unique_values, write_unique_values};
+use crate::content::unique::{forget, held_by_another, unique_values, write_unique_values};
 use crate::db::now_micros;
 use crate::error::{AppError, AppResult, FieldErrors};
 
@@ -124,8 +124,7 @@ pub(super) async fn check_object<C: ConnectionTrait>(
     // Uniqueness holds across every object of the type, whoever may read them: one
     // lookup in the index of unique values per property.
     for (property, value) in unique_values(model, data) {
-        let held = holder(conn, account_id, &model.name, &property, &value).await?;
-        if held.is_some_and(|pk| Some(pk) != self_pk) {
+        if held_by_another(conn, account_id, &model.name, &property, &value, self_pk).await? {
             errors
                 .entry(property)
                 .or_default()
