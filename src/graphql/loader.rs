@@ -22,8 +22,9 @@ pub struct RelationLoader {
     pub models: Arc<Models>,
 }
 
-/// A loaded object and its size as JSON, measured once however often it is used.
-pub type Sized = (Value, u64);
+/// A loaded object, shared (each reference to it gets the same copy), and its size as
+/// JSON, measured once however often it is used.
+pub type Sized = (Arc<Value>, u64);
 
 impl Loader<Reference> for RelationLoader {
     type Value = Sized;
@@ -38,7 +39,7 @@ impl Loader<Reference> for RelationLoader {
             .into_iter()
             .map(|(key, object)| {
                 let size = json_size(&object);
-                (key, (object, size))
+                (key, (Arc::new(object), size))
             })
             .collect())
     }

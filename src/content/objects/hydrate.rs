@@ -9,7 +9,7 @@ use entity::content_object;
 use sea_orm::{DatabaseConnection, FromQueryResult};
 use serde_json::Value;
 
-use super::render::render;
+use super::render::render_owned;
 use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
 use crate::content::definitions::TypeModel;
@@ -112,10 +112,8 @@ async fn load_chunk(
         .into_iter()
         .filter_map(|row| {
             let model = models.get(&row.content_type)?;
-            Some((
-                Reference::new(&row.content_type, &row.object_id),
-                render(model, &row),
-            ))
+            let reference = Reference::new(&row.content_type, &row.object_id);
+            Some((reference, render_owned(model, row)))
         })
         .collect())
 }

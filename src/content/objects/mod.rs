@@ -10,7 +10,7 @@ mod write;
 use crate::content::filter::{Condition, Ordering};
 
 pub use read::{authorized_type, get, list, removed};
-pub use render::render;
+pub use render::render_owned;
 pub use write::{UNREADABLE_REFERENCE, create, delete, update};
 
 pub const MAX_OBJECT_BYTES: usize = 1024 * 1024;

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::render::render;
+use super::render::render_owned;
 use super::{ListParams, MAX_LIST_LIMIT, hydrate};
 use crate::auth::{Action, Principal};
 use crate::content::Page;
@@ -74,7 +74,7 @@ pub async fn get(
     let row = find_live(db, principal.account_id(), type_name, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mut objects = [render(model, &row)];
+    let mut objects = [render_owned(model, row)];
     hydrate::hydrate(db, principal, &models.by_name, &mut objects, hydrate).await?;
     let [object] = objects;
     Ok(object)
@@ -139,7 +139,10 @@ pub async fn list(
     let rows = content_object::Model::find_by_statement(sql.statement())
         .all(db)
         .await?;
-    let mut objects: Vec<Value> = rows.iter().map(|row| render(model, row)).collect();
+    let mut objects: Vec<Value> = rows
+        .into_iter()
+        .map(|row| render_owned(model, row))
+        .collect();
     hydrate::hydrate(db, principal, &models.by_name, &mut objects, params.hydrate).await?;
     Ok(Page::new(objects, total, params.page, params.limit))
 }

@@ -1,7 +1,7 @@
 //! Objects as clients read them, and what a write answers.
 
 use entity::content_object;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::auth::{Action, Principal};
 use crate::content::definitions::TypeModel;
@@ -9,7 +9,24 @@ use crate::time::format_iso;
 
 /// The object as clients read it: `id`, `internal`, then its properties.
 pub fn render(model: &TypeModel, row: &content_object::Model) -> Value {
-    let mut object = row.data.as_object().cloned().unwrap_or_default();
+    let data = row.data.as_object().cloned().unwrap_or_default();
+    render_data(model, data, row)
+}
+
+/// `render` of a row that is not needed afterwards: its data is moved, not copied.
+pub fn render_owned(model: &TypeModel, mut row: content_object::Model) -> Value {
+    let data = match std::mem::take(&mut row.data) {
+        Value::Object(data) => data,
+        _ => Map::new(),
+    };
+    render_data(model, data, &row)
+}
+
+fn render_data(
+    model: &TypeModel,
+    mut object: Map<String, Value>,
+    row: &content_object::Model,
+) -> Value {
     let title: Vec<String> = model
         .properties
         .iter()

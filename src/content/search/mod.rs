@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::definitions::model::is_name;
 use super::definitions::models::Models;
 use super::objects::hydrate::hydrate;
-use super::objects::render;
+use super::objects::render_owned;
 use super::scope::count;
 use crate::auth::principal::ReadScope;
 use crate::auth::{Action, Principal};
@@ -281,7 +281,8 @@ async fn render_hits(
             continue;
         };
         scores.push(score);
-        objects.push((render(model, &object), object.updated_at));
+        let updated_at = object.updated_at;
+        objects.push((render_owned(model, object), updated_at));
     }
     let (mut items, updated): (Vec<Value>, Vec<i64>) = objects.into_iter().unzip();
     hydrate(db, principal, &models.by_name, &mut items, hydrate_depth).await?;

@@ -9,8 +9,8 @@ use async_graphql::dynamic::{
 use serde_json::{Value, json};
 
 use super::{
-    FILTER_TYPE, Names, app_err, arg_str, arg_u64, give_back_objects, services, take_objects,
-    take_page_bytes,
+    FILTER_TYPE, Names, app_err, arg_str, arg_u64, give_back_objects, object_of, services,
+    take_objects, take_page_bytes,
 };
 use crate::auth::Action;
 use crate::content::definitions::TypeModel;
@@ -39,8 +39,9 @@ pub(super) fn connection_types(names: &Names) -> [Object; 3] {
         read.clone(),
         |ctx| {
             FieldFuture::new(async move {
-                let item = ctx.parent_value.try_downcast_ref::<Value>()?;
-                Ok(Some(FieldValue::owned_any(item.clone())))
+                // The edge is its node: the same object, lent, not copied.
+                let item = object_of(&ctx)?;
+                Ok(Some(FieldValue::borrowed_any(item)))
             })
         },
     ));
@@ -64,7 +65,10 @@ pub(super) fn connection_types(names: &Names) -> [Object; 3] {
                 FieldFuture::new(async move {
                     let connection = ctx.parent_value.try_downcast_ref::<Connection>()?;
                     Ok(Some(FieldValue::list(
-                        connection.items.iter().cloned().map(FieldValue::owned_any),
+                        connection
+                            .items
+                            .iter()
+                            .map(|item| FieldValue::borrowed_any(item)),
                     )))
                 })
             },

@@ -102,6 +102,15 @@ fn names_of(models: &[TypeModel]) -> Vec<Names> {
         .collect()
 }
 
+/// The object a resolver's parent holds: a page's item (lent by its connection) or a
+/// related object (shared by every reference to it).
+fn object_of<'a>(ctx: &ResolverContext<'a>) -> async_graphql::Result<&'a Value> {
+    match ctx.parent_value.downcast_ref::<Value>() {
+        Some(object) => Ok(object),
+        None => Ok(ctx.parent_value.try_downcast_ref::<Arc<Value>>()?),
+    }
+}
+
 fn to_graphql(value: &Value) -> async_graphql::Value {
     async_graphql::Value::from_json(value.clone()).unwrap_or(async_graphql::Value::Null)
 }

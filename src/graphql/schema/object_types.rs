@@ -1,12 +1,13 @@
 //! Object types of content types, their scalar and relation fields, and `flotiq___internal`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::dynamic::{Field, FieldFuture, FieldValue, Object, TypeRef};
 use serde_json::Value;
 
-use super::{INTERNAL_TYPE, JSON_SCALAR, Names, take_bytes, take_objects, to_graphql};
+use super::{INTERNAL_TYPE, JSON_SCALAR, Names, object_of, take_bytes, take_objects, to_graphql};
 use crate::auth::Action;
 use crate::content::definitions::Property;
 use crate::content::definitions::model::SchemaType;
@@ -22,7 +23,7 @@ pub(super) fn json_field(name: &str, ty: TypeRef, need: Need, key: &str) -> Fiel
     guarded(name, ty, need, move |ctx| {
         let key = key.clone();
         FieldFuture::new(async move {
-            let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
+            let parent = object_of(&ctx)?;
             Ok(parent
                 .get(&key)
                 .filter(|v| !v.is_null())
@@ -84,7 +85,7 @@ pub(super) fn object_type(
             read.clone(),
             |ctx| {
                 FieldFuture::new(async move {
-                    let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
+                    let parent = object_of(&ctx)?;
                     Ok(parent.get("internal").cloned().map(FieldValue::owned_any))
                 })
             },
@@ -127,7 +128,7 @@ pub(super) fn relation_field(
             let key = key.clone();
             let target = target.clone();
             FieldFuture::new(async move {
-                let parent = ctx.parent_value.try_downcast_ref::<Value>()?;
+                let parent = object_of(&ctx)?;
                 let keys: Vec<Reference> = parent
                     .get(&key)
                     .and_then(Value::as_array)
@@ -146,7 +147,8 @@ pub(super) fn relation_field(
                         AppError::Internal("relation loader".into()).into_graphql()
                     })?;
                 // Every copy counts, and is weighed before it is made.
-                let found: Vec<&(Value, u64)> = keys.iter().filter_map(|k| loaded.get(k)).collect();
+                let found: Vec<&(Arc<Value>, u64)> =
+                    keys.iter().filter_map(|k| loaded.get(k)).collect();
                 take_bytes(&ctx, found.iter().map(|(_, size)| size).sum())?;
                 let items: Vec<FieldValue> = found
                     .into_iter()
