@@ -410,7 +410,9 @@ async fn mutations_go_through_the_same_services_and_scopes() {
     );
 }
 
-#[tokio::test]
+// On several worker threads, as the server runs: relation batches start without a timer,
+// and must still gather every key of a page before they load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nested_queries_run_a_number_of_statements_bounded_by_depth() {
     let app = TestApp::uncounted().await;
     app.load_demo().await;

@@ -297,7 +297,11 @@ pub fn add_request_data(
         principal: principal.clone(),
         models: models.clone(),
     };
-    request.data.insert(DataLoader::new(loader, tokio::spawn));
+    // No timer before a batch loads: the batch task is spawned by the first relation
+    // field of a page and runs once the request's task yields, by which time every
+    // field of the page has added its keys (they are polled in one pass).
+    let loader = DataLoader::new(loader, tokio::spawn).delay(std::time::Duration::ZERO);
+    request.data.insert(loader);
     request.data.insert(principal.clone());
     request.data.insert(db.clone());
     request.data.insert(models);
