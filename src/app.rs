@@ -32,6 +32,8 @@ use crate::rest::RestState;
 #[derive(Clone)]
 pub struct AppState {
     shared: Shared,
+    /// How often PostgreSQL's table statistics are checked (`analyze`).
+    statistics_interval: Duration,
     kept: Arc<KeptAnswers>,
     schemas: Arc<SchemaCache>,
 }
@@ -48,9 +50,16 @@ impl AppState {
         let shared = Shared::new(db, keys, quota, crate::graphql::check_models);
         AppState {
             shared,
+            statistics_interval: crate::analyze::DEFAULT_INTERVAL,
             kept: Arc::new(KeptAnswers::new(DEFAULT_KEPT_BYTES)),
             schemas: Arc::new(SchemaCache::new(graphql)),
         }
+    }
+
+    /// Checks PostgreSQL's table statistics every `interval` (tests use a short one).
+    pub fn with_statistics_interval(mut self, interval: Duration) -> Self {
+        self.statistics_interval = interval;
+        self
     }
 
     /// Keeps rendered answers (REST and GraphQL) up to `bytes` of memory (0: none).
@@ -193,6 +202,14 @@ pub async fn serve(
     let meter = tokio::spawn(state.shared.quota.clone().run(async move {
         let _ = meter_stopped.await;
     }));
+    let (statistics_stop, statistics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let statistics = tokio::spawn(crate::analyze::run(
+        db.clone(),
+        state.statistics_interval,
+        async move {
+            let _ = statistics_stopped.await;
+        },
+    ));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let listener = crate::listener::JsonErrorsListener(listener);
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
@@ -212,6 +229,8 @@ pub async fn serve(
     };
     let _ = meter_stop.send(());
     let _ = meter.await;
+    let _ = statistics_stop.send(());
+    let _ = statistics.await;
     if let Err(err) = db.close_by_ref().await {
         tracing::warn!(error = %err, "closing the database pool failed");
     }

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod analyze;
 pub mod app;
 pub mod auth;
 pub mod change_watch;

@@ -19,6 +19,7 @@ const FRAMEWORK_FREE: &[&str] = &[
     "revision_cache",
     "change_watch",
     "examples",
+    "analyze",
 ];
 /// Crates of the wire: any identifier starting with one of these (`async_graphql_axum`,
 /// `tower_http`, `hyper_util` included), and the `http` crate's paths.
