@@ -299,4 +299,26 @@ async fn graphql_mutations_and_errors_are_never_kept() {
     let used = app.statements.load(std::sync::atomic::Ordering::SeqCst) - before;
     assert_eq!(again, once);
     assert!(used > expected, "{used} statements: the answer was kept");
+    // A large request (here 70 KB of variables) is rendered each time.
+    let large = json!({
+        "query": "query($pad: String) { post(first: 2, id: $pad) { totalCount } }",
+        "variables": {"pad": "x".repeat(70_000)},
+    });
+    let mut answers = Vec::new();
+    let mut used = Vec::new();
+    for _ in 0..2 {
+        let before = app.statements.load(std::sync::atomic::Ordering::SeqCst);
+        let (status, body) = app
+            .call(Method::POST, "/api/v2/graphql", &app.ro, Some(&large))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        used.push(app.statements.load(std::sync::atomic::Ordering::SeqCst) - before);
+        answers.push(body);
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert!(answers[0]["errors"].is_null(), "{}", answers[0]);
+    assert!(
+        used[1] > expected,
+        "{used:?} statements: the large answer was kept"
+    );
 }

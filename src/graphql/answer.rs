@@ -17,14 +17,20 @@ pub(super) fn kept_key(
     flavor: Flavor,
     graphql_media: bool,
     request: &async_graphql::Request,
-) -> KeptKey {
+) -> Option<KeptKey> {
+    // Large requests are rendered each time: their key would cost a copy of the request
+    // on every call, and frontends repeat small queries.
+    let variables_size = crate::content::json_size(&request.variables);
+    if request.query.len() as u64 + variables_size > MAX_KEPT_REQUEST_BYTES {
+        return None;
+    }
     let variables = serde_json::to_string(&request.variables).unwrap_or_default();
     // `None` and `Some("")` differ: the second names no operation and is an error.
     let operation = match request.operation_name.as_deref() {
         None => "-".to_owned(),
         Some(name) => format!("={name}"),
     };
-    KeptKey::new(
+    Some(KeptKey::new(
         principal,
         KeptScope::Schema(principal.schema_scope()),
         format!(
@@ -33,8 +39,11 @@ pub(super) fn kept_key(
             variables.len(),
             request.query
         ),
-    )
+    ))
 }
+
+/// Document and variables, in bytes, up to which a GraphQL answer may be kept.
+pub(super) const MAX_KEPT_REQUEST_BYTES: u64 = 64 * 1024;
 
 /// The HTTP answer for an executed batch. With `application/graphql-response+json` a
 /// request that could not run (parse or validation failure) is a 400; with plain

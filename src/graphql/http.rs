@@ -220,7 +220,7 @@ async fn execute(
     // and nothing it depends on has changed since (see `http::kept`).
     let kept_key = match &batch {
         async_graphql::BatchRequest::Single(request) if state.kept.enabled() => {
-            Some(kept_key(&principal, flavor, graphql_media, request))
+            kept_key(&principal, flavor, graphql_media, request)
         }
         _ => None,
     };
