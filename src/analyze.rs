@@ -41,12 +41,16 @@ pub async fn run(db: DatabaseConnection, interval: Duration, stop: impl Future<O
 }
 
 async fn analyze_stale(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let names: Vec<String> = TABLES.iter().map(|t| format!("'{t}'")).collect();
     let rows = db
         .query_all_raw(Statement::from_string(
             DbBackend::Postgres,
-            "SELECT relname::text AS name, n_mod_since_analyze AS changed, n_live_tup AS live \
-             FROM pg_stat_user_tables WHERE schemaname = current_schema() \
-             AND relname IN ('content_objects', 'content_refs', 'content_unique_values')",
+            format!(
+                "SELECT relname::text AS name, n_mod_since_analyze AS changed, n_live_tup AS live \
+                 FROM pg_stat_user_tables WHERE schemaname = current_schema() \
+                 AND relname IN ({})",
+                names.join(", ")
+            ),
         ))
         .await?;
     for row in rows {

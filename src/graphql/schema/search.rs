@@ -48,7 +48,8 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
                 let by_type = by_type.clone();
                 FieldFuture::new(async move {
                     let hit = ctx.parent_value.try_downcast_ref::<Hit>()?;
-                    let item = hit.item.clone();
+                    // The hit's object, lent as the connections lend theirs.
+                    let item = &hit.item;
                     let content_type = item
                         .pointer("/internal/contentType")
                         .and_then(Value::as_str)
@@ -59,7 +60,7 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
                         .require(content_type, Action::Read)
                         .map_err(app_err)?;
                     let object = by_type.get(content_type).cloned().unwrap_or_default();
-                    Ok(Some(FieldValue::owned_any(item).with_type(object)))
+                    Ok(Some(FieldValue::borrowed_any(item).with_type(object)))
                 })
             },
         ));
@@ -83,7 +84,7 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
                 FieldFuture::new(async move {
                     let page = ctx.parent_value.try_downcast_ref::<SearchPage>()?;
                     Ok(Some(FieldValue::list(
-                        page.data.iter().cloned().map(FieldValue::owned_any),
+                        page.data.iter().map(|hit| FieldValue::borrowed_any(hit)),
                     )))
                 })
             },
