@@ -9,6 +9,8 @@ use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use axum::response::IntoResponse;
 use sea_orm::DatabaseConnection;
+
+use crate::db::Db;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -47,13 +49,19 @@ impl AppState {
     ) -> Self {
         // Content type writes are refused if GraphQL could not serve the result.
         let quota = Arc::new(Meter::new(db.clone(), quota));
-        let shared = Shared::new(db, keys, quota, crate::graphql::check_models);
+        let shared = Shared::new(Db::new(db), keys, quota, crate::graphql::check_models);
         AppState {
             shared,
             statistics_interval: crate::analyze::DEFAULT_INTERVAL,
             kept: Arc::new(KeptAnswers::new(DEFAULT_KEPT_BYTES)),
             schemas: Arc::new(SchemaCache::new(graphql)),
         }
+    }
+
+    /// `callback` sees every statement the adapters' services run (tests count them).
+    pub fn with_metric_callback(mut self, callback: crate::db::MetricCallback) -> Self {
+        self.shared.db.set_metric_callback(callback);
+        self
     }
 
     /// Checks PostgreSQL's table statistics every `interval` (tests use a short one).
@@ -204,7 +212,7 @@ pub async fn serve(
     }));
     let (statistics_stop, statistics_stopped) = tokio::sync::oneshot::channel::<()>();
     let statistics = tokio::spawn(crate::analyze::run(
-        db.clone(),
+        (*db).clone(),
         state.statistics_interval,
         async move {
             let _ = statistics_stopped.await;

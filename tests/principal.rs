@@ -105,11 +105,12 @@ async fn guards_refuse_on_their_own_behind_the_per_key_schema() {
         KeyKind::User,
         [("post".to_owned(), perms(2))].into_iter().collect(),
     );
+    let db = contentgate::db::Db::new(app.db.clone());
     let run = |query: &str| {
         let mut request = async_graphql::Request::new(query);
         add_request_data(
             &mut request,
-            &app.db,
+            &db,
             &posts_only,
             models.clone(),
             Arc::new(ObjectBudget::default()),

@@ -42,6 +42,17 @@ impl<T> Page<T> {
             data,
         }
     }
+
+    /// The same page with its objects in another form (rendered).
+    pub fn with_data<U>(self, data: Vec<U>) -> Page<U> {
+        Page {
+            total_count: self.total_count,
+            total_pages: self.total_pages,
+            current_page: self.current_page,
+            count: data.len() as u64,
+            data,
+        }
+    }
 }
 
 /// The size of a value as JSON text, without writing it anywhere.

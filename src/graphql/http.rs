@@ -287,7 +287,7 @@ async fn execute(
 /// the request's object budget.
 pub fn add_request_data(
     request: &mut async_graphql::Request,
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Db,
     principal: &Principal,
     models: Arc<crate::content::models::Models>,
     budget: Arc<ObjectBudget>,

@@ -6,24 +6,23 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use crate::auth::Principal;
 use crate::content::hydrate::load;
-use crate::content::json_size;
 use crate::content::models::Models;
 use crate::content::refs::Reference;
+use crate::db::Db;
 use crate::error::AppError;
 
 pub struct RelationLoader {
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub principal: Principal,
     pub models: Arc<Models>,
 }
 
-/// A loaded object, shared (each reference to it gets the same copy), and its size as
-/// JSON, measured once however often it is used.
+/// A loaded object, shared (each reference to it gets the same copy), and its weight
+/// (`StoredObject::weight`), counted for every copy.
 pub type Sized = (Arc<Value>, u64);
 
 impl Loader<Reference> for RelationLoader {
@@ -37,10 +36,7 @@ impl Loader<Reference> for RelationLoader {
             .map_err(Arc::new)?;
         Ok(loaded
             .into_iter()
-            .map(|(key, object)| {
-                let size = json_size(&object);
-                (key, (Arc::new(object), size))
-            })
+            .map(|(key, (object, size))| (key, (Arc::new(object), size)))
             .collect())
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
+use crate::db::Db;
 
 use crate::auth::Principal;
 use crate::auth::keys::KeyStore;
@@ -16,7 +16,7 @@ use crate::quota::Meter;
 
 #[derive(Clone)]
 pub struct Shared {
-    pub db: DatabaseConnection,
+    pub db: Db,
     /// Reached only through `authenticate`: no handler looks keys up itself.
     pub(super) keys: KeyStore,
     pub(super) principals: Arc<RecentPrincipals>,
@@ -28,12 +28,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(
-        db: DatabaseConnection,
-        keys: KeyStore,
-        quota: Arc<Meter>,
-        check_definitions: SchemaCheck,
-    ) -> Self {
+    pub fn new(db: Db, keys: KeyStore, quota: Arc<Meter>, check_definitions: SchemaCheck) -> Self {
         Shared {
             principals: Arc::new(RecentPrincipals::new(&db)),
             db,
@@ -46,6 +41,6 @@ impl Shared {
 
     /// The caller's account's type models, as of its authentication.
     pub async fn models(&self, principal: &Principal) -> AppResult<Arc<Models>> {
-        Models::current(&self.models, &self.db, principal).await
+        Models::current(&self.models, &*self.db, principal).await
     }
 }

@@ -63,9 +63,7 @@ async fn list(
         hydrate: parse_depth(query.get("hydrate"))?,
     };
     cache::json(&state.kept, &principal, uri.path(), &query, || async {
-        Ok(json!(
-            objects::list(&state.db, &principal, &models, model, &params).await?
-        ))
+        objects::list_rendered(&state.db, &principal, &models, model, &params).await
     })
     .await
 }

@@ -30,6 +30,8 @@ pub struct TestApp {
     pub database_url: String,
     /// SQL statements run by the server's pool so far (for N+1 checks).
     pub statements: Arc<AtomicUsize>,
+    /// What counts them, for peers on the same database.
+    count_statements: contentgate::db::MetricCallback,
     pub quota: QuotaOptions,
     server: Option<Instance>,
     peers: std::sync::Mutex<Vec<Instance>>,
@@ -108,9 +110,11 @@ impl TestApp {
             .expect("open test database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
+        let count: contentgate::db::MetricCallback = Arc::new(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
+        let counting = count.clone();
+        db.set_metric_callback(move |info| counting(info));
         let keys = KeyStore {
             db: db.clone(),
             secret: ServerSecret::from_material(b"test secret"),
@@ -131,7 +135,8 @@ impl TestApp {
         let graphql = GraphqlOptions {
             introspection: true,
         };
-        let state = AppState::new(db.clone(), keys.clone(), graphql, quota.clone());
+        let state = AppState::new(db.clone(), keys.clone(), graphql, quota.clone())
+            .with_metric_callback(count.clone());
         let server = Instance::start(state).await;
         TestApp {
             addr: server
@@ -147,6 +152,7 @@ impl TestApp {
             rw,
             database_url,
             statements,
+            count_statements: count,
             quota,
             server: Some(server),
             peers: std::sync::Mutex::default(),
@@ -206,7 +212,8 @@ impl TestApp {
             self.keys.clone(),
             graphql,
             self.quota.clone(),
-        );
+        )
+        .with_metric_callback(self.count_statements.clone());
         let peer = Instance::start(configure(state)).await;
         let url = peer.url.clone();
         // Runs as long as the test's app; dropped with it, which stops it.

@@ -5,18 +5,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use entity::content_object;
-use sea_orm::{DatabaseConnection, FromQueryResult};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
-use super::render::render_owned;
+use super::render::{Name, Substitutes, render_text, render_value, stored_properties};
+use super::stored::{COLUMNS, StoredObject, fetch};
 use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
 use crate::content::definitions::TypeModel;
-use crate::content::json_size;
 use crate::content::refs::Reference;
 use crate::content::scope::push_live;
-use crate::db::Sql;
+use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
 
 pub const MAX_DEPTH: u8 = 2;
@@ -39,32 +38,44 @@ pub fn parse_depth(raw: Option<&str>) -> AppResult<u8> {
     }
 }
 
-fn reference_key(item: &Value) -> Option<Reference> {
-    Reference::from_item(item)
-}
-
-/// Names of the relation properties of a rendered object's type.
-fn relation_names(object: &Value, models: &HashMap<String, TypeModel>) -> Vec<String> {
-    let model = object
-        .pointer("/internal/contentType")
-        .and_then(Value::as_str)
-        .and_then(|t| models.get(t));
-    model
-        .into_iter()
-        .flat_map(|m| m.properties.iter())
-        .filter(|p| p.relation.is_some())
-        .map(|p| p.name.clone())
-        .collect()
+/// The readable references of one stored object's relations, in order, repeats kept.
+fn readable_refs(
+    row: &StoredObject,
+    models: &HashMap<String, TypeModel>,
+    scope: &ReadScope,
+) -> AppResult<Vec<Reference>> {
+    let Some(model) = models.get(&row.content_type) else {
+        return Ok(Vec::new());
+    };
+    if !model.properties.iter().any(|p| p.relation.is_some()) {
+        return Ok(Vec::new());
+    }
+    let data = stored_properties(row)?;
+    let mut refs = Vec::new();
+    for property in model.properties.iter().filter(|p| p.relation.is_some()) {
+        let Some(raw) = data.get(&Name(property.name.as_str().into())) else {
+            continue;
+        };
+        let Ok(items) = serde_json::from_str::<Vec<Value>>(raw.get()) else {
+            continue;
+        };
+        refs.extend(
+            items
+                .iter()
+                .filter_map(Reference::from_item)
+                .filter(|key| scope.contains(&key.type_name)),
+        );
+    }
+    Ok(refs)
 }
 
 /// Loads live objects by (type, id), restricted to the read scope: one statement per
 /// `IDS_PER_STATEMENT` ids (one for any page of ordinary size).
-pub(crate) async fn load(
-    db: &DatabaseConnection,
+pub(crate) async fn load_rows(
+    db: &Db,
     principal: &Principal,
     keys: &BTreeSet<Reference>,
-    models: &HashMap<String, TypeModel>,
-) -> AppResult<HashMap<Reference, Value>> {
+) -> AppResult<HashMap<Reference, StoredObject>> {
     let scope = principal.read_scope();
     let readable: Vec<&Reference> = keys
         .iter()
@@ -72,18 +83,33 @@ pub(crate) async fn load(
         .collect();
     let mut loaded = HashMap::new();
     for chunk in readable.chunks(IDS_PER_STATEMENT) {
-        loaded.extend(load_chunk(db, principal, &scope, chunk, models).await?);
+        loaded.extend(load_chunk(db, principal, &scope, chunk).await?);
     }
     Ok(loaded)
 }
 
+/// `load_rows`, rendered as trees with their weights (GraphQL's relation loader).
+pub(crate) async fn load(
+    db: &Db,
+    principal: &Principal,
+    keys: &BTreeSet<Reference>,
+    models: &HashMap<String, TypeModel>,
+) -> AppResult<HashMap<Reference, (Value, u64)>> {
+    let mut objects = HashMap::new();
+    for (key, row) in load_rows(db, principal, keys).await? {
+        if let Some(model) = models.get(&row.content_type) {
+            objects.insert(key, (render_value(model, &row)?, row.weight()));
+        }
+    }
+    Ok(objects)
+}
+
 async fn load_chunk(
-    db: &DatabaseConnection,
+    db: &Db,
     principal: &Principal,
     scope: &ReadScope,
     keys: &[&Reference],
-    models: &HashMap<String, TypeModel>,
-) -> AppResult<HashMap<Reference, Value>> {
+) -> AppResult<Vec<(Reference, StoredObject)>> {
     let mut by_type: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for reference in keys {
         by_type
@@ -98,71 +124,20 @@ async fn load_chunk(
         if i > 0 {
             sql.push(" UNION ALL ");
         }
-        sql.push("SELECT * FROM content_objects WHERE ");
+        sql.push("SELECT ")
+            .push(COLUMNS)
+            .push(" FROM content_objects WHERE ");
         push_live(&mut sql, "", principal.account_id(), Some(type_name), scope);
         sql.push(" AND object_id IN ").bind_list(ids);
     }
     if sql.text.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(Vec::new());
     }
-    let rows = content_object::Model::find_by_statement(sql.statement())
-        .all(db)
-        .await?;
-    Ok(rows
+    Ok(fetch(db, &sql)
+        .await?
         .into_iter()
-        .filter_map(|row| {
-            let model = models.get(&row.content_type)?;
-            let reference = Reference::new(&row.content_type, &row.object_id);
-            Some((reference, render_owned(model, row)))
-        })
+        .map(|row| (Reference::new(&row.content_type, &row.object_id), row))
         .collect())
-}
-
-/// Replaces readable references in `object` with loaded objects, dropping readable
-/// references whose object no longer exists.
-fn substitute(
-    object: &mut Value,
-    models: &HashMap<String, TypeModel>,
-    scope: &ReadScope,
-    loaded: &HashMap<Reference, Value>,
-) {
-    for name in relation_names(object, models) {
-        let Some(Value::Array(items)) = object.get_mut(&name) else {
-            continue;
-        };
-        let replaced = std::mem::take(items)
-            .into_iter()
-            .filter_map(|item| {
-                let key = reference_key(&item);
-                match key {
-                    Some(key) if scope.contains(&key.type_name) => loaded.get(&key).cloned(),
-                    _ => Some(item),
-                }
-            })
-            .collect();
-        *items = replaced;
-    }
-}
-
-/// The readable references of one rendered object, in order, repeats kept.
-fn readable_ref_list(
-    object: &Value,
-    models: &HashMap<String, TypeModel>,
-    scope: &ReadScope,
-) -> Vec<Reference> {
-    let mut refs = Vec::new();
-    for name in relation_names(object, models) {
-        for item in object
-            .get(&name)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let key = reference_key(item);
-            refs.extend(key.filter(|key| scope.contains(&key.type_name)));
-        }
-    }
-    refs
 }
 
 fn too_many(objects: u64) -> AppError {
@@ -185,49 +160,57 @@ fn too_big(bytes: u64) -> AppError {
     )
 }
 
-/// Hydrates `objects` (rendered) to `depth` levels: `1 + depth` statements for any
-/// page of ordinary size, whatever the number of objects. What the answer would embed
-/// is counted before each level is loaded (every copy of an object counts, so an
-/// answer cannot grow with the square of the references) and weighed before anything
-/// is substituted; past `MAX_EMBEDDED_OBJECTS` or `MAX_EMBEDDED_BYTES` it is a 400.
-pub async fn hydrate(
-    db: &DatabaseConnection,
+/// Renders `rows` hydrated to `depth` levels: `1 + depth` statements for any page of
+/// ordinary size, whatever the number of objects. What the answer would embed is
+/// counted before each level is loaded (every copy of an object counts, so an answer
+/// cannot grow with the square of the references) and weighed before anything is
+/// rendered; past `MAX_EMBEDDED_OBJECTS` or `MAX_EMBEDDED_BYTES` it is a 400. Rows of
+/// a type without a model are left out.
+pub async fn render_hydrated(
+    db: &Db,
     principal: &Principal,
     models: &HashMap<String, TypeModel>,
-    objects: &mut [Value],
+    rows: &[StoredObject],
     depth: u8,
-) -> AppResult<()> {
-    if depth == 0 || objects.is_empty() {
-        return Ok(());
-    }
+) -> AppResult<Vec<Box<RawValue>>> {
     let scope = principal.read_scope();
-    let top: Vec<Reference> = objects
+    let render_all = |rows: &mut dyn Iterator<Item = &StoredObject>,
+                      objects: Option<&HashMap<Reference, Box<RawValue>>>| {
+        let substitutes = objects.map(|objects| Substitutes {
+            scope: &scope,
+            objects,
+        });
+        rows.filter_map(|row| {
+            let model = models.get(&row.content_type)?;
+            Some(render_text(model, row, substitutes.as_ref()))
+        })
+        .collect::<AppResult<Vec<Box<RawValue>>>>()
+    };
+    if depth == 0 || rows.is_empty() {
+        return render_all(&mut rows.iter(), None);
+    }
+    let top: Vec<Reference> = rows
         .iter()
-        .flat_map(|object| readable_ref_list(object, models, &scope))
+        .map(|row| readable_refs(row, models, &scope))
+        .collect::<AppResult<Vec<_>>>()?
+        .into_iter()
+        .flatten()
         .collect();
     let mut embedded = top.len() as u64;
     if embedded > MAX_EMBEDDED_OBJECTS {
         return Err(too_many(embedded));
     }
-    let first = load(db, principal, &top.iter().cloned().collect(), models).await?;
-    // Per loaded object: its own size and its readable references.
-    let refs_of: HashMap<&Reference, Vec<Reference>> = first
-        .iter()
-        .map(|(key, object)| (key, readable_ref_list(object, models, &scope)))
-        .collect();
-    // Each loaded object is weighed once, however many copies of it the answer holds.
-    let sizes = |loaded: &HashMap<Reference, Value>| -> HashMap<Reference, u64> {
-        loaded
-            .iter()
-            .map(|(key, object)| (key.clone(), json_size(object)))
-            .collect()
+    let first = load_rows(db, principal, &top.iter().cloned().collect()).await?;
+    let weight_of = |loaded: &HashMap<Reference, StoredObject>, key: &Reference| {
+        loaded.get(key).map_or(0, StoredObject::weight)
     };
-    let size_of =
-        |sizes: &HashMap<Reference, u64>, key: &Reference| sizes.get(key).copied().unwrap_or(0);
-    let first_sizes = sizes(&first);
-    let mut bytes: u64 = top.iter().map(|key| size_of(&first_sizes, key)).sum();
-    let mut second = HashMap::new();
+    let mut bytes: u64 = top.iter().map(|key| weight_of(&first, key)).sum();
+    let mut second_texts = None;
     if depth >= 2 {
+        let refs_of: HashMap<&Reference, Vec<Reference>> = first
+            .iter()
+            .map(|(key, row)| Ok((key, readable_refs(row, models, &scope)?)))
+            .collect::<AppResult<_>>()?;
         let nested: u64 = top
             .iter()
             .filter_map(|key| refs_of.get(key))
@@ -238,29 +221,38 @@ pub async fn hydrate(
             return Err(too_many(embedded));
         }
         let wanted: BTreeSet<Reference> = refs_of.values().flatten().cloned().collect();
-        second = load(db, principal, &wanted, models).await?;
-        let second_sizes = sizes(&second);
-        let nested_size: HashMap<&Reference, u64> = refs_of
-            .iter()
-            .map(|(key, refs)| (*key, refs.iter().map(|r| size_of(&second_sizes, r)).sum()))
-            .collect();
+        let second = load_rows(db, principal, &wanted).await?;
         bytes += top
             .iter()
-            .map(|key| nested_size.get(key).copied().unwrap_or(0))
+            .filter_map(|key| refs_of.get(key))
+            .flatten()
+            .map(|key| weight_of(&second, key))
             .sum::<u64>();
+        second_texts = Some(texts(models, &second, None)?);
     }
     if bytes > MAX_EMBEDDED_BYTES {
         return Err(too_big(bytes));
     }
-    // Substitute bottom-up, so each level carries the hydrated level below it.
-    let mut first = first;
-    if depth >= 2 {
-        for object in first.values_mut() {
-            substitute(object, models, &scope, &second);
+    // Rendered bottom-up, so each level carries the hydrated level below it.
+    let nested = second_texts.as_ref().map(|objects| Substitutes {
+        scope: &scope,
+        objects,
+    });
+    let first_texts = texts(models, &first, nested.as_ref())?;
+    render_all(&mut rows.iter(), Some(&first_texts))
+}
+
+/// Each loaded object rendered once, however many references point at it.
+fn texts(
+    models: &HashMap<String, TypeModel>,
+    loaded: &HashMap<Reference, StoredObject>,
+    substitutes: Option<&Substitutes<'_>>,
+) -> AppResult<HashMap<Reference, Box<RawValue>>> {
+    let mut texts = HashMap::with_capacity(loaded.len());
+    for (key, row) in loaded {
+        if let Some(model) = models.get(&row.content_type) {
+            texts.insert(key.clone(), render_text(model, row, substitutes)?);
         }
     }
-    for object in objects.iter_mut() {
-        substitute(object, models, &scope, &first);
-    }
-    Ok(())
+    Ok(texts)
 }

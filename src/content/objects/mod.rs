@@ -5,12 +5,13 @@ pub mod batch;
 pub mod hydrate;
 mod read;
 mod render;
+pub mod stored;
 mod write;
 
 use crate::content::filter::{Condition, Ordering};
 
-pub use read::{authorized_type, get, list, removed};
-pub use render::render_owned;
+pub use read::{authorized_type, get, list, list_rendered, list_values, removed};
+pub use render::render_value;
 pub use write::{UNREADABLE_REFERENCE, create, delete, update};
 
 pub const MAX_OBJECT_BYTES: usize = 1024 * 1024;

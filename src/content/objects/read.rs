@@ -1,19 +1,20 @@
 //! Reading objects: one by id, a page with filters and ordering, and the removed list.
 
 use entity::content_object;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, FromQueryResult, QueryFilter, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, QuerySelect};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
-use super::render::render_owned;
+use super::render::render_value;
+
+use super::stored::{self, COLUMNS, StoredObject, fetch};
 use super::{ListParams, MAX_LIST_LIMIT, hydrate};
 use crate::auth::{Action, Principal};
 use crate::content::Page;
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::models::{Models, load};
-use crate::content::scope::{count, live_select, push_live};
-use crate::db::Sql;
+use crate::content::scope::{live_select, push_live};
+use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
 
 /// Looks up the type after the scope check, so a refusal reveals nothing about it.
@@ -62,34 +63,45 @@ pub(super) async fn find_live_for_delete<C: ConnectionTrait>(
         .await?)
 }
 
+/// One object, rendered (and hydrated to `hydrate` levels) as JSON text.
 pub async fn get(
-    db: &DatabaseConnection,
+    db: &Db,
     principal: &Principal,
     models: &Models,
     type_name: &str,
     id: &str,
     hydrate: u8,
-) -> AppResult<Value> {
-    let model = models.authorized(principal, type_name, &[Action::Read])?;
-    let row = find_live(db, principal.account_id(), type_name, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut objects = [render_owned(model, row)];
-    hydrate::hydrate(db, principal, &models.by_name, &mut objects, hydrate).await?;
-    let [object] = objects;
-    Ok(object)
+) -> AppResult<Box<RawValue>> {
+    models.authorized(principal, type_name, &[Action::Read])?;
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT ")
+        .push(COLUMNS)
+        .push(" FROM content_objects WHERE ");
+    push_live(
+        &mut sql,
+        "",
+        principal.account_id(),
+        Some(type_name),
+        &principal.read_scope(),
+    );
+    sql.push(" AND object_id = ").bind(id.to_owned());
+    let rows = fetch(db, &sql).await?;
+    if rows.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let objects = hydrate::render_hydrated(db, principal, &models.by_name, &rows, hydrate).await?;
+    objects.into_iter().next().ok_or(AppError::NotFound)
 }
 
 /// A page of objects of `model`'s type, one of `models`. The caller got `model` through
 /// `Models::authorized` (REST) or the account's current schema (GraphQL); the read
 /// permission is checked here again all the same.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Db,
     principal: &Principal,
-    models: &Models,
     model: &TypeModel,
     params: &ListParams,
-) -> AppResult<Page<Value>> {
+) -> AppResult<Page<StoredObject>> {
     principal.require(&model.name, Action::Read)?;
     if params.ids.len() as u64 > MAX_LIST_LIMIT {
         return Err(AppError::field(
@@ -121,12 +133,14 @@ pub async fn list(
         sql.push("SELECT COUNT(*) AS num");
         where_clause(&mut sql);
     }
-    let total = count(db, &sql).await?;
+    let total = stored::count(db, &sql).await?;
 
     let mut sql = Sql::new(db.get_database_backend());
     // The page is chosen on the index alone (no JSON read for skipped rows), then
     // only its rows are fetched.
-    sql.push("SELECT * FROM content_objects WHERE pk IN (SELECT pk");
+    sql.push("SELECT ")
+        .push(COLUMNS)
+        .push(" FROM content_objects WHERE pk IN (SELECT pk");
     where_clause(&mut sql);
     sql.push(" ORDER BY ");
     sql.push_ordering(&params.ordering);
@@ -136,15 +150,40 @@ pub async fn list(
         .bind(params.offset as i64)
         .push(") ORDER BY ");
     sql.push_ordering(&params.ordering);
-    let rows = content_object::Model::find_by_statement(sql.statement())
-        .all(db)
-        .await?;
-    let mut objects: Vec<Value> = rows
-        .into_iter()
-        .map(|row| render_owned(model, row))
-        .collect();
-    hydrate::hydrate(db, principal, &models.by_name, &mut objects, params.hydrate).await?;
-    Ok(Page::new(objects, total, params.page, params.limit))
+    let rows = stored::fetch(db, &sql).await?;
+    Ok(Page::new(rows, total, params.page, params.limit))
+}
+
+/// A page as trees (GraphQL's resolver parents), with the weight of its objects.
+pub async fn list_values(
+    db: &Db,
+    principal: &Principal,
+    model: &TypeModel,
+    params: &ListParams,
+) -> AppResult<(Page<Value>, u64)> {
+    let page = list(db, principal, model, params).await?;
+    let weight = page.data.iter().map(StoredObject::weight).sum();
+    let values = page
+        .data
+        .iter()
+        .map(|row| render_value(model, row))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok((page.with_data(values), weight))
+}
+
+/// A page rendered for REST: each object as JSON text, hydrated to `params.hydrate`.
+pub async fn list_rendered(
+    db: &Db,
+    principal: &Principal,
+    models: &Models,
+    model: &TypeModel,
+    params: &ListParams,
+) -> AppResult<Page<Box<RawValue>>> {
+    let page = list(db, principal, model, params).await?;
+    let objects =
+        hydrate::render_hydrated(db, principal, &models.by_name, &page.data, params.hydrate)
+            .await?;
+    Ok(page.with_data(objects))
 }
 
 /// Ids of objects deleted after `deleted_after` (microseconds) that have not come back.

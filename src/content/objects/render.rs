@@ -1,60 +1,222 @@
-//! Objects as clients read them, and what a write answers.
+//! Objects as clients read them, and what a write answers. An answer is written from
+//! the stored text in one pass (`render_text`): the stored properties are copied as
+//! they are, `id` and `internal` are written beside them, and relations are replaced
+//! by the texts of the objects they point at when hydrating. Resolvers that need values
+//! (GraphQL) get a tree (`render_value`).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use entity::content_object;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use super::stored::StoredObject;
+use crate::auth::principal::ReadScope;
 use crate::auth::{Action, Principal};
 use crate::content::definitions::TypeModel;
+use crate::content::refs::Reference;
+use crate::error::{AppError, AppResult};
 use crate::time::format_iso;
 
-/// The object as clients read it: `id`, `internal`, then its properties.
+/// What `internal` is made of.
+struct Meta<'a> {
+    content_type: &'a str,
+    object_id: &'a str,
+    created_at: i64,
+    updated_at: i64,
+    deleted_at: Option<i64>,
+    version: i32,
+}
+
+impl<'a> From<&'a StoredObject> for Meta<'a> {
+    fn from(row: &'a StoredObject) -> Self {
+        Meta {
+            content_type: &row.content_type,
+            object_id: &row.object_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            deleted_at: row.deleted_at,
+            version: row.version,
+        }
+    }
+}
+
+impl<'a> From<&'a content_object::Model> for Meta<'a> {
+    fn from(row: &'a content_object::Model) -> Self {
+        Meta {
+            content_type: &row.content_type,
+            object_id: &row.object_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            deleted_at: row.deleted_at,
+            version: row.version,
+        }
+    }
+}
+
+fn internal(meta: &Meta<'_>, title: String) -> Value {
+    json!({
+        "contentType": meta.content_type,
+        "createdAt": format_iso(meta.created_at),
+        "updatedAt": format_iso(meta.updated_at),
+        "deletedAt": meta.deleted_at.map(format_iso).unwrap_or_default(),
+        "workflowState": "saved",
+        "objectTitle": title,
+        "latestVersion": meta.version,
+        "status": "public",
+        "publicVersion": -1,
+        "publishedAt": "",
+    })
+}
+
+/// The object as a tree: `id`, `internal`, then its properties (write answers and
+/// GraphQL parents).
+fn render_data(model: &TypeModel, mut object: Map<String, Value>, meta: &Meta<'_>) -> Value {
+    let title: Vec<&str> = model
+        .properties
+        .iter()
+        .filter(|p| p.title_part)
+        .filter_map(|p| object.get(&p.name).and_then(Value::as_str))
+        .collect();
+    let internal = internal(meta, title.join(" "));
+    object.insert("id".into(), json!(meta.object_id));
+    object.insert("internal".into(), internal);
+    Value::Object(object)
+}
+
 pub fn render(model: &TypeModel, row: &content_object::Model) -> Value {
     let data = row.data.as_object().cloned().unwrap_or_default();
-    render_data(model, data, row)
+    render_data(model, data, &row.into())
 }
 
-/// `render` of a row that is not needed afterwards: its data is moved, not copied.
-pub fn render_owned(model: &TypeModel, mut row: content_object::Model) -> Value {
-    let data = match std::mem::take(&mut row.data) {
-        Value::Object(data) => data,
-        _ => Map::new(),
-    };
-    render_data(model, data, &row)
+/// A stored row as a tree.
+pub fn render_value(model: &TypeModel, row: &StoredObject) -> AppResult<Value> {
+    let data: Map<String, Value> = serde_json::from_str(&row.data).map_err(corrupt)?;
+    Ok(render_data(model, data, &row.into()))
 }
 
-fn render_data(
+fn corrupt(err: serde_json::Error) -> AppError {
+    AppError::Internal(format!("stored object is not a JSON object: {err}"))
+}
+
+/// A property name as stored; borrowed from the text unless it holds escapes.
+#[derive(Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Name<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+/// The stored properties of a row, each value left as the text it was stored as.
+pub(super) fn stored_properties(row: &StoredObject) -> AppResult<BTreeMap<Name<'_>, &RawValue>> {
+    serde_json::from_str(&row.data).map_err(corrupt)
+}
+
+/// Related objects to write in place of references: the texts of the objects loaded
+/// under `scope`. A readable reference without a loaded object is left out (the object
+/// was deleted); a reference to a type outside the scope stays as stored.
+pub struct Substitutes<'a> {
+    pub scope: &'a ReadScope,
+    pub objects: &'a HashMap<Reference, Box<RawValue>>,
+}
+
+/// The object as JSON text in one pass, keys in the order a tree would write them.
+pub fn render_text(
     model: &TypeModel,
-    mut object: Map<String, Value>,
-    row: &content_object::Model,
-) -> Value {
+    row: &StoredObject,
+    substitutes: Option<&Substitutes<'_>>,
+) -> AppResult<Box<RawValue>> {
+    let stored = stored_properties(row)?;
     let title: Vec<String> = model
         .properties
         .iter()
         .filter(|p| p.title_part)
-        .filter_map(|p| {
-            object
-                .get(&p.name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .filter_map(|p| stored.get(&Name(Cow::Borrowed(&p.name))))
+        .filter_map(|raw| serde_json::from_str::<String>(raw.get()).ok())
         .collect();
-    object.insert("id".into(), json!(row.object_id));
-    object.insert(
-        "internal".into(),
-        json!({
-            "contentType": row.content_type,
-            "createdAt": format_iso(row.created_at),
-            "updatedAt": format_iso(row.updated_at),
-            "deletedAt": row.deleted_at.map(format_iso).unwrap_or_default(),
-            "workflowState": "saved",
-            "objectTitle": title.join(" "),
-            "latestVersion": row.version,
-            "status": "public",
-            "publicVersion": -1,
-            "publishedAt": "",
-        }),
-    );
-    Value::Object(object)
+    let meta = Meta::from(row);
+    let id = Value::String(row.object_id.clone());
+    let internal = internal(&meta, title.join(" "));
+    let mut out: Vec<u8> = Vec::with_capacity(row.data.len() + 400);
+    out.push(b'{');
+    let mut first = true;
+    let mut put_key = |out: &mut Vec<u8>, key: &str| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        push_json(out, &key);
+        out.push(b':');
+    };
+    // `id` and `internal` take their places among the stored keys (which never hold
+    // them) as in a tree's sorted map.
+    let mut ours = [("id", &id), ("internal", &internal)]
+        .into_iter()
+        .peekable();
+    for (name, raw) in &stored {
+        let key: &str = &name.0;
+        if key == "id" || key == "internal" {
+            continue;
+        }
+        while let Some((our_key, value)) = ours.next_if(|(k, _)| *k < key) {
+            put_key(&mut out, our_key);
+            push_json(&mut out, value);
+        }
+        put_key(&mut out, key);
+        let relation = model
+            .properties
+            .iter()
+            .any(|p| p.name == key && p.relation.is_some());
+        match substitutes {
+            Some(substitutes) if relation => push_relation(&mut out, raw, substitutes)?,
+            _ => out.extend_from_slice(raw.get().as_bytes()),
+        }
+    }
+    for (our_key, value) in ours {
+        put_key(&mut out, our_key);
+        push_json(&mut out, value);
+    }
+    out.push(b'}');
+    let text = String::from_utf8(out)
+        .map_err(|_| AppError::Internal("rendered object is not UTF-8".into()))?;
+    RawValue::from_string(text).map_err(corrupt)
+}
+
+/// A relation's references with the loaded objects in their place.
+fn push_relation(
+    out: &mut Vec<u8>,
+    raw: &RawValue,
+    substitutes: &Substitutes<'_>,
+) -> AppResult<()> {
+    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
+        out.extend_from_slice(raw.get().as_bytes());
+        return Ok(());
+    };
+    out.push(b'[');
+    let mut first = true;
+    for item in items {
+        let reference = serde_json::from_str::<Value>(item.get())
+            .ok()
+            .and_then(|value| Reference::from_item(&value));
+        let text = match reference {
+            Some(key) if substitutes.scope.contains(&key.type_name) => {
+                match substitutes.objects.get(&key) {
+                    Some(object) => object.get(),
+                    None => continue,
+                }
+            }
+            _ => item.get(),
+        };
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        out.extend_from_slice(text.as_bytes());
+    }
+    out.push(b']');
+    Ok(())
+}
+
+fn push_json(out: &mut Vec<u8>, value: &impl serde::Serialize) {
+    // Strings and trees of our own into memory: serde_json fails only on I/O or on
+    // maps with non-string keys, neither of which can happen here.
+    let _ = serde_json::to_writer(out, value);
 }
 
 /// What a write answers: the object as stored, or to a caller that may not read the

@@ -7,22 +7,19 @@ mod plan;
 
 use std::collections::{BTreeMap, HashMap};
 
-use entity::content_object;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter,
-};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
 use serde::{Serialize, Serializer};
-use serde_json::{Value, json};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::definitions::model::is_name;
 use super::definitions::models::Models;
-use super::objects::hydrate::hydrate;
-use super::objects::render_owned;
+use super::objects::hydrate::render_hydrated;
+use super::objects::stored::{self, COLUMNS, StoredObject, fetch};
 use super::scope::count;
 use crate::auth::principal::ReadScope;
 use crate::auth::{Action, Principal};
-use crate::db::Sql;
+use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::time::format_iso;
 use plan::Plan;
@@ -114,7 +111,7 @@ pub fn parse_field(spec: &str) -> AppResult<(String, f64)> {
 }
 
 pub async fn search(
-    db: &DatabaseConnection,
+    db: &Db,
     principal: &Principal,
     models: &Models,
     params: &SearchParams,
@@ -143,13 +140,13 @@ pub async fn search(
         sql.push("SELECT COUNT(*) AS num");
         plan.push_from_where(&mut sql, None);
     }
-    let total = count(db, &sql).await?;
+    let total = stored::count(db, &sql).await?;
 
     let hits = ranked_hits(db, &plan, scoped, total).await?;
     let data = render_hits(db, principal, models, hits, params.hydrate).await?;
     let mut aggregations = BTreeMap::new();
     for name in &params.aggregate_by {
-        aggregations.insert(name.clone(), aggregate(db, &plan, name).await?);
+        aggregations.insert(name.clone(), aggregate(&**db, &plan, name).await?);
     }
     Ok(SearchPage {
         total_count: total,
@@ -214,7 +211,7 @@ fn check_params(principal: &Principal, params: &SearchParams) -> AppResult<()> {
 /// The (pk, score) of the page's hits, ranked from the index alone when there are many
 /// hits and the index can answer (`scoped`), else from the rows.
 async fn ranked_hits(
-    db: &DatabaseConnection,
+    db: &Db,
     plan: &Plan<'_>,
     scoped: Option<String>,
     total: u64,
@@ -243,6 +240,9 @@ async fn ranked_hits(
         .bind(params.limit as i64)
         .push(" OFFSET ")
         .bind(params.offset as i64);
+    if let Some(hits) = db.quick(&sql, |row| Ok((row.get("pk")?, row.get("score")?))) {
+        return Ok(hits);
+    }
     let hits = db.query_all_raw(sql.statement()).await?;
     let hits: Vec<(i64, f64)> = hits
         .iter()
@@ -258,48 +258,60 @@ async fn ranked_hits(
 
 /// The hits' rows, rendered and hydrated, in rank order, with Flotiq's extra fields.
 async fn render_hits(
-    db: &DatabaseConnection,
+    db: &Db,
     principal: &Principal,
     models: &Models,
     hits: Vec<(i64, f64)>,
     hydrate_depth: u8,
 ) -> AppResult<Vec<Hit>> {
-    let mut rows: HashMap<i64, content_object::Model> = content_object::Entity::find()
-        .filter(content_object::Column::Pk.is_in(hits.iter().map(|(pk, _)| *pk)))
-        .all(db)
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT ")
+        .push(COLUMNS)
+        .push(" FROM content_objects WHERE pk IN ")
+        .bind_list(hits.iter().map(|(pk, _)| *pk));
+    let mut rows: HashMap<i64, StoredObject> = fetch(db, &sql)
         .await?
         .into_iter()
         .map(|row| (row.pk, row))
         .collect();
-    let mut objects = Vec::with_capacity(hits.len());
+    let mut ranked = Vec::with_capacity(hits.len());
     let mut scores = Vec::with_capacity(hits.len());
     for (pk, score) in hits {
-        let Some(object) = rows.remove(&pk) else {
+        let Some(row) = rows.remove(&pk) else {
             continue;
         };
-        let Some(model) = models.by_name.get(&object.content_type) else {
-            continue;
-        };
-        scores.push(score);
-        let updated_at = object.updated_at;
-        objects.push((render_owned(model, object), updated_at));
+        if models.by_name.contains_key(&row.content_type) {
+            scores.push(score);
+            ranked.push(row);
+        }
     }
-    let (mut items, updated): (Vec<Value>, Vec<i64>) = objects.into_iter().unzip();
-    hydrate(db, principal, &models.by_name, &mut items, hydrate_depth).await?;
-    let data: Vec<Hit> = items
+    let items = render_hydrated(db, principal, &models.by_name, &ranked, hydrate_depth).await?;
+    items
         .into_iter()
         .zip(scores)
-        .zip(updated)
-        .map(|((mut item, score), updated)| {
-            let object_data = item.to_string();
-            if let Some(fields) = item.as_object_mut() {
-                fields.insert("object_data".into(), json!(object_data));
-                fields.insert("@timestamp".into(), json!(format_iso(updated)));
-            }
-            Hit { score, item }
+        .zip(ranked)
+        .map(|((object, score), row)| {
+            // Flotiq's search hit: the object, its own text as `object_data`, and
+            // `@timestamp`, written ahead of the object's keys.
+            let mut text = String::with_capacity(2 * object.get().len() + 64);
+            text.push_str("{\"@timestamp\":");
+            text.push_str(&Value::String(format_iso(row.updated_at)).to_string());
+            text.push_str(",\"object_data\":");
+            text.push_str(&Value::String(object.get().to_owned()).to_string());
+            text.push(',');
+            text.push_str(&object.get()[1..]);
+            let item = RawValue::from_string(text)
+                .map_err(|err| AppError::Internal(format!("search hit: {err}")))?;
+            Ok(Hit {
+                score,
+                item,
+                content_type: row.content_type,
+            })
         })
-        .collect();
-    Ok(data)
+        .collect()
 }
 
 /// One page of hits, in Flotiq's search shape.
@@ -313,11 +325,13 @@ pub struct SearchPage {
     pub summary: Summary,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Hit {
     pub score: f64,
     /// The rendered (and hydrated) object, with `object_data` and `@timestamp`.
-    pub item: Value,
+    pub item: Box<RawValue>,
+    #[serde(skip)]
+    pub content_type: String,
 }
 
 #[derive(Debug, Serialize)]

@@ -1,8 +1,6 @@
 //! Connections (`<type>Connection`, edges, page info), typed filters, and the root
 //! list fields of the current and the legacy API.
 
-use std::sync::Arc;
-
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, TypeRef,
 };
@@ -10,14 +8,13 @@ use serde_json::{Value, json};
 
 use super::{
     FILTER_TYPE, Names, app_err, arg_str, arg_u64, give_back_objects, object_of, services,
-    take_objects, take_page_bytes,
+    take_bytes, take_objects,
 };
 use crate::auth::Action;
 use crate::content::definitions::TypeModel;
 use crate::content::filter::{
     FilterSpec, Ordering, conditions_of, equals_condition, parse_filters, parse_order,
 };
-use crate::content::models::Models;
 use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
 use crate::error::AppError;
 use crate::graphql::errors::IntoGraphql;
@@ -194,11 +191,11 @@ pub(super) fn connection_root(names: &Names) -> Field {
                     hydrate: 0,
                 };
                 take_objects(&ctx, limit)?;
-                let page = objects::list(db, principal, ctx.data::<Arc<Models>>()?, model, &params)
+                let (page, weight) = objects::list_values(db, principal, model, &params)
                     .await
                     .map_err(app_err)?;
                 give_back_objects(&ctx, limit, page.count);
-                take_page_bytes(&ctx, &page.data)?;
+                take_bytes(&ctx, weight)?;
                 let has_next = offset + page.count < page.total_count;
                 Ok(Some(FieldValue::owned_any(Connection {
                     items: page.data,
@@ -257,10 +254,10 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                     hydrate: 0,
                 };
                 take_objects(&ctx, 1)?;
-                let page = objects::list(db, principal, ctx.data::<Arc<Models>>()?, model, &params)
+                let (page, weight) = objects::list_values(db, principal, model, &params)
                     .await
                     .map_err(app_err)?;
-                take_page_bytes(&ctx, &page.data)?;
+                take_bytes(&ctx, weight)?;
                 Ok(page.data.into_iter().next().map(FieldValue::owned_any))
             })
         },
@@ -299,11 +296,11 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                     hydrate: 0,
                 };
                 take_objects(&ctx, params.limit)?;
-                let page = objects::list(db, principal, ctx.data::<Arc<Models>>()?, model, &params)
+                let (page, weight) = objects::list_values(db, principal, model, &params)
                     .await
                     .map_err(app_err)?;
                 give_back_objects(&ctx, params.limit, page.count);
-                take_page_bytes(&ctx, &page.data)?;
+                take_bytes(&ctx, weight)?;
                 Ok(Some(FieldValue::list(
                     page.data.into_iter().map(FieldValue::owned_any),
                 )))

@@ -22,11 +22,11 @@ use async_graphql::dynamic::{
     FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Scalar, Schema,
     TypeRef,
 };
-use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use crate::auth::{Action, Principal};
 use crate::content::definitions::TypeModel;
+use crate::db::Db;
 use crate::error::AppError;
 use crate::graphql::budget::ObjectBudget;
 use crate::graphql::errors::IntoGraphql;
@@ -112,7 +112,15 @@ fn object_of<'a>(ctx: &ResolverContext<'a>) -> async_graphql::Result<&'a Value> 
 }
 
 fn to_graphql(value: &Value) -> async_graphql::Value {
-    async_graphql::Value::from_json(value.clone()).unwrap_or(async_graphql::Value::Null)
+    use async_graphql::Value as Gql;
+    // Scalars directly; only lists and objects go through serde.
+    match value {
+        Value::Null => Gql::Null,
+        Value::Bool(b) => Gql::Boolean(*b),
+        Value::String(s) => Gql::String(s.clone()),
+        Value::Number(n) => Gql::Number(n.clone()),
+        _ => Gql::from_json(value.clone()).unwrap_or(Gql::Null),
+    }
 }
 
 fn app_err(err: AppError) -> async_graphql::Error {
@@ -152,11 +160,6 @@ fn take_bytes(ctx: &ResolverContext<'_>, bytes: u64) -> async_graphql::Result<()
         .map_err(app_err)
 }
 
-/// Takes the size of a page of objects.
-fn take_page_bytes(ctx: &ResolverContext<'_>, objects: &[Value]) -> async_graphql::Result<()> {
-    take_bytes(ctx, objects.iter().map(crate::content::json_size).sum())
-}
-
 /// Gives back what a page took but did not fill.
 fn give_back_objects(ctx: &ResolverContext<'_>, taken: u64, used: u64) {
     if let Ok(budget) = ctx.data::<Arc<ObjectBudget>>() {
@@ -164,10 +167,8 @@ fn give_back_objects(ctx: &ResolverContext<'_>, taken: u64, used: u64) {
     }
 }
 
-fn services<'a>(
-    ctx: &'a ResolverContext<'_>,
-) -> async_graphql::Result<(&'a DatabaseConnection, &'a Principal)> {
-    Ok((ctx.data::<DatabaseConnection>()?, ctx.data::<Principal>()?))
+fn services<'a>(ctx: &'a ResolverContext<'_>) -> async_graphql::Result<(&'a Db, &'a Principal)> {
+    Ok((ctx.data::<Db>()?, ctx.data::<Principal>()?))
 }
 
 /// What one caller may see of each type, decided by `Principal::can` alone.

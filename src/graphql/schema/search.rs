@@ -14,6 +14,8 @@ use crate::content::models::Models;
 use crate::content::objects::MAX_LIST_LIMIT;
 use crate::content::search::{Hit, SearchPage};
 use crate::content::search::{SearchParams, search};
+use crate::error::AppError;
+use crate::graphql::errors::IntoGraphql;
 use crate::graphql::guard::{Need, guarded};
 use crate::graphql::limits::DEFAULT_FIRST;
 
@@ -48,19 +50,18 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
                 let by_type = by_type.clone();
                 FieldFuture::new(async move {
                     let hit = ctx.parent_value.try_downcast_ref::<Hit>()?;
-                    // The hit's object, lent as the connections lend theirs.
-                    let item = &hit.item;
-                    let content_type = item
-                        .pointer("/internal/contentType")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
+                    let content_type = hit.content_type.as_str();
                     let principal = ctx.data::<Principal>()?;
                     // The search service only returns readable types; checked again per node.
                     principal
                         .require(content_type, Action::Read)
                         .map_err(app_err)?;
                     let object = by_type.get(content_type).cloned().unwrap_or_default();
-                    Ok(Some(FieldValue::borrowed_any(item).with_type(object)))
+                    // The hit's text as the tree the object's fields read.
+                    let item: Value = serde_json::from_str(hit.item.get()).map_err(|err| {
+                        AppError::Internal(format!("search hit: {err}")).into_graphql()
+                    })?;
+                    Ok(Some(FieldValue::owned_any(item).with_type(object)))
                 })
             },
         ));

@@ -2,8 +2,11 @@
 //! parameterised SQL builder for the content queries whose JSON expressions differ
 //! between the two backends. User input only ever reaches SQL as a bound value.
 
+pub mod quick;
+
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use migration::MigratorTrait;
@@ -112,6 +115,53 @@ async fn open_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     migration::Migrator::up(&migrating, None).await?;
     migrating.close().await?;
     Database::connect(options).await
+}
+
+/// The pool, and on SQLite the quick reads beside it (`quick`). Everything that takes
+/// a `&DatabaseConnection` takes a `&Db`; the read services take a `Db` to read
+/// quickly where they can.
+#[derive(Clone)]
+pub struct Db {
+    connection: DatabaseConnection,
+    quick: Option<Arc<quick::QuickReads>>,
+}
+
+/// Called after every statement, quick or pooled (sea-orm's metric hook).
+pub type MetricCallback = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
+
+impl Db {
+    pub fn new(connection: DatabaseConnection) -> Self {
+        Db {
+            quick: quick::QuickReads::on(&connection, None).map(Arc::new),
+            connection,
+        }
+    }
+
+    /// `callback` sees every statement this `Db` runs, in the pool and quick ones
+    /// (the tests' statement counts).
+    pub fn set_metric_callback(&mut self, callback: MetricCallback) {
+        let pooled = callback.clone();
+        self.connection
+            .set_metric_callback(move |info| pooled(info));
+        self.quick = quick::QuickReads::on(&self.connection, Some(callback)).map(Arc::new);
+    }
+
+    /// The rows of a read statement, read in this thread when SQLite can answer it
+    /// within the quick budget; `None` means "ask the pool".
+    pub fn quick<T>(
+        &self,
+        sql: &Sql,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Vec<T>> {
+        self.quick.as_ref()?.query(sql, map)
+    }
+}
+
+impl std::ops::Deref for Db {
+    type Target = DatabaseConnection;
+    fn deref(&self) -> &DatabaseConnection {
+        &self.connection
+    }
 }
 
 /// The database URL for a data folder when `DATABASE_URL` is not given.

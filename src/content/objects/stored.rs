@@ -1,0 +1,77 @@
+//! Object rows as read for answers: the columns a rendering needs, with `data` as the
+//! JSON text it was stored as (rendering copies it; nothing parses it into a tree).
+
+use sea_orm::ConnectionTrait;
+
+use crate::db::{Db, Sql};
+use crate::error::AppResult;
+
+pub struct StoredObject {
+    pub pk: i64,
+    pub content_type: String,
+    pub object_id: String,
+    /// The properties as JSON text: an object, written by this server.
+    pub data: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+    pub version: i32,
+}
+
+impl StoredObject {
+    /// What the object weighs in an answer, known before it is rendered: its stored
+    /// text and about what `id` and `internal` add.
+    pub fn weight(&self) -> u64 {
+        self.data.len() as u64 + 400
+    }
+}
+
+/// The columns of a `StoredObject`, for `SELECT {COLUMNS} FROM content_objects`, in
+/// this order (quick reads take them by position).
+pub const COLUMNS: &str =
+    "pk, content_type, object_id, data, created_at, updated_at, deleted_at, version";
+
+/// The rows of `sql` (which selects `COLUMNS`), read quickly where SQLite can.
+pub async fn fetch(db: &Db, sql: &Sql) -> AppResult<Vec<StoredObject>> {
+    let quick = db.quick(sql, |row| {
+        Ok(StoredObject {
+            pk: row.get(0)?,
+            content_type: row.get(1)?,
+            object_id: row.get(2)?,
+            data: row.get(3)?,
+            created_at: row.get(4)?,
+            updated_at: row.get(5)?,
+            deleted_at: row.get(6)?,
+            version: row.get(7)?,
+        })
+    });
+    if let Some(rows) = quick {
+        return Ok(rows);
+    }
+    let rows = db.query_all_raw(sql.statement()).await?;
+    let rows = rows
+        .iter()
+        .map(|row| {
+            Ok(StoredObject {
+                pk: row.try_get("", "pk")?,
+                content_type: row.try_get("", "content_type")?,
+                object_id: row.try_get("", "object_id")?,
+                // PostgreSQL keeps `jsonb`, whose text has other spacing: one spelling.
+                data: row.try_get::<serde_json::Value>("", "data")?.to_string(),
+                created_at: row.try_get("", "created_at")?,
+                updated_at: row.try_get("", "updated_at")?,
+                deleted_at: row.try_get("", "deleted_at")?,
+                version: row.try_get("", "version")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+    Ok(rows)
+}
+
+/// The `num` column of a counting statement, read quickly where SQLite can.
+pub async fn count(db: &Db, sql: &Sql) -> AppResult<u64> {
+    match db.quick(sql, |row| row.get::<_, i64>("num")) {
+        Some(rows) => Ok(rows.first().map_or(0, |n| u64::try_from(*n).unwrap_or(0))),
+        None => crate::content::scope::count(&**db, sql).await,
+    }
+}

@@ -1,0 +1,165 @@
+//! Short reads answered in the calling thread. The pool's SQLite driver runs every
+//! statement on a worker thread of its own and hands each row back across a channel;
+//! for the statements of a page (a few index lookups and a few dozen rows) those hand-
+//! offs cost more than SQLite's own work (a third of the time under load, by `perf`).
+//! So reads first run here, on read-only connections of our own, with a budget of
+//! SQLite VM steps: a statement that would hold a runtime thread longer than about a
+//! millisecond is interrupted and runs on the pool instead, as every statement did
+//! before. Writes never come here.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use rusqlite::types::Value as SqliteValue;
+use sea_orm::{DatabaseConnection, DbBackend, Value};
+
+use super::{MetricCallback, Sql};
+
+/// SQLite VM steps between two calls of the progress handler.
+const STEPS_PER_TICK: i32 = 1_000;
+/// Ticks a statement may take here before it is handed to the pool (about 50,000
+/// steps: every page, count and lookup of ordinary size; not a scan of a large type).
+const TICKS_PER_STATEMENT: u32 = 50;
+/// Idle connections kept; more are opened under load and closed when given back.
+const MAX_IDLE: usize = 16;
+const PREPARED_PER_CONNECTION: usize = 64;
+
+pub struct QuickReads {
+    path: PathBuf,
+    idle: Mutex<Vec<Reader>>,
+    metric: Option<MetricCallback>,
+}
+
+struct Reader {
+    connection: rusqlite::Connection,
+    /// Ticks left to the running statement; the progress handler interrupts at zero.
+    ticks: Arc<AtomicU32>,
+}
+
+impl QuickReads {
+    /// Quick reads of the SQLite file behind `db`; `None` for PostgreSQL and for a
+    /// database this process cannot open a second time (in memory).
+    pub fn on(db: &DatabaseConnection, metric: Option<MetricCallback>) -> Option<Self> {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return None;
+        }
+        let path = db
+            .get_sqlite_connection_pool()
+            .connect_options()
+            .get_filename()
+            .to_owned();
+        let reader = open(&path)?;
+        Some(QuickReads {
+            path,
+            idle: Mutex::new(vec![reader]),
+            metric,
+        })
+    }
+
+    /// The rows of `sql` mapped by `map`, read in this thread; `None` when it could
+    /// not be answered here (over budget, a value we do not bind here, any error),
+    /// and the caller runs it on the pool.
+    pub fn query<T>(
+        &self,
+        sql: &Sql,
+        mut map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Vec<T>> {
+        let params: Vec<SqliteValue> = sql.values.iter().map(bindable).collect::<Option<_>>()?;
+        let reader = self.take()?;
+        reader.ticks.store(TICKS_PER_STATEMENT, Ordering::Relaxed);
+        let started = Instant::now();
+        let rows = (|| {
+            let mut statement = reader.connection.prepare_cached(&sql.text)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(params), |row| map(row))?;
+            rows.collect::<rusqlite::Result<Vec<T>>>()
+        })();
+        self.give_back(reader);
+        if let Some(metric) = &self.metric {
+            metric(&sea_orm::metric::Info {
+                elapsed: started.elapsed(),
+                statement: &sql.statement(),
+                failed: rows.is_err(),
+            });
+        }
+        match rows {
+            Ok(rows) => Some(rows),
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                None
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "quick read refused; the pool reads it");
+                None
+            }
+        }
+    }
+
+    fn take(&self) -> Option<Reader> {
+        let idle = self.idle.lock().ok()?.pop();
+        idle.or_else(|| open(&self.path))
+    }
+
+    fn give_back(&self, reader: Reader) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(reader);
+        }
+    }
+}
+
+fn open(path: &Path) -> Option<Reader> {
+    // Only an existing file: ":memory:" or a URI would open some other database.
+    if !path.is_file() {
+        return None;
+    }
+    // Read-write flags because a WAL reader may need to create the shared-memory file;
+    // `query_only` makes every write on this connection fail.
+    let connection = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    connection.pragma_update(None, "query_only", true).ok()?;
+    // A busy database is the pool's to wait for, with its timeout.
+    connection.busy_timeout(Duration::ZERO).ok()?;
+    connection.set_prepared_statement_cache_capacity(PREPARED_PER_CONNECTION);
+    let ticks = Arc::new(AtomicU32::new(TICKS_PER_STATEMENT));
+    let left = ticks.clone();
+    connection
+        .progress_handler(
+            STEPS_PER_TICK,
+            Some(move || {
+                // true interrupts the statement.
+                left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| t.checked_sub(1))
+                    .is_err()
+            }),
+        )
+        .ok()?;
+    Some(Reader { connection, ticks })
+}
+
+/// A bound value as SQLite takes it; `None` for kinds our read statements never bind,
+/// which leaves the statement to the pool.
+fn bindable(value: &Value) -> Option<SqliteValue> {
+    Some(match value {
+        Value::Bool(v) => v.map_or(SqliteValue::Null, |v| SqliteValue::Integer(v.into())),
+        Value::TinyInt(v) => v.map_or(SqliteValue::Null, |v| SqliteValue::Integer(v.into())),
+        Value::SmallInt(v) => v.map_or(SqliteValue::Null, |v| SqliteValue::Integer(v.into())),
+        Value::Int(v) => v.map_or(SqliteValue::Null, |v| SqliteValue::Integer(v.into())),
+        Value::BigInt(v) => v.map_or(SqliteValue::Null, SqliteValue::Integer),
+        Value::TinyUnsigned(v) => v.map_or(SqliteValue::Null, |v| SqliteValue::Integer(v.into())),
+        Value::SmallUnsigned(v) => v.map_or(SqliteValue::Null, |v| SqliteValue::Integer(v.into())),
+        Value::Unsigned(v) => v.map_or(SqliteValue::Null, |v| SqliteValue::Integer(v.into())),
+        Value::Double(v) => v.map_or(SqliteValue::Null, SqliteValue::Real),
+        Value::Float(v) => v.map_or(SqliteValue::Null, |v| SqliteValue::Real(v.into())),
+        Value::String(v) => v
+            .as_ref()
+            .map_or(SqliteValue::Null, |v| SqliteValue::Text(v.clone())),
+        _ => return None,
+    })
+}
