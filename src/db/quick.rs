@@ -163,3 +163,64 @@ fn bindable(value: &Value) -> Option<SqliteValue> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn database(dir: &Path) -> DatabaseConnection {
+        use sea_orm::ConnectionTrait;
+        let url = format!("sqlite://{}?mode=rwc", dir.join("quick.db").display());
+        let db = crate::db::connect(&url).await.expect("open");
+        db.execute_unprepared("CREATE TABLE t (n INTEGER)")
+            .await
+            .expect("table");
+        db.execute_unprepared("INSERT INTO t VALUES (1), (2)")
+            .await
+            .expect("rows");
+        db
+    }
+
+    fn sql(text: &str) -> Sql {
+        let mut sql = Sql::new(DbBackend::Sqlite);
+        sql.push(text);
+        sql
+    }
+
+    #[tokio::test]
+    async fn short_reads_are_answered_and_long_ones_left_to_the_pool() {
+        use sea_orm::ConnectionTrait;
+
+        let dir = tempfile::tempdir().expect("dir");
+        let db = database(dir.path()).await;
+        let quick = QuickReads::on(&db, None).expect("a SQLite file");
+        let mut short = sql("SELECT n FROM t WHERE n >= ");
+        short.bind(2_i64);
+        assert_eq!(
+            quick.query(&short, |row| row.get::<_, i64>(0)),
+            Some(vec![2])
+        );
+        // A million steps is far past the budget: interrupted, for the pool to run.
+        let long = sql(
+            "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 1000000) \
+             SELECT COUNT(*) FROM c",
+        );
+        assert_eq!(quick.query(&long, |row| row.get::<_, i64>(0)), None);
+        // The interrupted connection serves the next statement.
+        assert_eq!(
+            quick.query(&short, |row| row.get::<_, i64>(0)),
+            Some(vec![2])
+        );
+        // Writes are refused and change nothing.
+        let write = sql("INSERT INTO t VALUES (3) RETURNING n");
+        assert_eq!(quick.query(&write, |row| row.get::<_, i64>(0)), None);
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT n FROM t",
+            ))
+            .await
+            .expect("read");
+        assert_eq!(rows.len(), 2);
+    }
+}

@@ -232,3 +232,105 @@ pub(super) fn write_answer(
         json!({ "id": row.object_id })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::definitions::Property;
+    use crate::content::definitions::model::{InputType, SchemaType};
+
+    fn property(name: &str, relation: Option<&str>, title_part: bool) -> Property {
+        Property {
+            name: name.into(),
+            schema_type: if relation.is_some() {
+                SchemaType::Array
+            } else {
+                SchemaType::String
+            },
+            input_type: InputType::Text,
+            unique: false,
+            relation: relation.map(str::to_owned),
+            options: None,
+            title_part,
+            item_type: None,
+            required: false,
+        }
+    }
+
+    fn post() -> TypeModel {
+        TypeModel {
+            name: "post".into(),
+            properties: vec![
+                property("Zeta", None, false),
+                property("author", Some("author"), false),
+                property("title", None, true),
+                property("_under", None, false),
+                property("zz", Some("category"), false),
+            ],
+            object_schema: Value::Null,
+        }
+    }
+
+    fn reference(type_name: &str, id: &str) -> Value {
+        json!({"type": "internal", "dataUrl": format!("/api/v1/content/{type_name}/{id}")})
+    }
+
+    fn row(data: Value) -> StoredObject {
+        StoredObject {
+            pk: 1,
+            content_type: "post".into(),
+            object_id: "post-\"1\"".into(),
+            data: data.to_string(),
+            created_at: 1_700_000_000_123_456,
+            updated_at: 1_700_000_001_000_000,
+            deleted_at: None,
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn the_text_is_what_the_tree_writes() {
+        let model = post();
+        let stored = row(json!({
+            "Zeta": 1.5,
+            "_under": null,
+            "author": [reference("author", "a1")],
+            "title": "Quotes \" and \\ and ünïcode",
+            "zz": [],
+            "nested": {"b": [1, {"a": true}]},
+        }));
+        let text = render_text(&model, &stored, None).unwrap();
+        let tree = render_value(&model, &stored).unwrap();
+        assert_eq!(text.get(), serde_json::to_string(&tree).unwrap());
+        assert_eq!(
+            tree["internal"]["objectTitle"],
+            "Quotes \" and \\ and ünïcode"
+        );
+    }
+
+    #[test]
+    fn hydration_writes_loaded_objects_in_place_of_readable_references() {
+        let model = post();
+        let stored = row(json!({
+            "author": [reference("author", "a1"), reference("author", "gone"), reference("author", "a1")],
+            "zz": [reference("category", "c1")],
+        }));
+        let objects: HashMap<Reference, Box<RawValue>> = [(
+            Reference::new("author", "a1"),
+            RawValue::from_string(r#"{"id":"a1"}"#.into()).unwrap(),
+        )]
+        .into_iter()
+        .collect();
+        let scope = ReadScope::Only(vec!["author".into()]);
+        let substitutes = Substitutes {
+            scope: &scope,
+            objects: &objects,
+        };
+        let text = render_text(&model, &stored, Some(&substitutes)).unwrap();
+        let tree: Value = serde_json::from_str(text.get()).unwrap();
+        // Repeats kept, a deleted object left out, an unreadable type as stored.
+        assert_eq!(tree["author"], json!([{"id": "a1"}, {"id": "a1"}]));
+        assert_eq!(tree["zz"], json!([reference("category", "c1")]));
+        assert_eq!(tree["id"], "post-\"1\"");
+    }
+}
