@@ -4,7 +4,7 @@
 //! the response is still delivered.
 
 use async_graphql::Context;
-use async_graphql::dynamic::{Field, FieldFuture, ResolverContext, TypeRef};
+use async_graphql::dynamic::{Field, FieldFuture, FieldValue, ResolverContext, TypeRef};
 
 use crate::auth::{Action, Principal};
 use crate::error::AppError;
@@ -21,6 +21,21 @@ pub enum Need {
 
 fn report(ctx: &Context<'_>, error: async_graphql::Error) {
     ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+}
+
+/// A field answered without a future (most fields read their parent): its value, or
+/// null with its error reported at its path.
+pub fn ready<'a>(
+    ctx: &ResolverContext<'a>,
+    result: async_graphql::Result<Option<FieldValue<'a>>>,
+) -> FieldFuture<'a> {
+    match result {
+        Ok(value) => FieldFuture::Value(value),
+        Err(error) => {
+            report(ctx.ctx, error);
+            FieldFuture::Value(None)
+        }
+    }
 }
 
 pub fn guarded<F>(name: impl Into<String>, ty: impl Into<TypeRef>, need: Need, resolver: F) -> Field

@@ -18,7 +18,7 @@ use crate::content::filter::{
 use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
 use crate::error::AppError;
 use crate::graphql::errors::IntoGraphql;
-use crate::graphql::guard::{Need, guarded};
+use crate::graphql::guard::{Need, guarded, ready};
 use crate::graphql::limits::DEFAULT_FIRST;
 
 /// A page of objects as a connection's parent value.
@@ -35,11 +35,9 @@ pub(super) fn connection_types(names: &Names) -> [Object; 3] {
         TypeRef::named(&names.object),
         read.clone(),
         |ctx| {
-            FieldFuture::new(async move {
-                // The edge is its node: the same object, lent, not copied.
-                let item = object_of(&ctx)?;
-                Ok(Some(FieldValue::borrowed_any(item)))
-            })
+            // The edge is its node: the same object, lent, not copied.
+            let item = object_of(&ctx).map(|item| Some(FieldValue::borrowed_any(item)));
+            ready(&ctx, item)
         },
     ));
     let page_info = Object::new(names.derived("PageInfo")).field(guarded(
@@ -47,10 +45,8 @@ pub(super) fn connection_types(names: &Names) -> [Object; 3] {
         TypeRef::named(TypeRef::BOOLEAN),
         read.clone(),
         |ctx| {
-            FieldFuture::new(async move {
-                let has_next = *ctx.parent_value.try_downcast_ref::<bool>()?;
-                Ok(Some(FieldValue::value(has_next)))
-            })
+            let has_next = ctx.parent_value.try_downcast_ref::<bool>();
+            ready(&ctx, has_next.map(|b| Some(FieldValue::value(*b))))
         },
     ));
     let connection = Object::new(names.derived("Connection"))
@@ -59,15 +55,12 @@ pub(super) fn connection_types(names: &Names) -> [Object; 3] {
             TypeRef::named_list(names.derived("Edge")),
             read.clone(),
             |ctx| {
-                FieldFuture::new(async move {
-                    let connection = ctx.parent_value.try_downcast_ref::<Connection>()?;
-                    Ok(Some(FieldValue::list(
-                        connection
-                            .items
-                            .iter()
-                            .map(|item| FieldValue::borrowed_any(item)),
-                    )))
-                })
+                let edges = ctx.parent_value.try_downcast_ref::<Connection>().map(|c| {
+                    Some(FieldValue::list(
+                        c.items.iter().map(|item| FieldValue::borrowed_any(item)),
+                    ))
+                });
+                ready(&ctx, edges)
             },
         ))
         .field(guarded(
@@ -75,10 +68,8 @@ pub(super) fn connection_types(names: &Names) -> [Object; 3] {
             TypeRef::named(names.derived("PageInfo")),
             read.clone(),
             |ctx| {
-                FieldFuture::new(async move {
-                    let connection = ctx.parent_value.try_downcast_ref::<Connection>()?;
-                    Ok(Some(FieldValue::owned_any(connection.has_next)))
-                })
+                let page_info = ctx.parent_value.try_downcast_ref::<Connection>();
+                ready(&ctx, page_info.map(|c| Some(FieldValue::owned_any(c.has_next))))
             },
         ))
         .field(guarded(
@@ -86,10 +77,8 @@ pub(super) fn connection_types(names: &Names) -> [Object; 3] {
             TypeRef::named(TypeRef::INT),
             read,
             |ctx| {
-                FieldFuture::new(async move {
-                    let connection = ctx.parent_value.try_downcast_ref::<Connection>()?;
-                    Ok(Some(FieldValue::value(connection.total as i64)))
-                })
+                let total = ctx.parent_value.try_downcast_ref::<Connection>();
+                ready(&ctx, total.map(|c| Some(FieldValue::value(c.total as i64))))
             },
         ));
     [connection, edge, page_info]

@@ -14,21 +14,20 @@ use crate::content::definitions::model::SchemaType;
 use crate::content::refs::Reference;
 use crate::error::AppError;
 use crate::graphql::errors::IntoGraphql;
-use crate::graphql::guard::{Need, guarded};
+use crate::graphql::guard::{Need, guarded, ready};
 use crate::graphql::loader::RelationLoader;
 
 /// A scalar read from the parent object (a rendered content object or part of one).
 pub(super) fn json_field(name: &str, ty: TypeRef, need: Need, key: &str) -> Field {
     let key = key.to_owned();
     guarded(name, ty, need, move |ctx| {
-        let key = key.clone();
-        FieldFuture::new(async move {
-            let parent = object_of(&ctx)?;
-            Ok(parent
+        let value = object_of(&ctx).map(|parent| {
+            parent
                 .get(&key)
                 .filter(|v| !v.is_null())
-                .map(|v| FieldValue::value(to_graphql(v))))
-        })
+                .map(|v| FieldValue::value(to_graphql(v)))
+        });
+        ready(&ctx, value)
     })
 }
 
@@ -84,10 +83,10 @@ pub(super) fn object_type(
             TypeRef::named(INTERNAL_TYPE),
             read.clone(),
             |ctx| {
-                FieldFuture::new(async move {
-                    let parent = object_of(&ctx)?;
-                    Ok(parent.get("internal").cloned().map(FieldValue::owned_any))
-                })
+                // Lent from the parent, as edges lend their nodes.
+                let internal = object_of(&ctx)
+                    .map(|parent| parent.get("internal").map(FieldValue::borrowed_any));
+                ready(&ctx, internal)
             },
         ));
     for property in &names.model.properties {
