@@ -66,17 +66,19 @@ pub(super) fn encode(mut batch: BatchResponse, graphql_media: bool) -> (StatusCo
     } else {
         StatusCode::OK
     };
-    let mut body = serde_json::to_value(&batch).unwrap_or_default();
-    if request_error {
+    // Written straight from the response, so fields keep the order of the selection
+    // (no tree in between, which would also sort them).
+    let body = if request_error {
         // Nothing ran, so there is no `data` entry at all.
+        let mut body = serde_json::to_value(&batch).unwrap_or_default();
         if let Some(object) = body.as_object_mut() {
             object.remove("data");
         }
-    }
-    (
-        status,
-        Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
-    )
+        serde_json::to_vec(&body)
+    } else {
+        serde_json::to_vec(&batch)
+    };
+    (status, Bytes::from(body.unwrap_or_default()))
 }
 
 pub(super) fn respond(batch: BatchResponse, graphql_media: bool) -> HttpResponse {

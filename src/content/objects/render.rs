@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use entity::content_object;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
@@ -56,19 +56,35 @@ impl<'a> From<&'a content_object::Model> for Meta<'a> {
     }
 }
 
-fn internal(meta: &Meta<'_>, title: String) -> Value {
-    json!({
-        "contentType": meta.content_type,
-        "createdAt": format_iso(meta.created_at),
-        "updatedAt": format_iso(meta.updated_at),
-        "deletedAt": meta.deleted_at.map(format_iso).unwrap_or_default(),
-        "workflowState": "saved",
-        "objectTitle": title,
-        "latestVersion": meta.version,
-        "status": "public",
-        "publicVersion": -1,
-        "publishedAt": "",
-    })
+/// `internal` as Flotiq writes it; fields in the order a sorted map writes them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Internal<'a> {
+    content_type: &'a str,
+    created_at: String,
+    deleted_at: String,
+    latest_version: i32,
+    object_title: String,
+    public_version: i32,
+    published_at: &'static str,
+    status: &'static str,
+    updated_at: String,
+    workflow_state: &'static str,
+}
+
+fn internal<'a>(meta: &Meta<'a>, title: String) -> Internal<'a> {
+    Internal {
+        content_type: meta.content_type,
+        created_at: format_iso(meta.created_at),
+        deleted_at: meta.deleted_at.map(format_iso).unwrap_or_default(),
+        latest_version: meta.version,
+        object_title: title,
+        public_version: -1,
+        published_at: "",
+        status: "public",
+        updated_at: format_iso(meta.updated_at),
+        workflow_state: "saved",
+    }
 }
 
 /// The object as a tree: `id`, `internal`, then its properties (write answers and
@@ -80,7 +96,7 @@ fn render_data(model: &TypeModel, mut object: Map<String, Value>, meta: &Meta<'_
         .filter(|p| p.title_part)
         .filter_map(|p| object.get(&p.name).and_then(Value::as_str))
         .collect();
-    let internal = internal(meta, title.join(" "));
+    let internal = serde_json::to_value(internal(meta, title.join(" "))).unwrap_or_default();
     object.insert("id".into(), json!(meta.object_id));
     object.insert("internal".into(), internal);
     Value::Object(object)
@@ -119,6 +135,8 @@ pub struct Substitutes<'a> {
 }
 
 /// The object as JSON text in one pass, keys in the order a tree would write them.
+/// Stored values are written as the text they are (serde_json writes a `RawValue`
+/// verbatim), so nothing is parsed below the top level and nothing is validated twice.
 pub fn render_text(
     model: &TypeModel,
     row: &StoredObject,
@@ -132,91 +150,103 @@ pub fn render_text(
         .filter_map(|p| stored.get(&Name(Cow::Borrowed(&p.name))))
         .filter_map(|raw| serde_json::from_str::<String>(raw.get()).ok())
         .collect();
-    let meta = Meta::from(row);
-    let id = Value::String(row.object_id.clone());
-    let internal = internal(&meta, title.join(" "));
-    let mut out: Vec<u8> = Vec::with_capacity(row.data.len() + 400);
-    out.push(b'{');
-    let mut first = true;
-    let mut put_key = |out: &mut Vec<u8>, key: &str| {
-        if !std::mem::take(&mut first) {
-            out.push(b',');
-        }
-        push_json(out, &key);
-        out.push(b':');
-    };
-    // `id` and `internal` take their places among the stored keys (which never hold
-    // them) as in a tree's sorted map.
-    let mut ours = [("id", &id), ("internal", &internal)]
-        .into_iter()
-        .peekable();
+    let mut entries = Vec::with_capacity(stored.len() + 2);
     for (name, raw) in &stored {
         let key: &str = &name.0;
         if key == "id" || key == "internal" {
             continue;
         }
-        while let Some((our_key, value)) = ours.next_if(|(k, _)| *k < key) {
-            put_key(&mut out, our_key);
-            push_json(&mut out, value);
-        }
-        put_key(&mut out, key);
         let relation = model
             .properties
             .iter()
             .any(|p| p.name == key && p.relation.is_some());
-        match substitutes {
-            Some(substitutes) if relation => push_relation(&mut out, raw, substitutes)?,
-            _ => out.extend_from_slice(raw.get().as_bytes()),
-        }
+        entries.push(match substitutes {
+            Some(substitutes) if relation => match related(raw, substitutes) {
+                Some(items) => (key, Entry::Items(items)),
+                None => (key, Entry::Raw(raw)),
+            },
+            _ => (key, Entry::Raw(raw)),
+        });
     }
-    for (our_key, value) in ours {
-        put_key(&mut out, our_key);
-        push_json(&mut out, value);
-    }
-    out.push(b'}');
-    let text = String::from_utf8(out)
-        .map_err(|_| AppError::Internal("rendered object is not UTF-8".into()))?;
-    RawValue::from_string(text).map_err(corrupt)
-}
-
-/// A relation's references with the loaded objects in their place.
-fn push_relation(
-    out: &mut Vec<u8>,
-    raw: &RawValue,
-    substitutes: &Substitutes<'_>,
-) -> AppResult<()> {
-    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
-        out.extend_from_slice(raw.get().as_bytes());
-        return Ok(());
+    let rendering = Rendering {
+        entries,
+        id: &row.object_id,
+        internal: internal(&Meta::from(row), title.join(" ")),
     };
-    out.push(b'[');
-    let mut first = true;
-    for item in items {
-        let reference = serde_json::from_str::<Value>(item.get())
-            .ok()
-            .and_then(|value| Reference::from_item(&value));
-        let text = match reference {
-            Some(key) if substitutes.scope.contains(&key.type_name) => {
-                match substitutes.objects.get(&key) {
-                    Some(object) => object.get(),
-                    None => continue,
-                }
-            }
-            _ => item.get(),
-        };
-        if !std::mem::take(&mut first) {
-            out.push(b',');
-        }
-        out.extend_from_slice(text.as_bytes());
-    }
-    out.push(b']');
-    Ok(())
+    serde_json::value::to_raw_value(&rendering).map_err(corrupt)
 }
 
-fn push_json(out: &mut Vec<u8>, value: &impl serde::Serialize) {
-    // Strings and trees of our own into memory: serde_json fails only on I/O or on
-    // maps with non-string keys, neither of which can happen here.
-    let _ = serde_json::to_writer(out, value);
+/// One stored property as written: its stored text, or a relation's items.
+enum Entry<'a> {
+    Raw(&'a RawValue),
+    Items(Vec<&'a RawValue>),
+}
+
+impl Serialize for Entry<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Entry::Raw(raw) => raw.serialize(serializer),
+            Entry::Items(items) => items.serialize(serializer),
+        }
+    }
+}
+
+struct Rendering<'a> {
+    /// Sorted by key, as stored properties come.
+    entries: Vec<(&'a str, Entry<'a>)>,
+    id: &'a str,
+    internal: Internal<'a>,
+}
+
+impl Serialize for Rendering<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.entries.len() + 2))?;
+        // `id` and `internal` take their places among the stored keys (which never
+        // hold them), as in a tree's sorted map.
+        let (mut id, mut internal) = (Some(self.id), Some(&self.internal));
+        for (key, entry) in &self.entries {
+            if *key > "id"
+                && let Some(id) = id.take()
+            {
+                map.serialize_entry("id", id)?;
+            }
+            if *key > "internal"
+                && let Some(internal) = internal.take()
+            {
+                map.serialize_entry("internal", internal)?;
+            }
+            map.serialize_entry(key, entry)?;
+        }
+        if let Some(id) = id {
+            map.serialize_entry("id", id)?;
+        }
+        if let Some(internal) = internal {
+            map.serialize_entry("internal", internal)?;
+        }
+        map.end()
+    }
+}
+
+/// A relation's items with the loaded objects in place of readable references; `None`
+/// when the stored value is not a list (it is written as stored).
+fn related<'a>(raw: &'a RawValue, substitutes: &Substitutes<'a>) -> Option<Vec<&'a RawValue>> {
+    let items = serde_json::from_str::<Vec<&RawValue>>(raw.get()).ok()?;
+    let items = items
+        .into_iter()
+        .filter_map(|item| {
+            let reference = serde_json::from_str::<Value>(item.get())
+                .ok()
+                .and_then(|value| Reference::from_item(&value));
+            match reference {
+                Some(key) if substitutes.scope.contains(&key.type_name) => {
+                    substitutes.objects.get(&key).map(AsRef::as_ref)
+                }
+                _ => Some(item),
+            }
+        })
+        .collect();
+    Some(items)
 }
 
 /// What a write answers: the object as stored, or to a caller that may not read the
@@ -266,6 +296,7 @@ mod tests {
                 property("title", None, true),
                 property("_under", None, false),
                 property("zz", Some("category"), false),
+                property("solo", Some("author"), false),
             ],
             object_schema: Value::Null,
         }
@@ -314,6 +345,7 @@ mod tests {
         let stored = row(json!({
             "author": [reference("author", "a1"), reference("author", "gone"), reference("author", "a1")],
             "zz": [reference("category", "c1")],
+            "solo": null,
         }));
         let objects: HashMap<Reference, Box<RawValue>> = [(
             Reference::new("author", "a1"),
@@ -331,6 +363,11 @@ mod tests {
         // Repeats kept, a deleted object left out, an unreadable type as stored.
         assert_eq!(tree["author"], json!([{"id": "a1"}, {"id": "a1"}]));
         assert_eq!(tree["zz"], json!([reference("category", "c1")]));
+        // A relation stored as something else than a list is written as stored.
+        assert!(
+            tree["solo"].is_null() && tree.get("solo").is_some(),
+            "{tree}"
+        );
         assert_eq!(tree["id"], "post-\"1\"");
     }
 }

@@ -69,7 +69,10 @@ pub(super) fn connection_types(names: &Names) -> [Object; 3] {
             read.clone(),
             |ctx| {
                 let page_info = ctx.parent_value.try_downcast_ref::<Connection>();
-                ready(&ctx, page_info.map(|c| Some(FieldValue::owned_any(c.has_next))))
+                ready(
+                    &ctx,
+                    page_info.map(|c| Some(FieldValue::owned_any(c.has_next))),
+                )
             },
         ))
         .field(guarded(

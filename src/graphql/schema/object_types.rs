@@ -85,7 +85,7 @@ pub(super) fn object_type(
             |ctx| {
                 // Lent from the parent, as edges lend their nodes.
                 let internal = object_of(&ctx)
-                    .map(|parent| parent.get("internal").map(FieldValue::borrowed_any));
+                    .map(|parent| parent.get("internal").map(|i| FieldValue::borrowed_any(i)));
                 ready(&ctx, internal)
             },
         ));
