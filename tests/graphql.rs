@@ -973,3 +973,25 @@ async fn each_key_sees_a_schema_of_exactly_its_scope() {
         }
     }
 }
+
+#[tokio::test]
+async fn answers_keep_the_order_of_the_selection() {
+    let app = TestApp::with_demo().await;
+    // Selected against alphabetical order at every level, aliases included.
+    let query =
+        r#"{ post(first: 1) { totalCount edges { node { title z: id author { name id } } } } }"#;
+    let body = json!({ "query": query }).to_string();
+    let text = app
+        .post_raw("/api/v2/graphql", &app.ro, Some("application/json"), &body)
+        .await
+        .text()
+        .await
+        .expect("body");
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {text}"))
+    };
+    assert!(at("\"totalCount\"") < at("\"edges\""), "{text}");
+    assert!(at("\"title\"") < at("\"z\""), "{text}");
+    assert!(text.contains(r#""author":[{"name":"#), "{text}");
+}
