@@ -528,3 +528,41 @@ async fn searches_never_cross_accounts_in_either_plan() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_property_named_like_a_hit_field_does_not_shadow_it() {
+    let app = TestApp::spawn().await;
+    let (text_schema, text_config) = common::text_property("Text");
+    let props = [
+        ("title", text_schema.clone(), text_config.clone()),
+        ("object_data", text_schema, text_config),
+    ];
+    let (status, body) = app
+        .post(
+            "/api/v1/internal/contenttype",
+            &app.rw,
+            &common::definition("note", &props, &[]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let note = json!({"id": "note-1", "title": "quokka", "object_data": "stored"});
+    let (status, body) = app.post("/api/v1/content/note", &app.rw, &note).await;
+    assert_eq!(status, 200, "{body}");
+    let text = app
+        .client
+        .get(app.url("/api/v1/search?q=quokka"))
+        .header("x-auth-token", &app.ro)
+        .send()
+        .await
+        .expect("search")
+        .text()
+        .await
+        .expect("body");
+    // Once, as the hit's own field: the object as JSON text.
+    assert_eq!(text.matches("\"object_data\":").count(), 1, "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let object: Value =
+        serde_json::from_str(body["data"][0]["item"]["object_data"].as_str().unwrap()).unwrap();
+    assert_eq!(object["object_data"], "stored");
+    assert_eq!(object["id"], "note-1");
+}

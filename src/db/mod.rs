@@ -126,6 +126,19 @@ pub struct Db {
     quick: Option<Arc<quick::QuickReads>>,
 }
 
+/// What one step of a read statement may cost. SQLite interrupts a statement only
+/// between the steps of its program, and one step that evaluates an expression on a
+/// stored value (a `LIKE`, a `json_extract` over a large object) takes as long as the
+/// value is large: such statements never run in the request's thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadKind {
+    /// Lookups by key or id, pages in index order, stored counts, full-text matches:
+    /// every step is bounded by the index.
+    Indexed,
+    /// Filters, ordering by a property, text matched with `LIKE`: run on the pool.
+    Evaluating,
+}
+
 /// Called after every statement, quick or pooled (sea-orm's metric hook).
 pub type MetricCallback = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
 
@@ -146,13 +159,17 @@ impl Db {
         self.quick = quick::QuickReads::on(&self.connection, Some(callback)).map(Arc::new);
     }
 
-    /// The rows of a read statement, read in this thread when SQLite can answer it
-    /// within the quick budget; `None` means "ask the pool".
+    /// The rows of a read statement, read in this thread when it is `Indexed` and SQLite
+    /// answers it within the quick budget; `None` means "ask the pool".
     pub fn quick<T>(
         &self,
         sql: &Sql,
+        kind: ReadKind,
         map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Option<Vec<T>> {
+        if kind == ReadKind::Evaluating {
+            return None;
+        }
         self.quick.as_ref()?.query(sql, map)
     }
 }

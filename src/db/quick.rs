@@ -23,6 +23,9 @@ const STEPS_PER_TICK: i32 = 1_000;
 /// Ticks a statement may take here before it is handed to the pool (about 50,000
 /// steps: every page, count and lookup of ordinary size; not a scan of a large type).
 const TICKS_PER_STATEMENT: u32 = 50;
+/// Time a statement may take here, whatever its steps: a second guard, since steps
+/// differ in cost (callers send only statements whose steps are bounded, `ReadKind`).
+const TIME_PER_STATEMENT: Duration = Duration::from_millis(2);
 /// Idle connections kept; more are opened under load and closed when given back.
 const MAX_IDLE: usize = 16;
 const PREPARED_PER_CONNECTION: usize = 64;
@@ -35,8 +38,32 @@ pub struct QuickReads {
 
 struct Reader {
     connection: rusqlite::Connection,
-    /// Ticks left to the running statement; the progress handler interrupts at zero.
-    ticks: Arc<AtomicU32>,
+    budget: Arc<Budget>,
+}
+
+/// What the running statement has left; the progress handler interrupts once either
+/// runs out.
+struct Budget {
+    ticks: AtomicU32,
+    deadline: Mutex<Instant>,
+}
+
+impl Budget {
+    fn renew(&self) {
+        self.ticks.store(TICKS_PER_STATEMENT, Ordering::Relaxed);
+        if let Ok(mut deadline) = self.deadline.lock() {
+            *deadline = Instant::now() + TIME_PER_STATEMENT;
+        }
+    }
+
+    /// One tick; true when the statement must stop.
+    fn spent(&self) -> bool {
+        let out_of_ticks = self
+            .ticks
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| t.checked_sub(1))
+            .is_err();
+        out_of_ticks || self.deadline.lock().map_or(true, |d| Instant::now() > *d)
+    }
 }
 
 impl QuickReads {
@@ -69,7 +96,7 @@ impl QuickReads {
     ) -> Option<Vec<T>> {
         let params: Vec<SqliteValue> = sql.values.iter().map(bindable).collect::<Option<_>>()?;
         let reader = self.take()?;
-        reader.ticks.store(TICKS_PER_STATEMENT, Ordering::Relaxed);
+        reader.budget.renew();
         let started = Instant::now();
         let rows = (|| {
             let mut statement = reader.connection.prepare_cached(&sql.text)?;
@@ -77,15 +104,19 @@ impl QuickReads {
             rows.collect::<rusqlite::Result<Vec<T>>>()
         })();
         self.give_back(reader);
-        if let Some(metric) = &self.metric {
-            metric(&sea_orm::metric::Info {
-                elapsed: started.elapsed(),
-                statement: &sql.statement(),
-                failed: rows.is_err(),
-            });
-        }
         match rows {
-            Ok(rows) => Some(rows),
+            Ok(rows) => {
+                // Reported like the pool's statements; one handed to the pool is
+                // reported there, once.
+                if let Some(metric) = &self.metric {
+                    metric(&sea_orm::metric::Info {
+                        elapsed: started.elapsed(),
+                        statement: &sql.statement(),
+                        failed: false,
+                    });
+                }
+                Some(rows)
+            }
             Err(rusqlite::Error::SqliteFailure(failure, _))
                 if failure.code == rusqlite::ErrorCode::OperationInterrupted =>
             {
@@ -128,19 +159,16 @@ fn open(path: &Path) -> Option<Reader> {
     // A busy database is the pool's to wait for, with its timeout.
     connection.busy_timeout(Duration::ZERO).ok()?;
     connection.set_prepared_statement_cache_capacity(PREPARED_PER_CONNECTION);
-    let ticks = Arc::new(AtomicU32::new(TICKS_PER_STATEMENT));
-    let left = ticks.clone();
+    let budget = Arc::new(Budget {
+        ticks: AtomicU32::new(TICKS_PER_STATEMENT),
+        deadline: Mutex::new(Instant::now() + TIME_PER_STATEMENT),
+    });
+    let left = budget.clone();
+    // The handler's true interrupts the statement.
     connection
-        .progress_handler(
-            STEPS_PER_TICK,
-            Some(move || {
-                // true interrupts the statement.
-                left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| t.checked_sub(1))
-                    .is_err()
-            }),
-        )
+        .progress_handler(STEPS_PER_TICK, Some(move || left.spent()))
         .ok()?;
-    Some(Reader { connection, ticks })
+    Some(Reader { connection, budget })
 }
 
 /// A bound value as SQLite takes it; `None` for kinds our read statements never bind,
@@ -206,6 +234,12 @@ mod tests {
              SELECT COUNT(*) FROM c",
         );
         assert_eq!(quick.query(&long, |row| row.get::<_, i64>(0)), None);
+        // A few steps that each take long are stopped by the clock once one ends.
+        let slow = sql(
+            "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000) \
+             SELECT MAX(LENGTH(printf('%.*c', 400000 + i, 'x'))) FROM c",
+        );
+        assert_eq!(quick.query(&slow, |row| row.get::<_, i64>(0)), None);
         // The interrupted connection serves the next statement.
         assert_eq!(
             quick.query(&short, |row| row.get::<_, i64>(0)),

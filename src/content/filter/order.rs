@@ -13,6 +13,13 @@ pub struct Ordering {
     pub(super) empty_first: bool,
 }
 
+impl Ordering {
+    /// Whether rows are ordered by a value read from their JSON (no index delivers it).
+    pub fn by_property(&self) -> bool {
+        matches!(self.target, Target::Prop { .. })
+    }
+}
+
 /// `order_direction`: `asc` (the default) or `desc`.
 pub fn parse_direction(direction: Option<&str>) -> AppResult<bool> {
     match direction.map(str::to_ascii_lowercase).as_deref() {

@@ -8,14 +8,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::render::{Name, Substitutes, render_text, render_value, stored_properties};
+use super::render::{Name, Substitutes, render_text, render_value, stored_properties, weight};
 use super::stored::{COLUMNS, StoredObject, fetch};
 use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
 use crate::content::definitions::TypeModel;
 use crate::content::refs::Reference;
 use crate::content::scope::push_live;
-use crate::db::{Db, Sql};
+use crate::db::{Db, ReadKind, Sql};
 use crate::error::{AppError, AppResult};
 
 pub const MAX_DEPTH: u8 = 2;
@@ -98,7 +98,8 @@ pub(crate) async fn load(
     let mut objects = HashMap::new();
     for (key, row) in load_rows(db, principal, keys).await? {
         if let Some(model) = models.get(&row.content_type) {
-            objects.insert(key, (render_value(model, &row)?, row.weight()));
+            let weight = weight(Some(model), &row);
+            objects.insert(key, (render_value(model, &row)?, weight));
         }
     }
     Ok(objects)
@@ -133,7 +134,7 @@ async fn load_chunk(
     if sql.text.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(fetch(db, &sql)
+    Ok(fetch(db, &sql, ReadKind::Indexed)
         .await?
         .into_iter()
         .map(|row| (Reference::new(&row.content_type, &row.object_id), row))
@@ -201,10 +202,17 @@ pub async fn render_hydrated(
         return Err(too_many(embedded));
     }
     let first = load_rows(db, principal, &top.iter().cloned().collect()).await?;
-    let weight_of = |loaded: &HashMap<Reference, StoredObject>, key: &Reference| {
-        loaded.get(key).map_or(0, StoredObject::weight)
+    // Each loaded object is weighed once, however many copies the answer holds.
+    let weights = |loaded: &HashMap<Reference, StoredObject>| -> HashMap<Reference, u64> {
+        loaded
+            .iter()
+            .map(|(key, row)| (key.clone(), weight(models.get(&row.content_type), row)))
+            .collect()
     };
-    let mut bytes: u64 = top.iter().map(|key| weight_of(&first, key)).sum();
+    let weight_of =
+        |weights: &HashMap<Reference, u64>, key: &Reference| weights.get(key).copied().unwrap_or(0);
+    let first_weights = weights(&first);
+    let mut bytes: u64 = top.iter().map(|key| weight_of(&first_weights, key)).sum();
     let mut second_texts = None;
     if depth >= 2 {
         let refs_of: HashMap<&Reference, Vec<Reference>> = first
@@ -222,11 +230,12 @@ pub async fn render_hydrated(
         }
         let wanted: BTreeSet<Reference> = refs_of.values().flatten().cloned().collect();
         let second = load_rows(db, principal, &wanted).await?;
+        let second_weights = weights(&second);
         bytes += top
             .iter()
             .filter_map(|key| refs_of.get(key))
             .flatten()
-            .map(|key| weight_of(&second, key))
+            .map(|key| weight_of(&second_weights, key))
             .sum::<u64>();
         second_texts = Some(texts(models, &second, None)?);
     }

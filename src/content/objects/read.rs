@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, Que
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::render::render_value;
+use super::render::{render_value, weight};
 
 use super::stored::{self, COLUMNS, StoredObject, fetch};
 use super::{ListParams, MAX_LIST_LIMIT, hydrate};
@@ -14,7 +14,7 @@ use crate::content::Page;
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::models::{Models, load};
 use crate::content::scope::{live_select, push_live};
-use crate::db::{Db, Sql};
+use crate::db::{Db, ReadKind, Sql};
 use crate::error::{AppError, AppResult};
 
 /// Looks up the type after the scope check, so a refusal reveals nothing about it.
@@ -85,7 +85,7 @@ pub async fn get(
         &principal.read_scope(),
     );
     sql.push(" AND object_id = ").bind(id.to_owned());
-    let rows = fetch(db, &sql).await?;
+    let rows = fetch(db, &sql, ReadKind::Indexed).await?;
     if rows.is_empty() {
         return Err(AppError::NotFound);
     }
@@ -122,6 +122,12 @@ pub async fn list(
             sql.push_condition(condition);
         }
     };
+    // Filters and ordering by a property evaluate stored values (`ReadKind`).
+    let kind = if params.filters.is_empty() && !params.ordering.by_property() {
+        ReadKind::Indexed
+    } else {
+        ReadKind::Evaluating
+    };
     let mut sql = Sql::new(db.get_database_backend());
     if params.filters.is_empty() && params.ids.is_empty() {
         // Unfiltered: the live count kept by the database's own triggers.
@@ -133,7 +139,7 @@ pub async fn list(
         sql.push("SELECT COUNT(*) AS num");
         where_clause(&mut sql);
     }
-    let total = stored::count(db, &sql).await?;
+    let total = stored::count(db, &sql, kind).await?;
 
     let mut sql = Sql::new(db.get_database_backend());
     // The page is chosen on the index alone (no JSON read for skipped rows), then
@@ -150,7 +156,7 @@ pub async fn list(
         .bind(params.offset as i64)
         .push(") ORDER BY ");
     sql.push_ordering(&params.ordering);
-    let rows = stored::fetch(db, &sql).await?;
+    let rows = stored::fetch(db, &sql, kind).await?;
     Ok(Page::new(rows, total, params.page, params.limit))
 }
 
@@ -162,7 +168,7 @@ pub async fn list_values(
     params: &ListParams,
 ) -> AppResult<(Page<Value>, u64)> {
     let page = list(db, principal, model, params).await?;
-    let weight = page.data.iter().map(StoredObject::weight).sum();
+    let weight = page.data.iter().map(|row| weight(Some(model), row)).sum();
     let values = page
         .data
         .iter()

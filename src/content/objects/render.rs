@@ -107,6 +107,28 @@ pub fn render(model: &TypeModel, row: &content_object::Model) -> Value {
     render_data(model, data, &row.into())
 }
 
+/// What an object weighs in an answer, known before it is rendered: its stored text,
+/// its title again (`internal.objectTitle` repeats the title properties), its id and
+/// about what the rest of `internal` adds.
+pub fn weight(model: Option<&TypeModel>, row: &StoredObject) -> u64 {
+    let data = row.data.len() as u64;
+    let fixed = 400 + row.object_id.len() as u64;
+    let Some(model) = model.filter(|m| m.properties.iter().any(|p| p.title_part)) else {
+        return data + fixed;
+    };
+    let title = match stored_properties(row) {
+        Ok(stored) => model
+            .properties
+            .iter()
+            .filter(|p| p.title_part)
+            .filter_map(|p| stored.get(&Name(Cow::Borrowed(&p.name))))
+            .map(|raw| raw.get().len() as u64 + 1)
+            .sum(),
+        Err(_) => data,
+    };
+    data + fixed + title
+}
+
 /// A stored row as a tree.
 pub fn render_value(model: &TypeModel, row: &StoredObject) -> AppResult<Value> {
     let data: Map<String, Value> = serde_json::from_str(&row.data).map_err(corrupt)?;

@@ -3,7 +3,7 @@
 
 use sea_orm::ConnectionTrait;
 
-use crate::db::{Db, Sql};
+use crate::db::{Db, ReadKind, Sql};
 use crate::error::AppResult;
 
 pub struct StoredObject {
@@ -18,22 +18,14 @@ pub struct StoredObject {
     pub version: i32,
 }
 
-impl StoredObject {
-    /// What the object weighs in an answer, known before it is rendered: its stored
-    /// text and about what `id` and `internal` add.
-    pub fn weight(&self) -> u64 {
-        self.data.len() as u64 + 400
-    }
-}
-
 /// The columns of a `StoredObject`, for `SELECT {COLUMNS} FROM content_objects`, in
 /// this order (quick reads take them by position).
 pub const COLUMNS: &str =
     "pk, content_type, object_id, data, created_at, updated_at, deleted_at, version";
 
 /// The rows of `sql` (which selects `COLUMNS`), read quickly where SQLite can.
-pub async fn fetch(db: &Db, sql: &Sql) -> AppResult<Vec<StoredObject>> {
-    let quick = db.quick(sql, |row| {
+pub async fn fetch(db: &Db, sql: &Sql, kind: ReadKind) -> AppResult<Vec<StoredObject>> {
+    let quick = db.quick(sql, kind, |row| {
         Ok(StoredObject {
             pk: row.get(0)?,
             content_type: row.get(1)?,
@@ -69,8 +61,8 @@ pub async fn fetch(db: &Db, sql: &Sql) -> AppResult<Vec<StoredObject>> {
 }
 
 /// The `num` column of a counting statement, read quickly where SQLite can.
-pub async fn count(db: &Db, sql: &Sql) -> AppResult<u64> {
-    match db.quick(sql, |row| row.get::<_, i64>("num")) {
+pub async fn count(db: &Db, sql: &Sql, kind: ReadKind) -> AppResult<u64> {
+    match db.quick(sql, kind, |row| row.get::<_, i64>("num")) {
         Some(rows) => Ok(rows.first().map_or(0, |n| u64::try_from(*n).unwrap_or(0))),
         None => crate::content::scope::count(&**db, sql).await,
     }

@@ -3,25 +3,24 @@
 //! pages are full and totals exact. Client text reaches the index only as plain words:
 //! quoted FTS5 terms on SQLite, `plainto_tsquery` on PostgreSQL.
 
+mod hits;
 mod plan;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
 use serde::{Serialize, Serializer};
-use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::definitions::model::is_name;
 use super::definitions::models::Models;
-use super::objects::hydrate::render_hydrated;
-use super::objects::stored::{self, COLUMNS, StoredObject, fetch};
+use super::objects::stored;
 use super::scope::count;
 use crate::auth::principal::ReadScope;
 use crate::auth::{Action, Principal};
-use crate::db::{Db, Sql};
+use crate::db::{Db, ReadKind, Sql};
 use crate::error::{AppError, AppResult};
-use crate::time::format_iso;
+pub use hits::Hit;
+use hits::render_hits;
 use plan::Plan;
 
 pub const MAX_BUCKETS: i64 = 100;
@@ -140,7 +139,14 @@ pub async fn search(
         sql.push("SELECT COUNT(*) AS num");
         plan.push_from_where(&mut sql, None);
     }
-    let total = stored::count(db, &sql).await?;
+    // Words matched by the full-text index alone are bounded per step; `fields[]`
+    // (LIKE) and filters evaluate stored values (`ReadKind`).
+    let kind = if plan.index_alone() {
+        ReadKind::Indexed
+    } else {
+        ReadKind::Evaluating
+    };
+    let total = stored::count(db, &sql, kind).await?;
 
     let hits = ranked_hits(db, &plan, scoped, total).await?;
     let data = render_hits(db, principal, models, hits, params.hydrate).await?;
@@ -240,7 +246,12 @@ async fn ranked_hits(
         .bind(params.limit as i64)
         .push(" OFFSET ")
         .bind(params.offset as i64);
-    if let Some(hits) = db.quick(&sql, |row| Ok((row.get("pk")?, row.get("score")?))) {
+    let kind = if plan.index_alone() {
+        ReadKind::Indexed
+    } else {
+        ReadKind::Evaluating
+    };
+    if let Some(hits) = db.quick(&sql, kind, |row| Ok((row.get("pk")?, row.get("score")?))) {
         return Ok(hits);
     }
     let hits = db.query_all_raw(sql.statement()).await?;
@@ -256,64 +267,6 @@ async fn ranked_hits(
     Ok(hits)
 }
 
-/// The hits' rows, rendered and hydrated, in rank order, with Flotiq's extra fields.
-async fn render_hits(
-    db: &Db,
-    principal: &Principal,
-    models: &Models,
-    hits: Vec<(i64, f64)>,
-    hydrate_depth: u8,
-) -> AppResult<Vec<Hit>> {
-    if hits.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT ")
-        .push(COLUMNS)
-        .push(" FROM content_objects WHERE pk IN ")
-        .bind_list(hits.iter().map(|(pk, _)| *pk));
-    let mut rows: HashMap<i64, StoredObject> = fetch(db, &sql)
-        .await?
-        .into_iter()
-        .map(|row| (row.pk, row))
-        .collect();
-    let mut ranked = Vec::with_capacity(hits.len());
-    let mut scores = Vec::with_capacity(hits.len());
-    for (pk, score) in hits {
-        let Some(row) = rows.remove(&pk) else {
-            continue;
-        };
-        if models.by_name.contains_key(&row.content_type) {
-            scores.push(score);
-            ranked.push(row);
-        }
-    }
-    let items = render_hydrated(db, principal, &models.by_name, &ranked, hydrate_depth).await?;
-    items
-        .into_iter()
-        .zip(scores)
-        .zip(ranked)
-        .map(|((object, score), row)| {
-            // Flotiq's search hit: the object, its own text as `object_data`, and
-            // `@timestamp`, written ahead of the object's keys.
-            let mut text = String::with_capacity(2 * object.get().len() + 64);
-            text.push_str("{\"@timestamp\":");
-            text.push_str(&Value::String(format_iso(row.updated_at)).to_string());
-            text.push_str(",\"object_data\":");
-            text.push_str(&Value::String(object.get().to_owned()).to_string());
-            text.push(',');
-            text.push_str(&object.get()[1..]);
-            let item = RawValue::from_string(text)
-                .map_err(|err| AppError::Internal(format!("search hit: {err}")))?;
-            Ok(Hit {
-                score,
-                item,
-                content_type: row.content_type,
-            })
-        })
-        .collect()
-}
-
 /// One page of hits, in Flotiq's search shape.
 #[derive(Debug, Serialize)]
 pub struct SearchPage {
@@ -323,15 +276,6 @@ pub struct SearchPage {
     pub count: u64,
     pub data: Vec<Hit>,
     pub summary: Summary,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Hit {
-    pub score: f64,
-    /// The rendered (and hydrated) object, with `object_data` and `@timestamp`.
-    pub item: Box<RawValue>,
-    #[serde(skip)]
-    pub content_type: String,
 }
 
 #[derive(Debug, Serialize)]
