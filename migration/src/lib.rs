@@ -7,6 +7,11 @@ pub use sea_orm_migration::prelude::*;
 pub use m20261126_000008_add_search_scope::scope_token;
 pub use m20261201_000009_add_unique_values::{unique_property, unique_value};
 
+/// The unique index of live objects by (account, type, id), created by the first
+/// migration; reads by id name it on SQLite, whose planner otherwise prefers the listing
+/// index (a scan of the whole type) for `object_id IN (...)` when it has no statistics.
+pub const LIVE_ID_INDEX: &str = "idx_content_objects_live_id";
+
 mod m20261126_000001_create_system_tables;
 mod m20261126_000002_add_search_index;
 mod m20261126_000003_add_schema_revision;

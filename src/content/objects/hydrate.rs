@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
 use crate::content::definitions::TypeModel;
 use crate::content::refs::Reference;
-use crate::content::scope::push_live;
+use crate::content::scope::{push_from_by_id, push_live};
 use crate::db::{Db, ReadKind, Sql};
 use crate::error::{AppError, AppResult};
 
@@ -125,9 +125,8 @@ async fn load_chunk(
         if i > 0 {
             sql.push(" UNION ALL ");
         }
-        sql.push("SELECT ")
-            .push(COLUMNS)
-            .push(" FROM content_objects WHERE ");
+        sql.push("SELECT ").push(COLUMNS);
+        push_from_by_id(&mut sql);
         push_live(&mut sql, "", principal.account_id(), Some(type_name), scope);
         sql.push(" AND object_id IN ").bind_list(ids);
     }

@@ -13,7 +13,7 @@ use crate::auth::{Action, Principal};
 use crate::content::Page;
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::models::{Models, load};
-use crate::content::scope::{live_select, push_live};
+use crate::content::scope::{live_select, push_from_by_id, push_live};
 use crate::db::{Db, ReadKind, Sql};
 use crate::error::{AppError, AppResult};
 
@@ -74,9 +74,8 @@ pub async fn get(
 ) -> AppResult<Box<RawValue>> {
     models.authorized(principal, type_name, &[Action::Read])?;
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT ")
-        .push(COLUMNS)
-        .push(" FROM content_objects WHERE ");
+    sql.push("SELECT ").push(COLUMNS);
+    push_from_by_id(&mut sql);
     push_live(
         &mut sql,
         "",
@@ -112,7 +111,11 @@ pub async fn list(
     let type_name = model.name.as_str();
     let scope = principal.read_scope();
     let where_clause = |sql: &mut Sql| {
-        sql.push(" FROM content_objects WHERE ");
+        if params.ids.is_empty() {
+            sql.push(" FROM content_objects WHERE ");
+        } else {
+            push_from_by_id(sql);
+        }
         push_live(sql, "", principal.account_id(), Some(type_name), &scope);
         if !params.ids.is_empty() {
             sql.push(" AND object_id IN ").bind_list(params.ids.clone());
