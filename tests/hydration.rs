@@ -239,3 +239,70 @@ async fn statements_per_page_do_not_grow_with_objects() {
         );
     }
 }
+
+/// On SQLite, related objects are read by id from the live-id index, never by scanning
+/// every object of their type (which its planner preferred without statistics).
+#[tokio::test]
+async fn related_objects_are_read_by_id_whatever_their_type_holds() {
+    let app = TestApp::uncounted().await;
+    if !app.database_url.starts_with("sqlite") {
+        return;
+    }
+    chain(&app).await;
+    let key = app
+        .user_key(&[("top", "r"), ("middle", "r"), ("leaf", "r")])
+        .await;
+    // Many ids: SQLite's planner weighs an IN list by its length.
+    let many: String = (1..=100).map(|i| format!("&ids[]=m{i}")).collect();
+    let many_ids = format!("/api/v1/content/middle?limit=100{many}");
+    let refs: Vec<Value> = (1..=100)
+        .map(|i| reference("middle", &format!("m{i}")))
+        .collect();
+    let middles: Vec<Value> = (2..=100)
+        .map(
+            |i| json!({"id": format!("m{i}"), "name": "Middle", "leaf": [reference("leaf", "l1")]}),
+        )
+        .collect();
+    let (status, body) = app
+        .post("/api/v1/content/middle/batch", &app.rw, &json!(middles))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let hub = json!({"id": "hub", "name": "Hub", "middle": refs});
+    assert_eq!(app.post("/api/v1/content/top", &app.rw, &hub).await.0, 200);
+    for path in [
+        "/api/v1/content/top?hydrate=2",
+        "/api/v1/content/top/hub?hydrate=2",
+        many_ids.as_str(),
+    ] {
+        let by_id: Vec<_> = app
+            .record_statements(path, &key)
+            .await
+            .into_iter()
+            .filter(|s| s.sql.contains("object_id IN") || s.sql.contains("object_id = "))
+            .collect();
+        assert!(!by_id.is_empty(), "{path}: no read by id");
+        for statement in by_id {
+            let explain = sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Sqlite,
+                format!("EXPLAIN QUERY PLAN {}", statement.sql),
+                statement.values.map(|v| v.0).unwrap_or_default(),
+            );
+            let plan: Vec<String> = app
+                .db
+                .query_all_raw(explain)
+                .await
+                .expect("plan")
+                .iter()
+                .map(|row| row.try_get::<String>("", "detail").expect("detail"))
+                .collect();
+            // By the live-id index or by row id; never the listing index, never a scan.
+            assert!(
+                plan.iter().all(|line| !line.contains("content_objects")
+                    || line.contains("idx_content_objects_live_id")
+                    || line.contains("INTEGER PRIMARY KEY")),
+                "{path}: {plan:?} for {}",
+                statement.sql
+            );
+        }
+    }
+}

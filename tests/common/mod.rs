@@ -32,6 +32,9 @@ pub struct TestApp {
     pub statements: Arc<AtomicUsize>,
     /// What counts them, for peers on the same database.
     count_statements: contentgate::db::MetricCallback,
+    /// The statements themselves, while `recording` is on (`record_statements`).
+    recorded: Arc<std::sync::Mutex<Vec<sea_orm::Statement>>>,
+    recording: Arc<std::sync::atomic::AtomicBool>,
     pub quota: QuotaOptions,
     server: Option<Instance>,
     peers: std::sync::Mutex<Vec<Instance>>,
@@ -110,8 +113,17 @@ impl TestApp {
             .expect("open test database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
-        let count: contentgate::db::MetricCallback = Arc::new(move |_| {
+        let recorded = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recording = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (record, on) = (recorded.clone(), recording.clone());
+        let count: contentgate::db::MetricCallback = Arc::new(move |info| {
             counter.fetch_add(1, Ordering::SeqCst);
+            if on.load(Ordering::SeqCst) {
+                record
+                    .lock()
+                    .expect("recorded")
+                    .push(info.statement.clone());
+            }
         });
         let counting = count.clone();
         db.set_metric_callback(move |info| counting(info));
@@ -153,6 +165,8 @@ impl TestApp {
             database_url,
             statements,
             count_statements: count,
+            recorded,
+            recording,
             quota,
             server: Some(server),
             peers: std::sync::Mutex::default(),
@@ -266,6 +280,16 @@ impl TestApp {
             .expect("create key")
             .key
             .expect("key shown")
+    }
+
+    /// The SQL statements the server runs to answer one GET.
+    pub async fn record_statements(&self, path: &str, key: &str) -> Vec<sea_orm::Statement> {
+        self.recorded.lock().expect("recorded").clear();
+        self.recording.store(true, Ordering::SeqCst);
+        let (status, body) = self.get(path, key).await;
+        self.recording.store(false, Ordering::SeqCst);
+        assert_eq!(status, 200, "{path}: {body}");
+        std::mem::take(&mut *self.recorded.lock().expect("recorded"))
     }
 
     /// How many SQL statements the server runs to answer one GET.
