@@ -19,7 +19,7 @@ impl ChangeWatch {
         let connection = (db.get_database_backend() == DbBackend::Sqlite)
             .then(|| {
                 let options = db.get_sqlite_connection_pool().connect_options();
-                open(options.get_filename())
+                crate::db::quick::open_reader(options.get_filename())
             })
             .flatten();
         if connection.is_none() && db.get_database_backend() == DbBackend::Sqlite {
@@ -40,26 +40,4 @@ impl ChangeWatch {
             .query_row("PRAGMA data_version", [], |row| row.get(0))
             .ok()
     }
-}
-
-fn open(path: &std::path::Path) -> Option<rusqlite::Connection> {
-    // Only an existing file: ":memory:" or a URI would open some other database,
-    // whose version would never change.
-    if !path.is_file() {
-        return None;
-    }
-    let connection = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .ok()?;
-    // The same database, migrated: it has our accounts table.
-    let ours: bool = connection
-        .query_row(
-            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'accounts'",
-            [],
-            |row| row.get(0),
-        )
-        .ok()?;
-    ours.then_some(connection)
 }

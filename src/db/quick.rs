@@ -143,8 +143,10 @@ impl QuickReads {
     }
 }
 
-fn open(path: &Path) -> Option<Reader> {
-    // Only an existing file: ":memory:" or a URI would open some other database.
+/// A connection of our own to the server's SQLite file, that can never write (the quick
+/// reads, and `change_watch`'s commit counter). `None` unless `path` is an existing
+/// file holding our schema: ":memory:" or a URI would open some other database.
+pub fn open_reader(path: &Path) -> Option<rusqlite::Connection> {
     if !path.is_file() {
         return None;
     }
@@ -156,6 +158,19 @@ fn open(path: &Path) -> Option<Reader> {
     )
     .ok()?;
     connection.pragma_update(None, "query_only", true).ok()?;
+    // The same database, migrated: it has our accounts table.
+    let ours: bool = connection
+        .query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'accounts'",
+            [],
+            |row| row.get(0),
+        )
+        .ok()?;
+    ours.then_some(connection)
+}
+
+fn open(path: &Path) -> Option<Reader> {
+    let connection = open_reader(path)?;
     // A busy database is the pool's to wait for, with its timeout.
     connection.busy_timeout(Duration::ZERO).ok()?;
     connection.set_prepared_statement_cache_capacity(PREPARED_PER_CONNECTION);
