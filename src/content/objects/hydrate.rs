@@ -212,7 +212,7 @@ pub async fn render_hydrated(
         |weights: &HashMap<Reference, u64>, key: &Reference| weights.get(key).copied().unwrap_or(0);
     let first_weights = weights(&first);
     let mut bytes: u64 = top.iter().map(|key| weight_of(&first_weights, key)).sum();
-    let mut second_texts = None;
+    let mut second = None;
     if depth >= 2 {
         let refs_of: HashMap<&Reference, Vec<Reference>> = first
             .iter()
@@ -228,20 +228,23 @@ pub async fn render_hydrated(
             return Err(too_many(embedded));
         }
         let wanted: BTreeSet<Reference> = refs_of.values().flatten().cloned().collect();
-        let second = load_rows(db, principal, &wanted).await?;
-        let second_weights = weights(&second);
+        let loaded = load_rows(db, principal, &wanted).await?;
+        let second_weights = weights(&loaded);
         bytes += top
             .iter()
             .filter_map(|key| refs_of.get(key))
             .flatten()
             .map(|key| weight_of(&second_weights, key))
             .sum::<u64>();
-        second_texts = Some(texts(models, &second, None)?);
+        second = Some(loaded);
     }
     if bytes > MAX_EMBEDDED_BYTES {
         return Err(too_big(bytes));
     }
     // Rendered bottom-up, so each level carries the hydrated level below it.
+    let second_texts = second
+        .map(|second| texts(models, &second, None))
+        .transpose()?;
     let nested = second_texts.as_ref().map(|objects| Substitutes {
         scope: &scope,
         objects,
