@@ -117,11 +117,7 @@ pub fn weight(model: Option<&TypeModel>, row: &StoredObject) -> u64 {
         return data + fixed;
     };
     let title = match stored_properties(row) {
-        Ok(stored) => model
-            .properties
-            .iter()
-            .filter(|p| p.title_part)
-            .filter_map(|p| stored.get(&Name(Cow::Borrowed(&p.name))))
+        Ok(stored) => title_parts(model, &stored)
             .map(|raw| raw.get().len() as u64 + 1)
             .sum(),
         Err(_) => data,
@@ -148,6 +144,18 @@ pub(super) fn stored_properties(row: &StoredObject) -> AppResult<BTreeMap<Name<'
     serde_json::from_str(&row.data).map_err(corrupt)
 }
 
+/// The stored values of the type's title properties, in definition order.
+fn title_parts<'a>(
+    model: &'a TypeModel,
+    stored: &'a BTreeMap<Name<'a>, &'a RawValue>,
+) -> impl Iterator<Item = &'a RawValue> + 'a {
+    model
+        .properties
+        .iter()
+        .filter(|p| p.title_part)
+        .filter_map(|p| stored.get(&Name(Cow::Borrowed(&p.name))).copied())
+}
+
 /// Related objects to write in place of references: the texts of the objects loaded
 /// under `scope`. A readable reference without a loaded object is left out (the object
 /// was deleted); a reference to a type outside the scope stays as stored.
@@ -165,11 +173,7 @@ pub fn render_text(
     substitutes: Option<&Substitutes<'_>>,
 ) -> AppResult<Box<RawValue>> {
     let stored = stored_properties(row)?;
-    let title: Vec<String> = model
-        .properties
-        .iter()
-        .filter(|p| p.title_part)
-        .filter_map(|p| stored.get(&Name(Cow::Borrowed(&p.name))))
+    let title: Vec<String> = title_parts(model, &stored)
         .filter_map(|raw| serde_json::from_str::<String>(raw.get()).ok())
         .collect();
     let mut entries = Vec::with_capacity(stored.len() + 2);
