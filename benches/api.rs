@@ -291,7 +291,7 @@ async fn quota_rows(
         "[plans.bench]\nrequests_per_30_days = 1000000000000\nrequests_per_second = 1000000000\n",
     )
     .expect("plans");
-    accounts::set_plan(keys, "default", "bench")
+    accounts::set_plan(keys, &contentgate::audit::Actor::cli(), "default", "bench")
         .await
         .expect("plan");
     let on = QuotaOptions {

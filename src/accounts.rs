@@ -5,6 +5,7 @@ use entity::account;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 
+use crate::audit::{self, Action, Actor};
 use crate::auth::KeyKind;
 use crate::auth::keys::KeyStore;
 use crate::db::now_micros;
@@ -84,11 +85,21 @@ pub async fn list(keys: &KeyStore) -> AppResult<Vec<account::Model>> {
 
 /// Moves an account to another plan (a name the caller has checked). Running instances
 /// apply it at their next sync, within two flush intervals.
-pub async fn set_plan(keys: &KeyStore, name: &str, plan: &str) -> AppResult<account::Model> {
+pub async fn set_plan(
+    keys: &KeyStore,
+    actor: &Actor,
+    name: &str,
+    plan: &str,
+) -> AppResult<account::Model> {
     let model = find(keys, name).await?.ok_or(AppError::NotFound)?;
+    let subject = format!("{} → {plan}", model.plan);
     let mut active: account::ActiveModel = model.into();
     active.plan = Set(plan.to_owned());
-    Ok(active.update(&keys.db).await?)
+    let txn = crate::db::begin_write(&keys.db).await?;
+    let model = active.update(&txn).await?;
+    audit::record(&txn, Some(&model.id), actor, Action::PlanChange, &subject).await?;
+    txn.commit().await?;
+    Ok(model)
 }
 
 /// The `default` account, created with its keys on first start (on `plan`). Returns

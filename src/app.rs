@@ -27,6 +27,8 @@ use crate::graphql::cache::SchemaCache;
 use crate::graphql::http::GraphqlState;
 pub use crate::graphql::schema::Options as GraphqlOptions;
 use crate::http::{DEFAULT_KEPT_BYTES, KeptAnswers, Shared};
+pub use crate::panel::Options as PanelOptions;
+use crate::panel::PanelState;
 use crate::quota::{AllowanceSlot, Meter, QuotaOptions};
 use crate::rest::RestState;
 
@@ -38,6 +40,7 @@ pub struct AppState {
     statistics_interval: Duration,
     kept: Arc<KeptAnswers>,
     schemas: Arc<SchemaCache>,
+    panel: PanelState,
 }
 
 impl AppState {
@@ -47,6 +50,12 @@ impl AppState {
         graphql: GraphqlOptions,
         quota: QuotaOptions,
     ) -> Self {
+        let panel = PanelState {
+            db: db.clone(),
+            keys: keys.clone(),
+            plans: quota.plans.clone(),
+            options: Arc::new(PanelOptions::default()),
+        };
         // Content type writes are refused if GraphQL could not serve the result.
         let quota = Arc::new(Meter::new(db.clone(), quota));
         let shared = Shared::new(Db::new(db), keys, quota, crate::graphql::check_models);
@@ -55,7 +64,14 @@ impl AppState {
             statistics_interval: crate::analyze::DEFAULT_INTERVAL,
             kept: Arc::new(KeptAnswers::new(DEFAULT_KEPT_BYTES)),
             schemas: Arc::new(SchemaCache::new(graphql)),
+            panel,
         }
+    }
+
+    /// The admin panel's public URL and session timeouts.
+    pub fn with_panel(mut self, options: PanelOptions) -> Self {
+        self.panel.options = Arc::new(options);
+        self
     }
 
     /// `callback` sees every statement the adapters' services run (tests count them).
@@ -107,6 +123,7 @@ pub fn router(state: AppState) -> Router {
     };
     crate::rest::router(rest)
         .merge(crate::graphql::http::router(graphql))
+        .merge(crate::panel::router(state.panel))
         .layer(axum::middleware::map_response(json_rejections))
         .layer(axum::middleware::from_fn(allowance_headers))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
@@ -220,7 +237,9 @@ pub async fn serve(
     ));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let listener = crate::listener::JsonErrorsListener(listener);
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+    // The panel reads the client's address (sign-in throttling, the audit log).
+    let app = router(state).into_make_service_with_connect_info::<crate::listener::ClientAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stop_tx.send(());
     });

@@ -45,9 +45,14 @@ pub struct GlobalArgs {
     /// Plans file (TOML); default `plans.toml` in the data folder, if it is there.
     #[arg(long, env = "CONTENTGATE_PLANS", global = true)]
     pub plans: Option<PathBuf>,
-    /// The account a command acts on.
-    #[arg(long, default_value = "default", global = true)]
-    pub account: String,
+    /// The account a command acts on (`default` when not given); `admins create` and
+    /// `admins grant` take it more than once.
+    #[arg(long = "account", global = true, action = clap::ArgAction::Append)]
+    pub accounts: Vec<String>,
+    /// The address clients reach the server at, for the QR codes' `apiUrl` and the
+    /// panel's cookies (`Secure` when https); default `http://` + the listen address.
+    #[arg(long, env = "CONTENTGATE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
     /// Print JSON.
     #[arg(long, global = true)]
     pub json: bool,
@@ -59,6 +64,23 @@ impl GlobalArgs {
         match &self.plans {
             Some(path) => crate::quota::Plans::load(path, true),
             None => crate::quota::Plans::load(&self.data_dir.join("plans.toml"), false),
+        }
+    }
+
+    /// The one account a command acts on.
+    pub fn account(&self) -> Result<&str, String> {
+        match self.accounts.as_slice() {
+            [] => Ok("default"),
+            [one] => Ok(one),
+            _ => Err("this command acts on one account: give --account once".into()),
+        }
+    }
+
+    /// `--public-url` without a trailing slash, or `http://` + `listen`.
+    pub fn public_url(&self, listen: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
+            _ => format!("http://{listen}"),
         }
     }
 
@@ -80,6 +102,16 @@ pub enum Command {
     /// Manage API keys of an account.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the operators who sign in to the admin panel.
+    #[command(subcommand)]
+    Admins(AdminsCommand),
+    /// Show the audit log (key actions, plan changes, sign-ins), latest first: of one
+    /// account with --account, of all without.
+    Audit {
+        /// Entries to show.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
     /// Print the account's GraphQL schema (SDL) of the current API, or with --legacy of /api/graphql.
     Schema {
         #[arg(long)]
@@ -100,6 +132,12 @@ pub struct ServeArgs {
     /// Answer GraphQL introspection queries (GraphiQL needs them).
     #[arg(long, env = "CONTENTGATE_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphql_introspection: bool,
+    /// Minutes a panel session lives without a request.
+    #[arg(long, env = "CONTENTGATE_PANEL_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10_080))]
+    pub panel_idle_minutes: u64,
+    /// Hours a panel session lives at most.
+    #[arg(long, env = "CONTENTGATE_PANEL_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub panel_session_hours: u64,
     /// Milliseconds between writes of each instance's request counts to the database.
     #[arg(long, env = "CONTENTGATE_QUOTA_FLUSH_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub quota_flush_ms: u64,
@@ -117,6 +155,8 @@ impl Default for ServeArgs {
             graphql_introspection: true,
             quota_flush_ms: 1000,
             response_cache_mb: 64,
+            panel_idle_minutes: 30,
+            panel_session_hours: 12,
         }
     }
 }
@@ -155,9 +195,11 @@ pub enum KeysCommand {
         #[arg(long = "rule")]
         rules: Vec<String>,
     },
-    /// Replace the rules of a user-defined key.
+    /// Replace the rules of a user-defined key (and its name with --name).
     Update {
         id: String,
+        #[arg(long)]
+        name: Option<String>,
         #[arg(
             long = "rule",
             required_unless_present = "no_rules",
@@ -169,8 +211,36 @@ pub enum KeysCommand {
     },
     /// Give a key a new secret: ID, `read_only` or `read_write`.
     Regenerate { key: String },
+    /// Print a key's QR code for Flotiq Mobile Expo in the terminal: ID, `read_only` or
+    /// `read_write` (`{"apiKey":..,"apiUrl":"<public url>/api"}`).
+    Qr { key: String },
     /// Delete a user-defined key.
     Delete { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminsCommand {
+    /// Create an admin for the accounts given with --account (or all with --all-accounts).
+    /// The password is asked without echo, or read from stdin with --password-stdin.
+    Create {
+        email: String,
+        #[arg(long)]
+        all_accounts: bool,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List admins and the accounts each manages.
+    List,
+    /// Delete an admin; their sessions end at once.
+    Delete { email: String },
+    /// Set a new password; every session of the admin ends.
+    ResetPassword {
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Let an admin manage one more account (--account NAME).
+    Grant { email: String },
 }
 
 /// A configuration value that must not be printed (the server secret, a database URL

@@ -2,8 +2,10 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod admins;
 pub mod analyze;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod change_watch;
 pub mod cli;
@@ -16,6 +18,8 @@ pub mod examples;
 pub mod graphql;
 pub mod http;
 pub mod listener;
+pub mod panel;
+pub mod qr;
 pub mod quota;
 pub mod rest;
 pub mod revision_cache;

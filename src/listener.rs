@@ -34,6 +34,18 @@ impl axum::serve::Listener for JsonErrorsListener {
     }
 }
 
+/// The peer's address, as handlers read it (`ConnectInfo<ClientAddr>`).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, JsonErrorsListener>>
+    for ClientAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, JsonErrorsListener>) -> Self {
+        ClientAddr(*stream.remote_addr())
+    }
+}
+
 pub struct JsonErrorsIo {
     inner: TcpStream,
     /// Our answer in place of hyper's, and how much of it is written.

@@ -181,11 +181,20 @@ async fn kept_answers_never_cross_keys() {
     let id = key_id(&posts_only).await;
     let rules = [("post".to_owned(), contentgate::auth::Perms::default())].into();
     app.keys
-        .update_rules(&app.account_id, &id, &rules)
+        .update_rules(
+            &contentgate::audit::Actor::cli(),
+            &app.account_id,
+            &id,
+            None,
+            &rules,
+        )
         .await
         .expect("rules");
     assert_eq!(app.get(LIST, &posts_only).await.0, 403);
-    app.keys.delete(&app.account_id, &id).await.expect("delete");
+    app.keys
+        .delete(&contentgate::audit::Actor::cli(), &app.account_id, &id)
+        .await
+        .expect("delete");
     assert_eq!(app.get(LIST, &posts_only).await.0, 401);
 }
 

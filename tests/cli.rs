@@ -88,7 +88,7 @@ async fn keys_commands_follow_the_contract() {
         "--name",
         "frontend",
         "--rule",
-        "post=r",
+        "_tag=r",
         "--rule",
         "_media=cru",
     ]);
@@ -98,9 +98,13 @@ async fn keys_commands_follow_the_contract() {
         created["rules"],
         json!([
             {"content_type": "_media", "create": true, "read": true, "update": true, "delete": false},
-            {"content_type": "post", "create": false, "read": true, "update": false, "delete": false}
+            {"content_type": "_tag", "create": false, "read": true, "update": false, "delete": false}
         ])
     );
+    // A rule for a type the account does not have is a typo, refused.
+    let typo = cli.run(&["keys", "create", "--name", "typo", "--rule", "psot=r"]);
+    assert!(!typo.status.success());
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("Unknown content type 'psot'"));
     let id = created["id"].as_str().unwrap();
     let listed = cli.json(&["keys", "list", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 3);
@@ -109,10 +113,10 @@ async fn keys_commands_follow_the_contract() {
         "the key can be shown again"
     );
 
-    let updated = cli.json(&["keys", "update", id, "--rule", "post=rd"]);
+    let updated = cli.json(&["keys", "update", id, "--rule", "_tag=rd"]);
     assert_eq!(
         updated["rules"],
-        json!([{"content_type": "post", "create": false, "read": true, "update": false, "delete": true}])
+        json!([{"content_type": "_tag", "create": false, "read": true, "update": false, "delete": true}])
     );
     let cleared = cli.json(&["keys", "update", id, "--no-rules"]);
     assert_eq!(cleared["rules"], json!([]));
@@ -617,6 +621,169 @@ async fn key_changes_from_the_command_line_apply_at_once_to_a_running_server() {
         .to_owned();
     assert_eq!(status(old).await, 401);
     assert_eq!(status(new).await, 200);
+    assert!(terminate(&mut child).success());
+    reader.join().unwrap();
+}
+
+fn run_with_stdin(cli: &Cli, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cli
+        .command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn admins_keys_qr_and_the_audit_log_from_the_command_line() {
+    let cli = Cli::new().await;
+    let password = "a long enough password\n";
+    let create = [
+        "admins",
+        "create",
+        "ops@example.com",
+        "--all-accounts",
+        "--password-stdin",
+    ];
+    let created = run_with_stdin(&cli, &create, password);
+    assert!(created.status.success(), "{created:?}");
+    // Refusals: no accounts named, a short password, no terminal to ask on.
+    let no_scope = run_with_stdin(
+        &cli,
+        &["admins", "create", "a@example.com", "--password-stdin"],
+        password,
+    );
+    assert_eq!(no_scope.status.code(), Some(2));
+    let short = run_with_stdin(
+        &cli,
+        &[
+            "admins",
+            "create",
+            "b@example.com",
+            "--all-accounts",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    let no_tty = run_with_stdin(
+        &cli,
+        &["admins", "create", "c@example.com", "--all-accounts"],
+        password,
+    );
+    assert_eq!(no_tty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_tty.stderr).contains("--password-stdin"));
+
+    assert!(cli.run(&["accounts", "create", "shop"]).status.success());
+    let limited = [
+        "admins",
+        "create",
+        "shop@example.com",
+        "--account",
+        "shop",
+        "--password-stdin",
+    ];
+    assert!(run_with_stdin(&cli, &limited, password).status.success());
+    let granted = cli.json(&[
+        "admins",
+        "grant",
+        "shop@example.com",
+        "--account",
+        "default",
+        "--json",
+    ]);
+    assert_eq!(granted["accounts"], json!(["default", "shop"]));
+    let admins = cli.json(&["admins", "list", "--json"]);
+    assert_eq!(admins[0]["email"], "ops@example.com");
+    assert_eq!(admins[0]["all_accounts"], true);
+    assert_eq!(admins[1]["email"], "shop@example.com");
+    let reset = [
+        "admins",
+        "reset-password",
+        "shop@example.com",
+        "--password-stdin",
+    ];
+    assert!(
+        run_with_stdin(&cli, &reset, "another long password\n")
+            .status
+            .success()
+    );
+    assert!(
+        cli.run(&["admins", "delete", "shop@example.com"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        cli.json(&["admins", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The QR code in the terminal, drawn with half blocks.
+    let qr = cli.run(&["keys", "qr", "read_only"]);
+    assert!(qr.status.success());
+    let text = String::from_utf8_lossy(&qr.stdout);
+    assert!(text.contains('▀') || text.contains('▄'), "{text}");
+    assert!(text.contains("Read only API KEY"));
+
+    // Key actions from the command line are in the audit log as `cli`, never the key.
+    let made = cli.json(&["keys", "create", "--name", "audited", "--rule", "_tag=r"]);
+    cli.json(&["keys", "regenerate", made["id"].as_str().unwrap()]);
+    let entries = cli.json(&["audit", "--json"]);
+    let actions: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["key.regenerate", "key.create"]);
+    assert_eq!(entries[0]["actor"], "cli");
+    assert!(
+        entries[0]["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("audited (")
+    );
+    assert!(!entries.to_string().contains(made["key"].as_str().unwrap()));
+    let of_shop = cli.json(&["audit", "--account", "shop", "--json"]);
+    assert_eq!(of_shop, json!([]));
+}
+
+#[tokio::test]
+async fn the_demo_admin_password_never_reaches_a_log() {
+    let cli = Cli::new().await;
+    let (mut child, _address, lines, reader) = start_server(&cli, &["--demo"]);
+    let admins = cli.json(&["admins", "list", "--json"]);
+    assert_eq!(admins[0]["email"], "admin@localhost");
+    assert!(terminate(&mut child).success());
+    reader.join().unwrap();
+    let log = lines.lock().unwrap().join("\n");
+    assert!(
+        log.contains("contentgate admins reset-password admin@localhost"),
+        "{log}"
+    );
+    assert!(!log.to_lowercase().contains("password is"), "{log}");
+    // A second start does not make another admin.
+    let (mut child, _address, _lines, reader) = start_server(&cli, &["--demo"]);
+    assert_eq!(
+        cli.json(&["admins", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(terminate(&mut child).success());
     reader.join().unwrap();
 }

@@ -13,6 +13,9 @@ const FRAMEWORK_FREE: &[&str] = &[
     "auth",
     "quota",
     "accounts",
+    "admins",
+    "audit",
+    "qr",
     "error",
     "db",
     "time",
@@ -25,7 +28,9 @@ const FRAMEWORK_FREE: &[&str] = &[
 /// `tower_http`, `hyper_util` included), and the `http` crate's paths.
 const FRAMEWORKS: &[&str] = &["axum", "async_graphql", "tower", "hyper"];
 /// Adapter modules, which the framework-free ones must not import either.
-const ADAPTERS: &[&str] = &["app", "rest", "graphql", "http", "cli", "listener", "demo"];
+const ADAPTERS: &[&str] = &[
+    "app", "rest", "graphql", "http", "cli", "listener", "demo", "panel",
+];
 const MAX_LINES: usize = 400;
 
 type ModPath = Vec<String>;

@@ -157,9 +157,14 @@ async fn the_quota_is_reached_exactly_and_shared_by_every_key_of_the_account() {
     assert_eq!((answer.status, answer.remaining()), (200, Some(4)));
 
     // A new plan applies within two flush intervals, on a running server.
-    accounts::set_plan(&app.keys, "default", "unlimited")
-        .await
-        .unwrap();
+    accounts::set_plan(
+        &app.keys,
+        &contentgate::audit::Actor::cli(),
+        "default",
+        "unlimited",
+    )
+    .await
+    .unwrap();
     let answer = eventually_ok(&base, &app.ro).await;
     assert_eq!(answer.remaining(), None, "no quota, no allowance headers");
 }
@@ -234,9 +239,14 @@ async fn a_restart_keeps_the_count() {
 #[tokio::test]
 async fn the_per_second_rate_refuses_bursts_and_recovers() {
     let app = spawn().await;
-    accounts::set_plan(&app.keys, "default", "slow")
-        .await
-        .unwrap();
+    accounts::set_plan(
+        &app.keys,
+        &contentgate::audit::Actor::cli(),
+        "default",
+        "slow",
+    )
+    .await
+    .unwrap();
     let base = base(&app);
     for _ in 0..2 {
         assert_eq!(get(&base, TYPES, &app.ro).await.status, 200);
@@ -263,9 +273,14 @@ async fn the_per_second_rate_refuses_bursts_and_recovers() {
 #[tokio::test]
 async fn two_instances_share_one_quota_within_the_documented_overshoot() {
     let mut app = spawn().await;
-    accounts::set_plan(&app.keys, "default", "shared")
-        .await
-        .unwrap();
+    accounts::set_plan(
+        &app.keys,
+        &contentgate::audit::Actor::cli(),
+        "default",
+        "shared",
+    )
+    .await
+    .unwrap();
     let second = app.spawn_instance().await;
     let (quota, rate, burst) = (300u64, 100.0, 20.0);
     // quota + (N - 1) * (burst + rate * (3F + 2d)), taking the flush latency d as F.
@@ -314,9 +329,14 @@ async fn two_instances_share_one_quota_within_the_documented_overshoot() {
 #[tokio::test]
 async fn requests_are_admitted_while_a_flush_waits_for_the_database() {
     let mut app = spawn().await;
-    accounts::set_plan(&app.keys, "default", "shared")
-        .await
-        .unwrap();
+    accounts::set_plan(
+        &app.keys,
+        &contentgate::audit::Actor::cli(),
+        "default",
+        "shared",
+    )
+    .await
+    .unwrap();
     let base = base(&app);
     assert_eq!(get(&base, TYPES, &app.ro).await.status, 200);
     while stored_total(&app).await < 1 {
@@ -371,6 +391,7 @@ async fn a_graphql_batch_larger_than_the_burst_waits_for_a_full_bucket() {
 #[tokio::test]
 async fn graphql_requests_of_user_keys_count_like_any_other() {
     let app = spawn().await;
+    app.load_demo().await;
     let base = base(&app);
     let user = app.user_key(&[("post", "r")]).await;
     let answer = graphql(&base, &user, json!({"query": "{ __typename }"})).await;

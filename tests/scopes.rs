@@ -447,6 +447,7 @@ async fn every_authentication_failure_gets_the_same_401() {
     let fresh = app
         .keys
         .regenerate(
+            &contentgate::audit::Actor::cli(),
             &app.account_id,
             contentgate::auth::keys::KeyRef::Id(user_id.clone()),
         )
@@ -457,15 +458,25 @@ async fn every_authentication_failure_gets_the_same_401() {
     assert_eq!(app.get("/api/v1/content/post", &fresh).await.0, 200);
     // Re-scoping takes effect at once too.
     app.keys
-        .update_rules(&app.account_id, &user_id, &Default::default())
+        .update_rules(
+            &contentgate::audit::Actor::cli(),
+            &app.account_id,
+            &user_id,
+            None,
+            &Default::default(),
+        )
         .await
         .unwrap();
     assert_eq!(app.get("/api/v1/content/post", &fresh).await.0, 403);
-    app.keys.delete(&app.account_id, &user_id).await.unwrap();
+    app.keys
+        .delete(&contentgate::audit::Actor::cli(), &app.account_id, &user_id)
+        .await
+        .unwrap();
     assert_eq!(app.get("/api/v1/content/post", &fresh).await, unauthorized);
     let old_ro = app.ro.clone();
     app.keys
         .regenerate(
+            &contentgate::audit::Actor::cli(),
             &app.account_id,
             contentgate::auth::keys::KeyRef::Application(contentgate::auth::KeyKind::ReadOnly),
         )

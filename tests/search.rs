@@ -480,6 +480,7 @@ async fn searches_never_cross_accounts_in_either_plan() {
         )];
         app.keys
             .create_user_key(
+                &contentgate::audit::Actor::cli(),
                 &other.id,
                 "reader",
                 &rules.into_iter().collect(),

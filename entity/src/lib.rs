@@ -4,8 +4,13 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod admin;
+pub mod admin_account;
+pub mod admin_session;
 pub mod api_key;
+pub mod audit_entry;
 pub mod content_object;
 pub mod content_ref;
 pub mod content_type;
 pub mod key_rule;
+pub mod login_failure;

@@ -1,41 +1,23 @@
-//! Key management (for the command line and, later, the admin panel) and request
-//! authentication. No HTTP route reaches the management functions.
+//! Key management (for the command line and the admin panel: one code path, one set of
+//! checks, each change recorded in the audit log in its own transaction) and request
+//! authentication. No content API route reaches the management functions.
 
 use std::collections::BTreeMap;
 
-use entity::{account, api_key, key_rule};
+use entity::{account, api_key, content_type, key_rule};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
-use serde::Serialize;
 
+use super::key_rows::{INTERNAL_TYPES, checked_name, record, replace_rules, view};
+pub use super::key_rows::{KeyView, RuleView};
 use super::principal::Revisions;
 use super::{ApiToken, KeyKind, Perms, Principal, ServerSecret};
+use crate::audit::{Action, Actor};
 use crate::db::{Sql, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::quota::Plans;
-use crate::time::format_iso;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RuleView {
-    pub content_type: String,
-    pub create: bool,
-    pub read: bool,
-    pub update: bool,
-    pub delete: bool,
-}
-
-/// A key as the command line prints it. `key` is `None` for show-once keys.
-#[derive(Debug, Clone, Serialize)]
-pub struct KeyView {
-    pub id: String,
-    pub name: String,
-    pub kind: &'static str,
-    pub key: Option<String>,
-    pub rules: Vec<RuleView>,
-    pub created_at: String,
-}
 
 /// One row of the authentication statement: the key, its account's revisions, and one
 /// of its rules (none for application keys).
@@ -57,6 +39,16 @@ struct KeyRow {
 pub enum KeyRef {
     Id(String),
     Application(KeyKind),
+}
+
+impl KeyRef {
+    /// `read_only` and `read_write` name the application keys; anything else is an id.
+    pub fn parse(text: String) -> Self {
+        match KeyKind::parse(&text) {
+            Some(kind @ (KeyKind::ReadOnly | KeyKind::ReadWrite)) => KeyRef::Application(kind),
+            _ => KeyRef::Id(text),
+        }
+    }
 }
 
 /// Key storage bound to the server secret.
@@ -169,14 +161,14 @@ impl KeyStore {
     /// Creates a user-defined key, unless the account's plan allows no more of them.
     pub async fn create_user_key(
         &self,
+        actor: &Actor,
         account_id: &str,
         name: &str,
         rules: &BTreeMap<String, Perms>,
         plans: &Plans,
     ) -> AppResult<KeyView> {
-        if name.trim().is_empty() {
-            return Err(AppError::field("name", "The property name is required"));
-        }
+        let name = checked_name(name)?;
+        self.check_rule_types(account_id, rules).await?;
         let txn = crate::db::begin_write(&self.db).await?;
         // Counted and inserted under one lock, so concurrent creations cannot both pass.
         crate::db::lock_name(&txn, &format!("{account_id}#keys")).await?;
@@ -202,25 +194,38 @@ impl KeyStore {
             .insert_key(&txn, account_id, name, KeyKind::User)
             .await?;
         replace_rules(&txn, &key, rules).await?;
+        record(&txn, actor, Action::KeyCreate, &key).await?;
         txn.commit().await?;
         let rules = self.rules_of(&key.id).await?;
         Ok(view(&key, Some(&token), rules))
     }
 
+    /// Replaces a user-defined key's rules, and its name when `name` is given.
     pub async fn update_rules(
         &self,
+        actor: &Actor,
         account_id: &str,
         key_id: &str,
+        name: Option<&str>,
         rules: &BTreeMap<String, Perms>,
     ) -> AppResult<KeyView> {
-        let key = self.find(account_id, key_id).await?;
+        let name = name.map(checked_name).transpose()?;
+        let mut key = self.find(account_id, key_id).await?;
         if KeyKind::parse(&key.kind) != Some(KeyKind::User) {
             return Err(AppError::Refused(vec![
                 "Application keys have no rules".into(),
             ]));
         }
+        self.check_rule_types(account_id, rules).await?;
         let txn = crate::db::begin_write(&self.db).await?;
+        if let Some(name) = name.filter(|n| *n != key.name) {
+            let mut active: api_key::ActiveModel = key.into();
+            active.name = Set(name.to_owned());
+            active.updated_at = Set(now_micros());
+            key = active.update(&txn).await?;
+        }
         replace_rules(&txn, &key, rules).await?;
+        record(&txn, actor, Action::KeyUpdate, &key).await?;
         txn.commit().await?;
         let rules = self.rules_of(&key.id).await?;
         let secret = self.reveal(&key);
@@ -228,36 +233,89 @@ impl KeyStore {
     }
 
     /// A new secret for an existing key; the old one stops working at once.
-    pub async fn regenerate(&self, account_id: &str, which: KeyRef) -> AppResult<KeyView> {
-        let key = match which {
-            KeyRef::Id(id) => self.find(account_id, &id).await?,
-            KeyRef::Application(kind) => api_key::Entity::find()
-                .filter(api_key::Column::AccountId.eq(account_id))
-                .filter(api_key::Column::Kind.eq(kind.as_str()))
-                .one(&self.db)
-                .await?
-                .ok_or(AppError::NotFound)?,
-        };
+    pub async fn regenerate(
+        &self,
+        actor: &Actor,
+        account_id: &str,
+        which: KeyRef,
+    ) -> AppResult<KeyView> {
+        let key = self.find_ref(account_id, which).await?;
         let token = ApiToken::generate();
         let mut active: api_key::ActiveModel = key.into();
         active.digest = Set(self.secret.digest(&token));
         active.sealed = Set((!self.show_once).then(|| self.secret.seal(&token)));
         active.updated_at = Set(now_micros());
-        let key = active.update(&self.db).await?;
+        let txn = crate::db::begin_write(&self.db).await?;
+        let key = active.update(&txn).await?;
+        record(&txn, actor, Action::KeyRegenerate, &key).await?;
+        txn.commit().await?;
         let rules = self.rules_of(&key.id).await?;
         Ok(view(&key, Some(&token), rules))
     }
 
     /// Deletes a user-defined key; application keys can only be regenerated.
-    pub async fn delete(&self, account_id: &str, key_id: &str) -> AppResult<()> {
+    pub async fn delete(&self, actor: &Actor, account_id: &str, key_id: &str) -> AppResult<()> {
         let key = self.find(account_id, key_id).await?;
         if KeyKind::parse(&key.kind) != Some(KeyKind::User) {
             return Err(AppError::Refused(vec![
                 "Application keys cannot be deleted, only regenerated".into(),
             ]));
         }
-        api_key::Entity::delete_by_id(key.id).exec(&self.db).await?;
+        let txn = crate::db::begin_write(&self.db).await?;
+        record(&txn, actor, Action::KeyDelete, &key).await?;
+        api_key::Entity::delete_by_id(key.id).exec(&txn).await?;
+        txn.commit().await?;
         Ok(())
+    }
+
+    /// One key of the account as `list` shows it.
+    pub async fn get(&self, account_id: &str, which: KeyRef) -> AppResult<KeyView> {
+        let key = self.find_ref(account_id, which).await?;
+        let rules = self.rules_of(&key.id).await?;
+        Ok(view(&key, self.reveal(&key).as_ref(), rules))
+    }
+
+    async fn find_ref(&self, account_id: &str, which: KeyRef) -> AppResult<api_key::Model> {
+        match which {
+            KeyRef::Id(id) => self.find(account_id, &id).await,
+            KeyRef::Application(kind) => api_key::Entity::find()
+                .filter(api_key::Column::AccountId.eq(account_id))
+                .filter(api_key::Column::Kind.eq(kind.as_str()))
+                .one(&self.db)
+                .await?
+                .ok_or(AppError::NotFound),
+        }
+    }
+
+    /// Every rule must name a content type of the account (a typo would otherwise make
+    /// a key that silently reads nothing), or one of Flotiq's internal types, which keys
+    /// may be given before the first upload creates them.
+    async fn check_rule_types(
+        &self,
+        account_id: &str,
+        rules: &BTreeMap<String, Perms>,
+    ) -> AppResult<()> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let known: std::collections::BTreeSet<String> = content_type::Entity::find()
+            .filter(content_type::Column::AccountId.eq(account_id))
+            .filter(content_type::Column::Name.is_in(rules.keys().cloned()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        let unknown: Vec<String> = rules
+            .keys()
+            .filter(|name| !known.contains(*name) && !INTERNAL_TYPES.contains(&name.as_str()))
+            .map(|name| format!("Unknown content type '{name}'"))
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::field("rules", unknown.join("; ")))
+        }
     }
 
     async fn find(&self, account_id: &str, key_id: &str) -> AppResult<api_key::Model> {
@@ -281,51 +339,5 @@ impl KeyStore {
             .order_by_asc(key_rule::Column::ContentType)
             .all(&self.db)
             .await?)
-    }
-}
-
-async fn replace_rules<C: ConnectionTrait>(
-    conn: &C,
-    key: &api_key::Model,
-    rules: &BTreeMap<String, Perms>,
-) -> AppResult<()> {
-    key_rule::Entity::delete_many()
-        .filter(key_rule::Column::KeyId.eq(&key.id))
-        .exec(conn)
-        .await?;
-    for (content_type, perms) in rules {
-        key_rule::ActiveModel {
-            key_id: Set(key.id.clone()),
-            account_id: Set(key.account_id.clone()),
-            content_type: Set(content_type.clone()),
-            can_create: Set(perms.create),
-            can_read: Set(perms.read),
-            can_update: Set(perms.update),
-            can_delete: Set(perms.delete),
-            ..Default::default()
-        }
-        .insert(conn)
-        .await?;
-    }
-    Ok(())
-}
-
-fn view(key: &api_key::Model, secret: Option<&ApiToken>, rules: Vec<key_rule::Model>) -> KeyView {
-    KeyView {
-        id: key.id.clone(),
-        name: key.name.clone(),
-        kind: KeyKind::parse(&key.kind).map_or("user", KeyKind::as_str),
-        key: secret.map(|t| t.expose().to_owned()),
-        rules: rules
-            .into_iter()
-            .map(|r| RuleView {
-                content_type: r.content_type,
-                create: r.can_create,
-                read: r.can_read,
-                update: r.can_update,
-                delete: r.can_delete,
-            })
-            .collect(),
-        created_at: format_iso(key.created_at),
     }
 }

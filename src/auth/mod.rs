@@ -1,6 +1,7 @@
 //! API keys: their format, how they are stored, who they belong to, and the one place
 //! that decides what a key may do (`Principal::can`).
 
+mod key_rows;
 pub mod keys;
 pub mod principal;
 pub mod recent;

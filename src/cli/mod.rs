@@ -1,23 +1,25 @@
 //! The command line: `serve` and the account and key management commands. Management
 //! talks to the database directly through the same services; no HTTP route offers it.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
+mod admins;
 mod failure;
+mod keys;
 use failure::Failure;
 
 use crate::error::AppError;
 
 use crate::accounts;
-use crate::app::{AppState, GraphqlOptions, serve};
-use crate::auth::keys::{KeyRef, KeyStore};
-use crate::auth::{KeyKind, Perms, ServerSecret};
-use crate::config::{AccountsCommand, Cli, Command, GlobalArgs, KeysCommand, Secret, ServeArgs};
+use crate::admins::sessions::Timeouts;
+use crate::app::{AppState, GraphqlOptions, PanelOptions, serve};
+use crate::auth::ServerSecret;
+use crate::auth::keys::KeyStore;
+use crate::config::{AccountsCommand, Cli, Command, GlobalArgs, Secret, ServeArgs};
 use crate::quota::{Plan, Plans, QuotaOptions, usage};
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -26,7 +28,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         None => run_serve(&cli.global, ServeArgs::default()).await,
         Some(Command::Serve(args)) => run_serve(&cli.global, args).await,
         Some(Command::Accounts(command)) => run_accounts(&cli.global, command).await,
-        Some(Command::Keys(command)) => run_keys(&cli.global, command).await,
+        Some(Command::Keys(command)) => keys::run(&cli.global, command).await,
+        Some(Command::Admins(command)) => admins::run(&cli.global, command).await,
+        Some(Command::Audit { limit }) => admins::run_audit(&cli.global, limit).await,
         Some(Command::Schema { legacy }) => run_schema(&cli.global, legacy).await,
     };
     match result {
@@ -104,7 +108,8 @@ async fn key_store(global: &GlobalArgs, plans: &Plans) -> Result<KeyStore, Failu
 }
 
 async fn account_id(keys: &KeyStore, global: &GlobalArgs) -> Result<String, Failure> {
-    Ok(find_account(keys, &global.account).await?.id)
+    let name = global.account().map_err(|err| Failure(err, 2))?;
+    Ok(find_account(keys, name).await?.id)
 }
 
 async fn find_account(keys: &KeyStore, name: &str) -> Result<entity::account::Model, Failure> {
@@ -131,7 +136,21 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|err| Failure(format!("cannot listen on {}: {err}", args.listen), 1))?;
-    tracing::info!(address = %listener.local_addr().map_err(|e| Failure(e.to_string(), 1))?, "listening");
+    let address = listener
+        .local_addr()
+        .map_err(|e| Failure(e.to_string(), 1))?;
+    let public_url = global.public_url(address);
+    if args.demo {
+        admins::ensure_demo_admin(&keys.db, &public_url).await?;
+    }
+    tracing::info!(%address, "listening");
+    let panel = PanelOptions {
+        public_url,
+        timeouts: Timeouts {
+            idle: Duration::from_secs(args.panel_idle_minutes * 60),
+            absolute: Duration::from_secs(args.panel_session_hours * 3600),
+        },
+    };
     let graphql = GraphqlOptions {
         introspection: args.graphql_introspection,
     };
@@ -141,7 +160,8 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
         enabled: true,
     };
     let state = AppState::new(keys.db.clone(), keys, graphql, quota)
-        .with_response_cache(args.response_cache_mb * 1024 * 1024);
+        .with_response_cache(args.response_cache_mb * 1024 * 1024)
+        .with_panel(panel);
     serve(
         listener,
         state,
@@ -176,7 +196,7 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
-fn print_json(global: &GlobalArgs, value: &impl Serialize) {
+pub(crate) fn print_json(global: &GlobalArgs, value: &impl Serialize) {
     let text = if global.json {
         serde_json::to_string(value)
     } else {
@@ -222,8 +242,9 @@ async fn run_accounts(global: &GlobalArgs, command: AccountsCommand) -> Result<(
         AccountsCommand::SetPlan { name, plan } => {
             let plan = plan_named(&plan)?;
             find_account(&keys, &name).await?;
-            let view =
-                accounts::AccountView::from(accounts::set_plan(&keys, &name, &plan.name).await?);
+            let view = accounts::AccountView::from(
+                accounts::set_plan(&keys, &crate::audit::Actor::cli(), &name, &plan.name).await?,
+            );
             if global.json {
                 print_json(global, &view);
             } else {
@@ -293,87 +314,6 @@ fn print_usage(report: &usage::UsageReport) {
     for day in &report.days {
         println!("  {}\t{}", day.day, day.requests);
     }
-}
-
-/// `TYPE=LETTERS` with LETTERS from `c r u d`.
-fn parse_rules(specs: &[String]) -> Result<BTreeMap<String, Perms>, Failure> {
-    let mut rules = BTreeMap::new();
-    for spec in specs {
-        let bad = || {
-            Failure(
-                format!(
-                    "invalid rule '{spec}': expected TYPE=LETTERS with LETTERS from c, r, u, d (e.g. post=r)"
-                ),
-                2,
-            )
-        };
-        let (type_name, letters) = spec.split_once('=').ok_or_else(bad)?;
-        if type_name.is_empty()
-            || !type_name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c == '_')
-            || letters.is_empty()
-        {
-            return Err(bad());
-        }
-        let mut perms = Perms::default();
-        for letter in letters.chars() {
-            match letter {
-                'c' => perms.create = true,
-                'r' => perms.read = true,
-                'u' => perms.update = true,
-                'd' => perms.delete = true,
-                _ => return Err(bad()),
-            }
-        }
-        if rules.insert(type_name.to_owned(), perms).is_some() {
-            return Err(Failure(
-                format!("content type {type_name} has more than one rule"),
-                2,
-            ));
-        }
-    }
-    Ok(rules)
-}
-
-async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Failure> {
-    // Parse before opening anything, so bad arguments change nothing.
-    let rules = match &command {
-        KeysCommand::Create { rules, .. } | KeysCommand::Update { rules, .. } => {
-            parse_rules(rules)?
-        }
-        _ => BTreeMap::new(),
-    };
-    let (keys, plans) = open(global).await?;
-    let account = account_id(&keys, global).await?;
-    match command {
-        KeysCommand::List => print_json(global, &keys.list(&account).await?),
-        KeysCommand::Create { name, .. } => print_json(
-            global,
-            &keys
-                .create_user_key(&account, &name, &rules, &plans)
-                .await?,
-        ),
-        KeysCommand::Update { id, .. } => {
-            print_json(global, &keys.update_rules(&account, &id, &rules).await?)
-        }
-        KeysCommand::Regenerate { key } => {
-            let which = match KeyKind::parse(&key) {
-                Some(kind @ (KeyKind::ReadOnly | KeyKind::ReadWrite)) => KeyRef::Application(kind),
-                _ => KeyRef::Id(key),
-            };
-            print_json(global, &keys.regenerate(&account, which).await?)
-        }
-        KeysCommand::Delete { id } => {
-            keys.delete(&account, &id).await?;
-            if global.json {
-                print_json(global, &serde_json::json!({"deleted": id}));
-            } else {
-                println!("deleted key {id}");
-            }
-        }
-    }
-    Ok(())
 }
 
 async fn run_schema(global: &GlobalArgs, legacy: bool) -> Result<(), Failure> {

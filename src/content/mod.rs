@@ -71,3 +71,27 @@ pub fn json_size(value: &impl Serialize) -> u64 {
     let _ = serde_json::to_writer(&mut count, value);
     count.0
 }
+
+/// Live objects per content type of the principal's account, from the stored counts:
+/// the panel's overview, for a principal that reads every type (the operator).
+pub async fn object_counts<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    principal: &crate::auth::Principal,
+) -> crate::error::AppResult<std::collections::BTreeMap<String, i64>> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Count {
+        content_type: String,
+        live: i64,
+    }
+    principal.type_admin()?;
+    let mut sql = crate::db::Sql::new(conn.get_database_backend());
+    sql.push("SELECT content_type, live FROM content_counts WHERE account_id = ")
+        .bind(principal.account_id().to_owned());
+    let rows = <Count as sea_orm::FromQueryResult>::find_by_statement(sql.statement())
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.content_type, row.live))
+        .collect())
+}

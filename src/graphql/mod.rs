@@ -42,6 +42,8 @@ pub fn sdl(models: &[TypeModel], legacy: bool) -> Result<String, String> {
     Ok(schema::build(models, flavor, options, &Principal::operator(""))?.sdl())
 }
 
+pub use schema::first_query;
+
 /// The type models of the example blog (`examples/blog`), in definition order.
 pub fn example_models() -> Vec<TypeModel> {
     crate::examples::models()

@@ -43,8 +43,10 @@ pub(super) async fn asset(Path(file): Path<String>) -> HttpResponse {
         .into_response()
 }
 
-/// The playground page. The key comes from `?auth_token=` in the page URL (kept out
-/// of the Referer by the no-referrer policy) or from the headers editor.
+/// The playground page. The key comes from the admin panel's hand-off (kept in the
+/// tab's session storage, never in a URL, with a first query over the account's types),
+/// from `?auth_token=` in the page URL (kept out of the Referer by the no-referrer
+/// policy), or from the headers editor.
 pub(super) fn page(endpoint: &str) -> String {
     format!(
         r#"<!doctype html>
@@ -61,12 +63,22 @@ pub(super) fn page(endpoint: &str) -> String {
 <script src="/graphiql/react-dom.production.min.js"></script>
 <script src="/graphiql/graphiql.min.js"></script>
 <script>
-  const token = new URLSearchParams(window.location.search).get("auth_token") || "";
+  let handoff = null;
+  try {{
+    handoff = JSON.parse(sessionStorage.getItem("contentgate.graphiql") || "null");
+    sessionStorage.removeItem("contentgate.graphiql");
+  }} catch (e) {{}}
+  if (handoff) {{
+    // A stored editor state would win over the first query.
+    localStorage.removeItem("graphiql:tabState");
+    localStorage.removeItem("graphiql:query");
+  }}
+  const token = (handoff && handoff.key) || new URLSearchParams(window.location.search).get("auth_token") || "";
   const headers = token ? JSON.stringify({{"X-AUTH-TOKEN": token}}, null, 2) : '{{\n  "X-AUTH-TOKEN": "paste a key here"\n}}';
   const fetcher = GraphiQL.createFetcher({{ url: "{endpoint}" }});
-  ReactDOM.createRoot(document.getElementById("graphiql")).render(
-    React.createElement(GraphiQL, {{ fetcher, defaultHeaders: headers, shouldPersistHeaders: false }})
-  );
+  const props = {{ fetcher, defaultHeaders: headers, shouldPersistHeaders: false }};
+  if (handoff && handoff.query) props.defaultQuery = handoff.query;
+  ReactDOM.createRoot(document.getElementById("graphiql")).render(React.createElement(GraphiQL, props));
 </script>
 </body>
 </html>"#

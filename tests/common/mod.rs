@@ -71,7 +71,7 @@ pub struct Instance {
 }
 
 impl Instance {
-    async fn start(state: AppState) -> Self {
+    pub async fn start(state: AppState) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -275,7 +275,13 @@ impl TestApp {
             })
             .collect();
         self.keys
-            .create_user_key(&self.account_id, "test key", &rules, &self.quota.plans)
+            .create_user_key(
+                &contentgate::audit::Actor::cli(),
+                &self.account_id,
+                "test key",
+                &rules,
+                &self.quota.plans,
+            )
             .await
             .expect("create key")
             .key

@@ -9,5 +9,5 @@ mod property;
 mod schema;
 pub mod validate;
 
-pub use model::{Property, TypeModel};
+pub use model::{Property, SchemaType, TypeModel};
 pub use validate::model_of;

@@ -102,6 +102,34 @@ fn names_of(models: &[TypeModel]) -> Vec<Names> {
         .collect()
 }
 
+/// A first query over the first of `models` for GraphiQL (the current API): its id and
+/// up to three plain properties of five objects, so that a newcomer presses run and
+/// sees their content.
+pub fn first_query(models: &[TypeModel]) -> Option<String> {
+    use crate::content::definitions::SchemaType;
+    let names = names_of(models).into_iter().next()?;
+    let plain = names
+        .model
+        .properties
+        .iter()
+        .filter(|p| p.relation.is_none())
+        .filter(|p| {
+            matches!(
+                p.schema_type,
+                SchemaType::String | SchemaType::Number | SchemaType::Integer | SchemaType::Boolean
+            )
+        })
+        .take(3)
+        .map(|p| names.fields[&p.name].as_str());
+    let fields: Vec<&str> = std::iter::once("id").chain(plain).collect();
+    Some(format!(
+        "# The first five objects of {}. Press the run button (or Ctrl-Enter).\nquery FirstLook {{\n  {}(first: 5) {{\n    edges {{\n      node {{\n        {}\n      }}\n    }}\n  }}\n}}\n",
+        names.model.name,
+        names.root,
+        fields.join("\n        ")
+    ))
+}
+
 /// The object a resolver's parent holds: a page's item (lent by its connection) or a
 /// related object (shared by every reference to it).
 fn object_of<'a>(ctx: &ResolverContext<'a>) -> async_graphql::Result<&'a Value> {

@@ -1,0 +1,112 @@
+//! What the key service writes beside a key and shows of it: its rules, its audit
+//! entries, and the view the command line and the panel print.
+
+use std::collections::BTreeMap;
+
+use entity::{api_key, key_rule};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde::Serialize;
+
+use super::{ApiToken, KeyKind, Perms};
+use crate::audit::{self, Action, Actor};
+use crate::error::{AppError, AppResult};
+use crate::time::format_iso;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleView {
+    pub content_type: String,
+    pub create: bool,
+    pub read: bool,
+    pub update: bool,
+    pub delete: bool,
+}
+
+/// A key as the command line prints it. `key` is `None` for show-once keys.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub key: Option<String>,
+    pub rules: Vec<RuleView>,
+    pub created_at: String,
+}
+
+/// Flotiq's internal types (media library and tags).
+pub(super) const INTERNAL_TYPES: [&str; 2] = ["_media", "_tag"];
+
+pub(super) fn checked_name(name: &str) -> AppResult<&str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::field("name", "The property name is required"));
+    }
+    if name.chars().count() > 100 {
+        return Err(AppError::field(
+            "name",
+            "The name may have at most 100 characters",
+        ));
+    }
+    Ok(name)
+}
+
+/// The audit entry of a key action: the key's name and id, never its secret.
+pub(super) async fn record<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    action: Action,
+    key: &api_key::Model,
+) -> AppResult<()> {
+    let subject = format!("{} ({})", key.name, key.id);
+    audit::record(conn, Some(&key.account_id), actor, action, &subject).await?;
+    Ok(())
+}
+
+pub(super) async fn replace_rules<C: ConnectionTrait>(
+    conn: &C,
+    key: &api_key::Model,
+    rules: &BTreeMap<String, Perms>,
+) -> AppResult<()> {
+    key_rule::Entity::delete_many()
+        .filter(key_rule::Column::KeyId.eq(&key.id))
+        .exec(conn)
+        .await?;
+    for (content_type, perms) in rules {
+        key_rule::ActiveModel {
+            key_id: Set(key.id.clone()),
+            account_id: Set(key.account_id.clone()),
+            content_type: Set(content_type.clone()),
+            can_create: Set(perms.create),
+            can_read: Set(perms.read),
+            can_update: Set(perms.update),
+            can_delete: Set(perms.delete),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) fn view(
+    key: &api_key::Model,
+    secret: Option<&ApiToken>,
+    rules: Vec<key_rule::Model>,
+) -> KeyView {
+    KeyView {
+        id: key.id.clone(),
+        name: key.name.clone(),
+        kind: KeyKind::parse(&key.kind).map_or("user", KeyKind::as_str),
+        key: secret.map(|t| t.expose().to_owned()),
+        rules: rules
+            .into_iter()
+            .map(|r| RuleView {
+                content_type: r.content_type,
+                create: r.can_create,
+                read: r.can_read,
+                update: r.can_update,
+                delete: r.can_delete,
+            })
+            .collect(),
+        created_at: format_iso(key.created_at),
+    }
+}

@@ -1,0 +1,281 @@
+//! The API Keys page and its actions. Every change goes through the key service (the
+//! command line's code path, its checks and the plan's maximum), which records it in
+//! the audit log; it takes effect on the next API request on every instance, since
+//! keys are read from the database.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::form::Form;
+use super::keys_form::{self, Draft};
+use super::keys_page::{Extra, render, types_of};
+use super::session::SignedIn;
+use super::views::{self, Section};
+use super::{PanelState, error_page, forbidden, html, managed, nav};
+use crate::admins::sessions;
+use crate::auth::keys::{KeyRef, KeyView};
+use crate::auth::{ApiToken, KeyKind};
+use crate::error::AppError;
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    new: Option<String>,
+    audit: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<PanelState>,
+    signed_in: SignedIn,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let extra = Extra {
+        new_card: query.new.map(|_| {
+            (
+                Draft {
+                    name: String::new(),
+                    rows: Vec::new(),
+                },
+                Vec::new(),
+            )
+        }),
+        failed: None,
+        audit_page: query.audit.and_then(|p| p.parse().ok()).unwrap_or(1).max(1),
+    };
+    respond(&state, &signed_in, &name, extra, StatusCode::OK).await
+}
+
+async fn respond(
+    state: &PanelState,
+    signed_in: &SignedIn,
+    name: &str,
+    extra: Extra,
+    status: StatusCode,
+) -> Response {
+    let account = match managed(state, signed_in, name).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match render(state, signed_in, &account, extra).await {
+        Ok(page) => {
+            let nav = nav(signed_in, Some(&account.name), Section::Keys);
+            (status, html(views::keys_page(&nav, &page))).into_response()
+        }
+        Err(err) => error_page(&err),
+    }
+}
+
+/// After a change: the page again (a GET, so a reload repeats nothing), at the card.
+/// A key shown once travels to that page sealed in the session.
+async fn done(
+    state: &PanelState,
+    signed_in: &SignedIn,
+    account: &str,
+    shown: Option<&KeyView>,
+) -> Response {
+    let mut anchor = String::new();
+    if let Some(view) = shown {
+        anchor = format!("#key-{}", anchor_of(view));
+        let token = view.key.as_deref().and_then(ApiToken::parse);
+        if let (true, Some(token)) = (state.keys.show_once, token) {
+            let flash = format!("{}\n{}", view.id, state.keys.secret.seal(&token));
+            if let Err(err) = sessions::set_flash(&state.db, &signed_in.session, Some(flash)).await
+            {
+                return error_page(&err);
+            }
+        }
+    }
+    Redirect::to(&format!("/panel/accounts/{account}/keys{anchor}")).into_response()
+}
+
+fn anchor_of(view: &KeyView) -> String {
+    match KeyKind::parse(view.kind) {
+        Some(KeyKind::User) | None => view.id.clone(),
+        Some(kind) => kind.as_str().to_owned(),
+    }
+}
+
+/// A refusal the admin can fix (validation, the plan's maximum) goes back to the card;
+/// anything else is an error page.
+fn fixable(err: &AppError) -> bool {
+    matches!(err, AppError::Validation(_) | AppError::Refused(_))
+}
+
+pub async fn create(
+    State(state): State<PanelState>,
+    signed_in: SignedIn,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    if !signed_in.csrf_ok(&form) {
+        return forbidden();
+    }
+    let account = match managed(&state, &signed_in, &name).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    let draft = keys_form::read(&form);
+    let labels = match types_of(&state, &account.id).await {
+        Ok(types) => types,
+        Err(err) => return error_page(&err),
+    };
+    let created = match draft.rules(|t| label_in(&labels, t)) {
+        Err(errors) => Err(errors),
+        Ok(rules) => {
+            let actor = signed_in.actor();
+            match state
+                .keys
+                .create_user_key(&actor, &account.id, &draft.name, &rules, &state.plans)
+                .await
+            {
+                Ok(view) => Ok(view),
+                Err(err) if fixable(&err) => Err(views::messages(&err)),
+                Err(err) => return error_page(&err),
+            }
+        }
+    };
+    match created {
+        Ok(view) => done(&state, &signed_in, &account.name, Some(&view)).await,
+        Err(errors) => {
+            let extra = Extra {
+                new_card: Some((draft, errors)),
+                audit_page: 1,
+                ..Extra::default()
+            };
+            respond(&state, &signed_in, &name, extra, StatusCode::BAD_REQUEST).await
+        }
+    }
+}
+
+fn label_in(types: &[(String, String)], name: &str) -> String {
+    types
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or_else(|| name.to_owned(), |(_, label)| label.clone())
+}
+
+pub async fn save(
+    State(state): State<PanelState>,
+    signed_in: SignedIn,
+    Path((name, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    if !signed_in.csrf_ok(&form) {
+        return forbidden();
+    }
+    let account = match managed(&state, &signed_in, &name).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    let draft = keys_form::read(&form);
+    let labels = match types_of(&state, &account.id).await {
+        Ok(types) => types,
+        Err(err) => return error_page(&err),
+    };
+    let saved = match draft.rules(|t| label_in(&labels, t)) {
+        Err(errors) => Err(errors),
+        Ok(rules) => {
+            let actor = signed_in.actor();
+            match state
+                .keys
+                .update_rules(&actor, &account.id, &id, Some(&draft.name), &rules)
+                .await
+            {
+                Ok(view) => Ok(view),
+                Err(err) if fixable(&err) => Err(views::messages(&err)),
+                Err(err) => return error_page(&err),
+            }
+        }
+    };
+    match saved {
+        Ok(view) => {
+            let to = format!(
+                "/panel/accounts/{}/keys#key-{}",
+                account.name,
+                anchor_of(&view)
+            );
+            Redirect::to(&to).into_response()
+        }
+        Err(errors) => {
+            let extra = Extra {
+                failed: Some((id, draft, errors)),
+                audit_page: 1,
+                ..Extra::default()
+            };
+            respond(&state, &signed_in, &name, extra, StatusCode::BAD_REQUEST).await
+        }
+    }
+}
+
+pub async fn regenerate(
+    State(state): State<PanelState>,
+    signed_in: SignedIn,
+    Path((name, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if !signed_in.csrf_ok(&Form::parse(&body)) {
+        return forbidden();
+    }
+    let account = match managed(&state, &signed_in, &name).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match state
+        .keys
+        .regenerate(&signed_in.actor(), &account.id, KeyRef::parse(id))
+        .await
+    {
+        Ok(view) => done(&state, &signed_in, &account.name, Some(&view)).await,
+        Err(err) => error_page(&err),
+    }
+}
+
+pub async fn delete(
+    State(state): State<PanelState>,
+    signed_in: SignedIn,
+    Path((name, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if !signed_in.csrf_ok(&Form::parse(&body)) {
+        return forbidden();
+    }
+    let account = match managed(&state, &signed_in, &name).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match state
+        .keys
+        .delete(&signed_in.actor(), &account.id, &id)
+        .await
+    {
+        Ok(()) => done(&state, &signed_in, &account.name, None).await,
+        Err(err) => error_page(&err),
+    }
+}
+
+/// The key's QR code for Flotiq Mobile Expo; none when the server keeps no copy.
+pub async fn qr(
+    State(state): State<PanelState>,
+    signed_in: SignedIn,
+    Path((name, id)): Path<(String, String)>,
+) -> Response {
+    let account = match managed(&state, &signed_in, &name).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    match state.keys.get(&account.id, KeyRef::parse(id)).await {
+        Ok(KeyView {
+            key: Some(secret), ..
+        }) => {
+            let svg = crate::qr::svg(&crate::qr::payload(&secret, &state.options.public_url));
+            ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
+        }
+        Ok(_) => error_page(&AppError::NotFound),
+        Err(err) => error_page(&err),
+    }
+}
