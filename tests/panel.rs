@@ -249,7 +249,7 @@ async fn the_root_leads_to_the_panel_and_the_panel_to_its_login() {
 
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
-    let (_app, browser) = app_with_admin().await;
+    let (app, browser) = app_with_admin().await;
     let wrong = browser.sign_in(EMAIL, "not the password").await;
     let unknown = browser
         .sign_in("nobody@example.com", "not the password")
@@ -258,6 +258,17 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     let message = "The email or the password is not right.";
     assert!(wrong.body.contains(message) && unknown.body.contains(message));
     assert!(browser.cookies.lock().unwrap().get("cg_session").is_none());
+    // Both failures are recorded; text typed into the email field only when it is an
+    // admin's email (people type passwords there).
+    let (entries, _) = contentgate::audit::page(&app.db, None, 1, 10)
+        .await
+        .unwrap();
+    let failed: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.action == "sign-in.failed")
+        .map(|e| e.subject.as_str())
+        .collect();
+    assert_eq!(failed, ["(unknown email)", EMAIL]);
 }
 
 #[tokio::test]

@@ -256,7 +256,14 @@ pub async fn sign_in(
                 password::verify(password.to_owned(), None).await;
             }
             throttle::fail(db, &subjects).await?;
-            audit::record(db, None, &actor, Action::SignInFailed, &email).await?;
+            // What was typed into the email field is recorded only when it is an admin's
+            // email: people type passwords there too.
+            let subject = if other.is_some() {
+                email.as_str()
+            } else {
+                "(unknown email)"
+            };
+            audit::record(db, None, &actor, Action::SignInFailed, subject).await?;
             Ok(Err(SignInRefusal::Invalid))
         }
     }

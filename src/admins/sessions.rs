@@ -119,6 +119,22 @@ pub async fn find(
     }))
 }
 
+/// Removes every session past its timeouts (those nobody came back to), so the table
+/// holds live sessions only; run at each sign-in.
+pub async fn prune(db: &DatabaseConnection, timeouts: Timeouts) -> AppResult<()> {
+    let now = now_micros();
+    let micros = |d: Duration| d.as_micros() as i64;
+    admin_session::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(admin_session::Column::SeenAt.lt(now - micros(timeouts.idle)))
+                .add(admin_session::Column::CreatedAt.lt(now - micros(timeouts.absolute))),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn end(db: &DatabaseConnection, session: &Session) -> AppResult<()> {
     admin_session::Entity::delete_by_id(session.digest.clone())
         .exec(db)

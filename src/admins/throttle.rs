@@ -10,6 +10,7 @@ use crate::error::AppResult;
 
 pub const FREE_FAILURES: i32 = 5;
 const MAX_WAIT_SECONDS: u64 = 15 * 60;
+const FORGET_AFTER_MICROS: i64 = 24 * 3600 * 1_000_000;
 
 /// The wait after `failures` failures in a row.
 pub fn wait_after(failures: i32) -> u64 {
@@ -40,6 +41,12 @@ pub async fn wait(db: &DatabaseConnection, subjects: &[String]) -> AppResult<Opt
 
 pub async fn fail(db: &DatabaseConnection, subjects: &[String]) -> AppResult<()> {
     let now = now_micros();
+    // Counts a day old are forgotten (the longest wait is 15 minutes), so made-up emails
+    // do not pile up.
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::LastAt.lt(now - FORGET_AFTER_MICROS))
+        .exec(db)
+        .await?;
     for subject in subjects {
         let mut sql = Sql::new(db.get_database_backend());
         sql.push("INSERT INTO login_failures (subject, failures, last_at) VALUES (")

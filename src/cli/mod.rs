@@ -140,6 +140,12 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
         .local_addr()
         .map_err(|e| Failure(e.to_string(), 1))?;
     let public_url = global.public_url(address);
+    if !public_url.starts_with("http://") && !public_url.starts_with("https://") {
+        return Err(Failure(
+            format!("--public-url must start with http:// or https:// (got {public_url})"),
+            2,
+        ));
+    }
     if args.demo {
         admins::ensure_demo_admin(&keys.db, &public_url).await?;
     }

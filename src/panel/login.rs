@@ -52,6 +52,16 @@ pub async fn submit(State(state): State<PanelState>, parts: Parts, body: Bytes) 
     let client = client_address(&parts);
     match admins::sign_in(&state.db, email, password, &client).await {
         Ok(Ok((_, opened))) => {
+            // A cookie the browser brought along (another session) ends with this sign-in.
+            if let Some(previous) = cookie_value(&parts.headers, SESSION_COOKIE)
+                && let Ok(Some(session)) =
+                    sessions::find(&state.db, &previous, state.options.timeouts).await
+            {
+                let _ = sessions::end(&state.db, &session).await;
+            }
+            if let Err(err) = sessions::prune(&state.db, state.options.timeouts).await {
+                tracing::warn!(error = %err, "removing expired panel sessions failed");
+            }
             let mut headers = HeaderMap::new();
             for cookie in [
                 set_cookie(&state, SESSION_COOKIE, Some(&opened.cookie)),
