@@ -183,3 +183,27 @@ fn values_are_kept_by_kind_and_by_digest_when_long() {
     assert!(long.starts_with("h:") && long.len() == 66, "{long}");
     assert_ne!(long, unique_value(&json!("x".repeat(1001))).unwrap());
 }
+
+#[tokio::test]
+async fn processes_starting_together_on_a_new_database_migrate_one_after_the_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = common::fresh_database(dir.path()).await;
+    // Four pools at once, as instances behind a load balancer (or a command run while
+    // the server starts) would open them: each must come up on the whole schema.
+    let (a, b, c, d) = tokio::join!(
+        contentgate::db::connect(&url),
+        contentgate::db::connect(&url),
+        contentgate::db::connect(&url),
+        contentgate::db::connect(&url),
+    );
+    for db in [a, b, c, d] {
+        let db = db.expect("connected and migrated");
+        assert!(
+            Migrator::get_pending_migrations(&db)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        db.close().await.ok();
+    }
+}

@@ -96,14 +96,6 @@ async fn open_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
         });
-    let db = Database::connect(options.clone()).await?;
-    if migration::Migrator::get_pending_migrations(&db)
-        .await?
-        .is_empty()
-    {
-        return Ok(db);
-    }
-    db.close().await?;
     // SQLite connections that were open while a migration changed the schema can keep
     // using the old one ("no such table" on the first write after an upgrade; "trigger
     // already exists" when a migration's statements land on different connections):
@@ -112,9 +104,46 @@ async fn open_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut single = options.clone();
     single.max_connections(1).min_connections(1);
     let migrating = Database::connect(single).await?;
-    migration::Migrator::up(&migrating, None).await?;
+    // Processes that start together on a new database (instances behind a load balancer,
+    // a command run while the server starts) migrate one after the other: a lock file
+    // beside the SQLite database, an advisory lock on PostgreSQL (held by the migrating
+    // session until it closes).
+    let lock_file = match sqlite_path(url) {
+        Some(path) => Some(lock_beside(&path).await?),
+        None if url.starts_with("postgres") => {
+            migrating
+                .execute_unprepared("SELECT pg_advisory_lock(726573010)")
+                .await?;
+            None
+        }
+        // An in-memory SQLite database belongs to one process.
+        None => None,
+    };
+    // Another process may have migrated while this one waited.
+    if !migration::Migrator::get_pending_migrations(&migrating)
+        .await?
+        .is_empty()
+    {
+        migration::Migrator::up(&migrating, None).await?;
+    }
     migrating.close().await?;
+    drop(lock_file);
     Database::connect(options).await
+}
+
+/// An exclusive lock on `<database>.migrating`, waited for off the async runtime.
+async fn lock_beside(database: &Path) -> Result<std::fs::File, DbErr> {
+    let path = database.with_extension("migrating");
+    let locked = tokio::task::spawn_blocking(move || {
+        let mut open = std::fs::OpenOptions::new();
+        open.create(true).truncate(false).write(true).mode(0o600);
+        let file = open.open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|err| DbErr::Custom(format!("migration lock: {err}")))?;
+    locked.map_err(|err| DbErr::Custom(format!("migration lock: {err}")))
 }
 
 /// The pool, and on SQLite the quick reads beside it (`quick`). Everything that takes
