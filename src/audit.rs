@@ -108,7 +108,11 @@ pub async fn page<C: ConnectionTrait>(
     let total = query.clone().count(conn).await?;
     let entries = query
         .order_by_desc(audit_entry::Column::Id)
-        .offset(page.saturating_sub(1) * per_page)
+        .offset(
+            page.saturating_sub(1)
+                .saturating_mul(per_page)
+                .min(i64::MAX as u64),
+        )
         .limit(per_page)
         .all(conn)
         .await?;

@@ -798,6 +798,33 @@ async fn graphiql_is_served_with_its_own_assets() {
 }
 
 #[tokio::test]
+async fn graphiql_with_a_key_opens_on_a_first_query_over_a_type_it_reads() {
+    let app = TestApp::with_demo().await;
+    let page = |query: String| {
+        let request = app.client.get(app.url(&format!("/api/v2/graphql{query}")));
+        async move {
+            let answer = request.header("accept", "text/html").send().await.unwrap();
+            answer.text().await.unwrap()
+        }
+    };
+    assert!(!page(String::new()).await.contains("FirstLook"));
+    assert!(
+        !page("?auth_token=cg_wrong".into())
+            .await
+            .contains("FirstLook")
+    );
+    let html = page(format!("?auth_token={}", app.ro)).await;
+    assert!(html.contains("query FirstLook"), "{html}");
+    assert!(
+        html.contains("category(first: 5)"),
+        "the first type of the demo"
+    );
+    let authors_only = app.user_key(&[("author", "r")]).await;
+    let html = page(format!("?auth_token={authors_only}")).await;
+    assert!(html.contains("author(first: 5)") && !html.contains("category(first"));
+}
+
+#[tokio::test]
 async fn another_instance_on_the_same_database_serves_changes_at_once() {
     let app = TestApp::with_demo().await;
     let peer = app.spawn_peer().await;

@@ -784,3 +784,163 @@ async fn api_routes_never_accept_the_session_cookie_and_the_panel_sends_no_cors(
             .all(|name| !name.as_str().starts_with("access-control-"))
     );
 }
+
+#[tokio::test]
+async fn guesses_sent_together_are_counted_one_after_the_other() {
+    let (app, _) = app_with_admin().await;
+    // Ten browsers, each with its sign-in form, send a wrong password at the same time.
+    let mut browsers = Vec::new();
+    for _ in 0..10 {
+        let browser = Browser::new(&app.url(""));
+        let csrf = browser.get("/panel/login").await.csrf();
+        browsers.push((browser, csrf));
+    }
+    let mut attempts = tokio::task::JoinSet::new();
+    for (browser, csrf) in browsers {
+        attempts.spawn(async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("email", EMAIL),
+                ("password", "guess"),
+            ];
+            browser.post("/panel/login", &fields).await.status
+        });
+    }
+    let statuses: Vec<u16> = attempts.join_all().await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(
+        checked,
+        admins::throttle::FREE_FAILURES as usize,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn what_is_typed_as_an_email_is_never_stored() {
+    let (app, browser) = app_with_admin().await;
+    let typed = format!("MySecretPass123!{}", "z".repeat(100_000));
+    assert_eq!(browser.sign_in(&typed, "x").await.status, 401);
+    let (entries, _) = contentgate::audit::page(&app.db, None, 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(entries[0].actor, "(unknown email)");
+    assert!(entries.iter().all(|e| !e.subject.contains("MySecret")));
+    use sea_orm::EntityTrait;
+    let counts = entity::login_failure::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts.len(),
+        2,
+        "one for the email typed, one for the address"
+    );
+    assert!(
+        counts
+            .iter()
+            .all(|c| c.subject.len() < 80 && !c.subject.contains("MySecret"))
+    );
+}
+
+#[tokio::test]
+async fn forged_or_odd_requests_get_a_page_and_change_nothing() {
+    let (app, browser) = signed_in().await;
+    let csrf = browser.csrf().await;
+    let before = user_key_count(&app).await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("name", "Odd"),
+        ("type_0", "post"),
+        ("read_0", "on"),
+    ];
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    // Not a form, or sent from another site: refused even with the token.
+    for (content_type, site, status) in [
+        ("text/plain", "same-origin", 415),
+        ("application/json", "same-origin", 415),
+        ("application/x-www-form-urlencoded", "cross-site", 403),
+    ] {
+        let request = browser
+            .client
+            .post(app.url(KEYS))
+            .header("content-type", content_type)
+            .header("sec-fetch-site", site)
+            .body(body.clone());
+        let answer = browser.send(request).await;
+        assert_eq!(answer.status, status, "{content_type} {site}");
+        assert!(
+            answer.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+    }
+    // Rule rows no page makes.
+    for field in ["type_99999999999999999999", "read_-1"] {
+        let answer = browser
+            .post(KEYS, &[("csrf", &csrf), ("name", "Odd"), (field, "post")])
+            .await;
+        assert_eq!(answer.status, 400, "{field}");
+    }
+    assert_eq!(user_key_count(&app).await, before);
+    // Rules for an application key: refused with the reason.
+    let answer = browser
+        .post(
+            &format!("{KEYS}/read_only"),
+            &[
+                ("csrf", &csrf),
+                ("name", "x"),
+                ("type_0", "post"),
+                ("read_0", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 404);
+    let ro_id = app.keys.list(&app.account_id).await.unwrap()[0].id.clone();
+    let answer = browser
+        .post(
+            &format!("{KEYS}/{ro_id}"),
+            &[
+                ("csrf", &csrf),
+                ("name", "x"),
+                ("type_0", "post"),
+                ("read_0", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.body.contains("Application keys have no rules"),
+        "{}",
+        answer.body
+    );
+    // Other methods and unknown pages are pages too, with the panel's headers.
+    for (method, path, status) in [
+        (reqwest::Method::GET, "/panel/logout", 405),
+        (reqwest::Method::PUT, KEYS, 405),
+        (reqwest::Method::POST, "/panel/nowhere", 404),
+    ] {
+        let answer = browser
+            .send(browser.client.request(method, app.url(path)))
+            .await;
+        assert_eq!(answer.status, status, "{path}");
+        assert!(answer.headers.contains_key("content-security-policy"));
+        assert!(answer.body.contains("<html"), "{path}");
+    }
+    // An audit page past the end, or absurdly far, is just empty.
+    for page in [
+        "9223372036854775807",
+        "18446744073709551615",
+        "x",
+        "2&audit=3",
+    ] {
+        let answer = browser.get(&format!("{KEYS}?audit={page}")).await;
+        assert_eq!(answer.status, 200, "{page}");
+    }
+}

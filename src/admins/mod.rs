@@ -11,6 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Action, Actor};
 use crate::db::now_micros;
@@ -232,22 +233,33 @@ pub async fn sign_in(
     password: &str,
     client: &str,
 ) -> AppResult<Result<(admin::Model, sessions::Opened), SignInRefusal>> {
-    let email = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-    let subjects = [format!("email:{email}"), format!("addr:{client}")];
-    if let Some(wait) = throttle::wait(db, &subjects).await? {
+    // Whatever was typed is kept as a digest only (people type passwords into the email
+    // field, and it may be of any length); a malformed email finds no admin.
+    let email = normalize_email(email).ok();
+    let typed = format!(
+        "email:{:x}",
+        Sha256::digest(email.as_deref().unwrap_or("-").as_bytes())
+    );
+    let subjects = [typed, format!("addr:{client}")];
+    if let Some(wait) = throttle::claim(db, &subjects).await? {
         return Ok(Err(SignInRefusal::Throttled(wait)));
     }
-    let found = admin::Entity::find()
-        .filter(admin::Column::Email.eq(&email))
-        .one(db)
-        .await?;
+    let found = match &email {
+        Some(email) => {
+            admin::Entity::find()
+                .filter(admin::Column::Email.eq(email))
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
     let stored = found.as_ref().map(|a| a.password_hash.clone());
-    let actor = Actor::admin(&email, client);
     match found {
         Some(found) if password::verify(password.to_owned(), stored).await => {
             throttle::clear(db, &subjects).await?;
             let opened = sessions::open(db, &found.id).await?;
-            audit::record(db, None, &actor, Action::SignIn, &email).await?;
+            let actor = Actor::admin(&found.email, client);
+            audit::record(db, None, &actor, Action::SignIn, &found.email).await?;
             Ok(Ok((found, opened)))
         }
         other => {
@@ -255,15 +267,10 @@ pub async fn sign_in(
                 // The same work as a wrong password, so timing tells nothing either.
                 password::verify(password.to_owned(), None).await;
             }
-            throttle::fail(db, &subjects).await?;
-            // What was typed into the email field is recorded only when it is an admin's
-            // email: people type passwords there too.
-            let subject = if other.is_some() {
-                email.as_str()
-            } else {
-                "(unknown email)"
-            };
-            audit::record(db, None, &actor, Action::SignInFailed, subject).await?;
+            // An admin's email is recorded; anything else typed is not.
+            let name = other.map_or_else(|| "(unknown email)".to_owned(), |a| a.email);
+            let actor = Actor::admin(&name, client);
+            audit::record(db, None, &actor, Action::SignInFailed, &name).await?;
             Ok(Err(SignInRefusal::Invalid))
         }
     }

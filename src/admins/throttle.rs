@@ -21,11 +21,19 @@ pub fn wait_after(failures: i32) -> u64 {
     (1u64 << doublings).min(MAX_WAIT_SECONDS)
 }
 
-/// Seconds left to wait for the most throttled of `subjects`, if any.
-pub async fn wait(db: &DatabaseConnection, subjects: &[String]) -> AppResult<Option<u64>> {
+/// Claims one attempt for every subject before the password is checked: refused with
+/// the seconds left while any subject must still wait; otherwise counted at once as a
+/// failure (cleared by `clear` when it succeeds). Claims are serialised (SQLite's write
+/// lock, an advisory lock per subject on PostgreSQL), so guesses sent together are
+/// counted one after the other instead of all passing the same check.
+pub async fn claim(db: &DatabaseConnection, subjects: &[String]) -> AppResult<Option<u64>> {
+    let txn = crate::db::begin_write(db).await?;
+    for subject in subjects {
+        crate::db::lock_name(&txn, &format!("sign-in#{subject}")).await?;
+    }
     let rows = login_failure::Entity::find()
         .filter(login_failure::Column::Subject.is_in(subjects.iter().cloned()))
-        .all(db)
+        .all(&txn)
         .await?;
     let now = now_micros();
     let left = rows
@@ -36,19 +44,17 @@ pub async fn wait(db: &DatabaseConnection, subjects: &[String]) -> AppResult<Opt
         })
         .max()
         .unwrap_or(0);
-    Ok((left > 0).then_some(left))
-}
-
-pub async fn fail(db: &DatabaseConnection, subjects: &[String]) -> AppResult<()> {
-    let now = now_micros();
+    if left > 0 {
+        return Ok(Some(left));
+    }
     // Counts a day old are forgotten (the longest wait is 15 minutes), so made-up emails
     // do not pile up.
     login_failure::Entity::delete_many()
         .filter(login_failure::Column::LastAt.lt(now - FORGET_AFTER_MICROS))
-        .exec(db)
+        .exec(&txn)
         .await?;
     for subject in subjects {
-        let mut sql = Sql::new(db.get_database_backend());
+        let mut sql = Sql::new(txn.get_database_backend());
         sql.push("INSERT INTO login_failures (subject, failures, last_at) VALUES (")
             .bind(subject.clone())
             .push(", 1, ")
@@ -57,9 +63,10 @@ pub async fn fail(db: &DatabaseConnection, subjects: &[String]) -> AppResult<()>
                 ") ON CONFLICT (subject) DO UPDATE SET \
                  failures = login_failures.failures + 1, last_at = excluded.last_at",
             );
-        db.execute_raw(sql.statement()).await?;
+        txn.execute_raw(sql.statement()).await?;
     }
-    Ok(())
+    txn.commit().await?;
+    Ok(None)
 }
 
 pub async fn clear(db: &DatabaseConnection, subjects: &[String]) -> AppResult<()> {

@@ -68,6 +68,21 @@ pub fn router(state: GraphqlState) -> Router {
         .with_state(state)
 }
 
+/// With a key in the page's URL, GraphiQL opens on a first query over the first type
+/// that key reads (nothing without a key, or with a bad one: the page is the same).
+async fn first_query(state: &GraphqlState, parts: &Parts) -> Option<String> {
+    crate::http::QueryParams::from_parts(parts).get("auth_token")?;
+    let principal = crate::http::authenticate(parts, &state.shared).await.ok()?;
+    let models = state.shared.models(&principal).await.ok()?;
+    let readable: Vec<_> = models
+        .ordered
+        .iter()
+        .filter(|m| principal.can(&m.name, crate::auth::Action::Read))
+        .cloned()
+        .collect();
+    super::first_query(&readable)
+}
+
 async fn current(
     State(state): State<GraphqlState>,
     request: axum::extract::Request,
@@ -94,7 +109,11 @@ async fn endpoint(
         } else {
             "/api/graphql"
         };
-        return Html(playground::page(path)).into_response();
+        let first = match flavor {
+            Flavor::Current => first_query(&state, &parts).await,
+            Flavor::Legacy => None,
+        };
+        return Html(playground::page(path, first.as_deref())).into_response();
     }
     let method = parts.method.clone();
     let graphql_media = wants_graphql_media(&parts.headers);

@@ -47,7 +47,11 @@ pub(super) async fn asset(Path(file): Path<String>) -> HttpResponse {
 /// tab's session storage, never in a URL, with a first query over the account's types),
 /// from `?auth_token=` in the page URL (kept out of the Referer by the no-referrer
 /// policy), or from the headers editor.
-pub(super) fn page(endpoint: &str) -> String {
+pub(super) fn page(endpoint: &str, first_query: Option<&str>) -> String {
+    // As a JSON string inside the script: `<` escaped, so no text can close the element.
+    let first_query = serde_json::to_string(&first_query)
+        .unwrap_or_else(|_| "null".into())
+        .replace('<', "\\u003c");
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -77,7 +81,9 @@ pub(super) fn page(endpoint: &str) -> String {
   const headers = token ? JSON.stringify({{"X-AUTH-TOKEN": token}}, null, 2) : '{{\n  "X-AUTH-TOKEN": "paste a key here"\n}}';
   const fetcher = GraphiQL.createFetcher({{ url: "{endpoint}" }});
   const props = {{ fetcher, defaultHeaders: headers, shouldPersistHeaders: false }};
-  if (handoff && handoff.query) props.defaultQuery = handoff.query;
+  const firstQuery = (handoff && handoff.query) || {first_query};
+  // GraphiQL shows it only to a browser with no editor state of its own.
+  if (firstQuery) props.defaultQuery = firstQuery;
   ReactDOM.createRoot(document.getElementById("graphiql")).render(React.createElement(GraphiQL, props));
 </script>
 </body>

@@ -3,11 +3,9 @@
 //! the audit log; it takes effect on the next API request on every instance, since
 //! keys are read from the database.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 
 use super::form::Form;
 use super::keys_form::{self, Draft};
@@ -20,30 +18,41 @@ use crate::auth::keys::{KeyRef, KeyView};
 use crate::auth::{ApiToken, KeyKind};
 use crate::error::AppError;
 
-#[derive(Deserialize, Default)]
-pub struct PageQuery {
-    new: Option<String>,
-    audit: Option<String>,
-}
+/// The largest audit page asked for (a longer log is read from the command line).
+const MAX_AUDIT_PAGE: u64 = 100_000;
 
 pub async fn page(
     State(state): State<PanelState>,
     signed_in: SignedIn,
     Path(name): Path<String>,
-    Query(query): Query<PageQuery>,
+    RawQuery(query): RawQuery,
 ) -> Response {
+    // Read leniently: a repeated or malformed parameter is not worth an error page.
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let extra = Extra {
-        new_card: query.new.map(|_| {
+        new_card: param("new").map(|_| {
             (
                 Draft {
                     name: String::new(),
                     rows: Vec::new(),
+                    invalid_rows: false,
                 },
                 Vec::new(),
             )
         }),
         failed: None,
-        audit_page: query.audit.and_then(|p| p.parse().ok()).unwrap_or(1).max(1),
+        audit_page: param("audit")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+            .clamp(1, MAX_AUDIT_PAGE),
     };
     respond(&state, &signed_in, &name, extra, StatusCode::OK).await
 }
@@ -108,9 +117,8 @@ pub async fn create(
     State(state): State<PanelState>,
     signed_in: SignedIn,
     Path(name): Path<String>,
-    body: Bytes,
+    form: Form,
 ) -> Response {
-    let form = Form::parse(&body);
     if !signed_in.csrf_ok(&form) {
         return forbidden();
     }
@@ -162,9 +170,8 @@ pub async fn save(
     State(state): State<PanelState>,
     signed_in: SignedIn,
     Path((name, id)): Path<(String, String)>,
-    body: Bytes,
+    form: Form,
 ) -> Response {
-    let form = Form::parse(&body);
     if !signed_in.csrf_ok(&form) {
         return forbidden();
     }
@@ -187,7 +194,9 @@ pub async fn save(
                 .await
             {
                 Ok(view) => Ok(view),
-                Err(err) if fixable(&err) => Err(views::messages(&err)),
+                // Only a user-defined key's card shows errors; the refusal of rules for
+                // an application key is a page of its own.
+                Err(err @ AppError::Validation(_)) => Err(views::messages(&err)),
                 Err(err) => return error_page(&err),
             }
         }
@@ -216,9 +225,9 @@ pub async fn regenerate(
     State(state): State<PanelState>,
     signed_in: SignedIn,
     Path((name, id)): Path<(String, String)>,
-    body: Bytes,
+    form: Form,
 ) -> Response {
-    if !signed_in.csrf_ok(&Form::parse(&body)) {
+    if !signed_in.csrf_ok(&form) {
         return forbidden();
     }
     let account = match managed(&state, &signed_in, &name).await {
@@ -239,9 +248,9 @@ pub async fn delete(
     State(state): State<PanelState>,
     signed_in: SignedIn,
     Path((name, id)): Path<(String, String)>,
-    body: Bytes,
+    form: Form,
 ) -> Response {
-    if !signed_in.csrf_ok(&Form::parse(&body)) {
+    if !signed_in.csrf_ok(&form) {
         return forbidden();
     }
     let account = match managed(&state, &signed_in, &name).await {

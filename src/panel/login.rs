@@ -3,7 +3,6 @@
 //! throttled per email and per address, and the answer never says whether the email
 //! belongs to an admin.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -41,8 +40,7 @@ fn login_page(
     (status, headers, Html(page.into_string())).into_response()
 }
 
-pub async fn submit(State(state): State<PanelState>, parts: Parts, body: Bytes) -> Response {
-    let form = Form::parse(&body);
+pub async fn submit(State(state): State<PanelState>, parts: Parts, form: Form) -> Response {
     let expected = cookie_value(&parts.headers, LOGIN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same_token(form.get("csrf"), &expected) {
         return forbidden();
@@ -98,9 +96,9 @@ pub async fn submit(State(state): State<PanelState>, parts: Parts, body: Bytes) 
 pub async fn sign_out(
     State(state): State<PanelState>,
     signed_in: SignedIn,
-    body: Bytes,
+    form: Form,
 ) -> Response {
-    if !signed_in.csrf_ok(&Form::parse(&body)) {
+    if !signed_in.csrf_ok(&form) {
         return forbidden();
     }
     let ended = async {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, any, get, post};
 use sea_orm::DatabaseConnection;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -60,27 +60,35 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 pub fn router(state: PanelState) -> Router {
     let account = "/panel/accounts/{account}";
+    // Every route answers other methods with a page too (not the API's JSON).
+    let only = |methods: MethodRouter<PanelState>| methods.fallback(method_not_allowed);
     let panel = Router::new()
-        .route("/panel", get(|| async { Redirect::to("/panel/") }))
-        .route("/panel/", get(home::page))
-        .route("/panel/login", get(login::form).post(login::submit))
-        .route("/panel/logout", post(login::sign_out))
-        .route("/panel/assets/{file}", get(assets::serve))
+        .route("/panel", only(get(|| async { Redirect::to("/panel/") })))
+        .route("/panel/", only(get(home::page)))
+        .route("/panel/login", only(get(login::form).post(login::submit)))
+        .route("/panel/logout", only(post(login::sign_out)))
+        .route("/panel/assets/{file}", only(get(assets::serve)))
         .route(
             &format!("{account}/keys"),
-            get(keys::page).post(keys::create),
+            only(get(keys::page).post(keys::create)),
         )
-        .route(&format!("{account}/keys/{{id}}"), post(keys::save))
+        .route(&format!("{account}/keys/{{id}}"), only(post(keys::save)))
         .route(
             &format!("{account}/keys/{{id}}/regenerate"),
-            post(keys::regenerate),
+            only(post(keys::regenerate)),
         )
-        .route(&format!("{account}/keys/{{id}}/delete"), post(keys::delete))
-        .route(&format!("{account}/keys/{{id}}/qr.svg"), get(keys::qr))
-        .route(&format!("{account}/usage"), get(usage::page))
-        .route(&format!("{account}/plan"), post(usage::set_plan))
-        .route(&format!("{account}/types"), get(usage::types))
-        .route("/panel/{*rest}", get(|| async { not_found() }))
+        .route(
+            &format!("{account}/keys/{{id}}/delete"),
+            only(post(keys::delete)),
+        )
+        .route(
+            &format!("{account}/keys/{{id}}/qr.svg"),
+            only(get(keys::qr)),
+        )
+        .route(&format!("{account}/usage"), only(get(usage::page)))
+        .route(&format!("{account}/plan"), only(post(usage::set_plan)))
+        .route(&format!("{account}/types"), only(get(usage::types)))
+        .route("/panel/{*rest}", any(|| async { not_found() }))
         .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -102,6 +110,10 @@ pub fn router(state: PanelState) -> Router {
 
 fn not_found() -> Response {
     error_page(&AppError::NotFound)
+}
+
+async fn method_not_allowed() -> Response {
+    error_page(&AppError::MethodNotAllowed)
 }
 
 /// An error as a page: the status of the error table, a fixed message, and for internal

@@ -1,6 +1,5 @@
 //! The Usage page and plan changes, and the Content types page.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use entity::{api_key, content_type};
@@ -79,9 +78,8 @@ pub async fn set_plan(
     State(state): State<PanelState>,
     signed_in: SignedIn,
     Path(name): Path<String>,
-    body: Bytes,
+    form: Form,
 ) -> Response {
-    let form = Form::parse(&body);
     if !signed_in.csrf_ok(&form) || !signed_in.session.admin.all_accounts {
         return forbidden();
     }
