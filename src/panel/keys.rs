@@ -113,25 +113,39 @@ fn fixable(err: &AppError) -> bool {
     matches!(err, AppError::Validation(_) | AppError::Refused(_))
 }
 
+/// A key form that may be acted on: its token checked, its account managed by the
+/// admin, and its rules read (or what is wrong with them).
+async fn submitted(
+    state: &PanelState,
+    signed_in: &SignedIn,
+    name: &str,
+    form: &Form,
+) -> Result<(entity::account::Model, Draft, RulesOrErrors), Response> {
+    if !signed_in.csrf_ok(form) {
+        return Err(forbidden());
+    }
+    let account = managed(state, signed_in, name).await?;
+    let draft = keys_form::read(form);
+    let labels = types_of(state, &account.id)
+        .await
+        .map_err(|err| error_page(&err))?;
+    let rules = draft.rules(|t| label_in(&labels, t));
+    Ok((account, draft, rules))
+}
+
+type RulesOrErrors = Result<std::collections::BTreeMap<String, crate::auth::Perms>, Vec<String>>;
+
 pub async fn create(
     State(state): State<PanelState>,
     signed_in: SignedIn,
     Path(name): Path<String>,
     form: Form,
 ) -> Response {
-    if !signed_in.csrf_ok(&form) {
-        return forbidden();
-    }
-    let account = match managed(&state, &signed_in, &name).await {
-        Ok(account) => account,
+    let (account, draft, rules) = match submitted(&state, &signed_in, &name, &form).await {
+        Ok(submitted) => submitted,
         Err(response) => return response,
     };
-    let draft = keys_form::read(&form);
-    let labels = match types_of(&state, &account.id).await {
-        Ok(types) => types,
-        Err(err) => return error_page(&err),
-    };
-    let created = match draft.rules(|t| label_in(&labels, t)) {
+    let created = match rules {
         Err(errors) => Err(errors),
         Ok(rules) => {
             let actor = signed_in.actor();
@@ -172,19 +186,11 @@ pub async fn save(
     Path((name, id)): Path<(String, String)>,
     form: Form,
 ) -> Response {
-    if !signed_in.csrf_ok(&form) {
-        return forbidden();
-    }
-    let account = match managed(&state, &signed_in, &name).await {
-        Ok(account) => account,
+    let (account, draft, rules) = match submitted(&state, &signed_in, &name, &form).await {
+        Ok(submitted) => submitted,
         Err(response) => return response,
     };
-    let draft = keys_form::read(&form);
-    let labels = match types_of(&state, &account.id).await {
-        Ok(types) => types,
-        Err(err) => return error_page(&err),
-    };
-    let saved = match draft.rules(|t| label_in(&labels, t)) {
+    let saved = match rules {
         Err(errors) => Err(errors),
         Ok(rules) => {
             let actor = signed_in.actor();
