@@ -751,7 +751,7 @@ async fn usage_and_content_types_pages_show_the_account() {
         assert!(types.body.contains(label), "{label}");
     }
     assert!(types.body.contains("data-graphiql"));
-    assert!(types.body.contains("query FirstLook"));
+    assert!(types.body.contains("The first five objects of"));
     assert!(
         !types.body.contains(&format!("auth_token={}", app.ro)),
         "the key is never in a URL"

@@ -104,7 +104,8 @@ fn names_of(models: &[TypeModel]) -> Vec<Names> {
 
 /// A first query over the first of `models` for GraphiQL (the current API): its id and
 /// up to three plain properties of five objects, so that a newcomer presses run and
-/// sees their content.
+/// sees their content. Anonymous: GraphiQL keeps sending a named operation's name after
+/// the editor's text is replaced by another query.
 pub fn first_query(models: &[TypeModel]) -> Option<String> {
     use crate::content::definitions::SchemaType;
     let names = names_of(models).into_iter().next()?;
@@ -123,7 +124,7 @@ pub fn first_query(models: &[TypeModel]) -> Option<String> {
         .map(|p| names.fields[&p.name].as_str());
     let fields: Vec<&str> = std::iter::once("id").chain(plain).collect();
     Some(format!(
-        "# The first five objects of {}. Press the run button (or Ctrl-Enter).\nquery FirstLook {{\n  {}(first: 5) {{\n    edges {{\n      node {{\n        {}\n      }}\n    }}\n  }}\n}}\n",
+        "# The first five objects of {}. Press the run button (or Ctrl-Enter).\n{{\n  {}(first: 5) {{\n    edges {{\n      node {{\n        {}\n      }}\n    }}\n  }}\n}}\n",
         names.model.name,
         names.root,
         fields.join("\n        ")
