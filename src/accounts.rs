@@ -66,6 +66,7 @@ pub async fn create(keys: &KeyStore, name: &str, plan: &str) -> AppResult<accoun
     )
     .await?;
     txn.commit().await?;
+    crate::content::internal::ensure(&keys.db, &model.id).await?;
     Ok(model)
 }
 

@@ -41,6 +41,7 @@ pub struct AppState {
     kept: Arc<KeptAnswers>,
     schemas: Arc<SchemaCache>,
     panel: PanelState,
+    media: Option<crate::media::MediaStore>,
 }
 
 impl AppState {
@@ -65,7 +66,14 @@ impl AppState {
             kept: Arc::new(KeptAnswers::new(DEFAULT_KEPT_BYTES)),
             schemas: Arc::new(SchemaCache::new(graphql)),
             panel,
+            media: None,
         }
+    }
+
+    /// Where uploaded media files are kept.
+    pub fn with_media(mut self, store: crate::media::MediaStore) -> Self {
+        self.media = Some(store);
+        self
     }
 
     /// The admin panel's public URL and session timeouts.
@@ -115,6 +123,7 @@ pub fn router(state: AppState) -> Router {
     let rest = RestState {
         shared: state.shared.clone(),
         kept: state.kept.clone(),
+        media: state.media,
     };
     let graphql = GraphqlState {
         shared: state.shared,
@@ -138,7 +147,8 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(SetResponseHeaderLayer::overriding(
+        // Media files say they are immutable; everything else is not to be stored.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))

@@ -10,11 +10,12 @@ use crate::error::{AppError, AppResult};
 
 pub use crate::examples::{DEFINITIONS, OBJECTS};
 
-/// Loads the example blog unless the account already has content types.
+/// Loads the example blog unless the account already has content types of its own.
 /// Returns whether anything was loaded.
 pub async fn load(db: &DatabaseConnection, account_id: &str) -> AppResult<bool> {
     let existing = entity::content_type::Entity::find()
         .filter(entity::content_type::Column::AccountId.eq(account_id))
+        .filter(entity::content_type::Column::IsInternal.eq(false))
         .count(db)
         .await?;
     if existing > 0 {

@@ -18,6 +18,7 @@ pub mod examples;
 pub mod graphql;
 pub mod http;
 pub mod listener;
+pub mod media;
 pub mod panel;
 pub mod qr;
 pub mod quota;

@@ -187,22 +187,20 @@ async fn definition_validation_uses_flotiq_messages_and_paths() {
         json!(["Field \"missing\" used as slug source does not exist in the type definition."])
     );
 
-    // Nothing of the above was stored.
-    let (_, list) = app.get("/api/v1/internal/contenttype", &app.rw).await;
+    // Nothing of the above was stored (the account holds only its internal types).
+    let (_, list) = app
+        .get("/api/v1/internal/contenttype?internal=0", &app.rw)
+        .await;
     assert_eq!(list["total_count"], 0);
 }
 
 #[tokio::test]
 async fn list_parameters_page_order_filter_and_clamp() {
     let app = TestApp::spawn().await;
-    for (name, label, internal) in [
-        ("banana", "Yellow fruit", false),
-        ("apple", "Red fruit", false),
-        ("_media", "Media", true),
-    ] {
+    // Every account has Flotiq's internal types `_media` and `_tag`.
+    for (name, label) in [("banana", "Yellow fruit"), ("apple", "Red fruit")] {
         let mut body = simple(name);
         body["label"] = json!(label);
-        body["internal"] = json!(internal);
         assert_eq!(
             app.post("/api/v1/internal/contenttype", &app.rw, &body)
                 .await
@@ -222,14 +220,14 @@ async fn list_parameters_page_order_filter_and_clamp() {
         .get("/api/v1/internal/contenttype?limit=10000", &app.ro)
         .await;
     assert_eq!(status, 200, "a large limit is clamped, not refused");
-    assert_eq!(names(&all), ["_media", "apple", "banana"]);
+    assert_eq!(names(&all), ["_media", "_tag", "apple", "banana"]);
     assert_eq!(
         (
             all["total_count"].as_u64(),
             all["total_pages"].as_u64(),
             all["count"].as_u64()
         ),
-        (Some(3), Some(1), Some(3))
+        (Some(4), Some(1), Some(4))
     );
 
     let (_, user) = app
@@ -239,21 +237,21 @@ async fn list_parameters_page_order_filter_and_clamp() {
     let (_, system) = app
         .get("/api/v1/internal/contenttype?internal=1", &app.ro)
         .await;
-    assert_eq!(names(&system), ["_media"]);
+    assert_eq!(names(&system), ["_media", "_tag"]);
     let (_, by_label) = app
         .get(
             "/api/v1/internal/contenttype?order_by=label&order_direction=desc",
             &app.ro,
         )
         .await;
-    assert_eq!(names(&by_label), ["banana", "apple", "_media"]);
+    assert_eq!(names(&by_label), ["banana", "_tag", "apple", "_media"]);
     let (_, page) = app
         .get("/api/v1/internal/contenttype?limit=1&page=2", &app.ro)
         .await;
-    assert_eq!(names(&page), ["apple"]);
+    assert_eq!(names(&page), ["_tag"]);
     assert_eq!(
         (page["total_pages"].as_u64(), page["current_page"].as_u64()),
-        (Some(3), Some(2))
+        (Some(4), Some(2))
     );
     let (_, search) = app
         .get("/api/v1/internal/contenttype?label=FRUIT&name=an", &app.ro)
@@ -426,4 +424,77 @@ async fn delete_is_refused_while_objects_keys_or_relations_use_the_type() {
         body["errors"],
         json!(["This content type definition is used by Api Key: test key"])
     );
+}
+
+#[tokio::test]
+async fn internal_types_exist_in_every_account_and_clients_cannot_change_them() {
+    let app = TestApp::spawn().await;
+    let (status, media) = app
+        .get("/api/v1/internal/contenttype/_media", &app.ro)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(media["internal"], true);
+    assert_eq!(media["label"], "Media");
+    let properties = &media["schemaDefinition"]["allOf"][1]["properties"];
+    for name in [
+        "fileName",
+        "mimeType",
+        "size",
+        "width",
+        "height",
+        "url",
+        "externalId",
+        "source",
+        "extension",
+        "type",
+        "tags",
+        "alt",
+        "title",
+        "variants",
+    ] {
+        assert!(properties.get(name).is_some(), "{name}");
+    }
+    assert_eq!(
+        media["metaDefinition"]["propertiesConfig"]["tags"]["validation"]["relationContenttype"],
+        "_tag"
+    );
+    let (status, tag) = app.get("/api/v1/internal/contenttype/_tag", &app.ro).await;
+    assert_eq!((status, tag["internal"].clone()), (200, json!(true)));
+    // Not redefined, not deleted, not made again; no client type is internal.
+    let mut body = simple("_media");
+    assert_eq!(
+        app.put("/api/v1/internal/contenttype/_media", &app.rw, &body)
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        app.delete("/api/v1/internal/contenttype/_tag", &app.rw)
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        app.post("/api/v1/internal/contenttype", &app.rw, &body)
+            .await
+            .0,
+        400
+    );
+    body = simple("mine");
+    body["internal"] = json!(true);
+    let (status, answer) = app
+        .post("/api/v1/internal/contenttype", &app.rw, &body)
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["internal"],
+        json!(["Internal content types are made by the server"])
+    );
+    // Their objects are ordinary objects.
+    let (status, made) = app
+        .post("/api/v1/content/_tag", &app.rw, &json!({"name": "guides"}))
+        .await;
+    assert_eq!(status, 200, "{made}");
+    let (status, list) = app.get("/api/v1/content/_tag", &app.ro).await;
+    assert_eq!((status, list["total_count"].as_u64()), (200, Some(1)));
 }

@@ -16,6 +16,7 @@ const FRAMEWORK_FREE: &[&str] = &[
     "admins",
     "audit",
     "qr",
+    "media",
     "error",
     "db",
     "time",

@@ -500,7 +500,9 @@ async fn a_key_never_crosses_accounts() {
         .clone()
         .unwrap();
     let before = app.snapshot().await;
-    let (status, body) = app.get("/api/v1/internal/contenttype", &other_rw).await;
+    let (status, body) = app
+        .get("/api/v1/internal/contenttype?internal=0", &other_rw)
+        .await;
     assert_eq!((status, body["total_count"].as_u64()), (200, Some(0)));
     assert_eq!(
         app.get("/api/v1/internal/contenttype/post", &other_rw)

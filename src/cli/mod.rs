@@ -104,6 +104,9 @@ async fn key_store(global: &GlobalArgs, plans: &Plans) -> Result<KeyStore, Failu
             "created account 'default' with its application keys; show them with `contentgate keys list`"
         );
     }
+    // Accounts from before the internal types existed get them here (a data migration
+    // that needs the definition validator, which the schema migrations do not have).
+    crate::content::internal::ensure_everywhere(&keys.db).await?;
     Ok(keys)
 }
 
@@ -167,7 +170,8 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
     };
     let state = AppState::new(keys.db.clone(), keys, graphql, quota)
         .with_response_cache(args.response_cache_mb * 1024 * 1024)
-        .with_panel(panel);
+        .with_panel(panel)
+        .with_media(crate::media::MediaStore::new(global.data_dir.join("media")));
     serve(
         listener,
         state,

@@ -9,10 +9,12 @@
 
 pub mod definitions;
 pub mod filter;
+pub mod internal;
 pub mod objects;
 pub mod refs;
 pub mod scope;
 pub mod search;
+pub mod type_migration;
 pub mod types;
 pub mod unique;
 

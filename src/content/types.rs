@@ -5,28 +5,26 @@ use entity::{content_object, content_type, key_rule};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    FromQueryResult, PaginatorTrait, QueryFilter, Set,
 };
 use serde_json::{Value, json};
 
 use super::Page;
 use super::definitions::TypeModel;
-use super::definitions::conform::check_data;
 use super::definitions::models::{existing, load};
 use super::definitions::validate::{model_of, validate};
-use super::refs::write_refs;
 use super::scope::{count, live_select, push_in_scope};
-use super::unique::{forget_type, write_unique_values};
+use super::type_migration::migrate_objects;
 use crate::auth::Principal;
 use crate::db::{Sql, now_micros};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult};
 use crate::time::format_definition;
 
 pub const MAX_DEFINITION_LIMIT: u64 = 10_000;
 
 /// Definition writes of an account take this lock (with `db::lock_type`): they read all
 /// definitions, rewrite objects, and bump the schema revision.
-const DEFINITIONS_LOCK: &str = "#definitions";
+pub(super) const DEFINITIONS_LOCK: &str = "#definitions";
 
 #[derive(Debug, Default)]
 pub struct ListParams {
@@ -174,7 +172,7 @@ fn check_schema(
 }
 
 /// Every instance compares this revision with its cached schema's before serving.
-async fn bump_revision<C: ConnectionTrait>(conn: &C, account_id: &str) -> AppResult<()> {
+pub(super) async fn bump_revision<C: ConnectionTrait>(conn: &C, account_id: &str) -> AppResult<()> {
     entity::account::Entity::update_many()
         .col_expr(
             entity::account::Column::SchemaRevision,
@@ -201,9 +199,43 @@ pub async fn create(
     if rows.iter().any(|r| r.name == model.name) {
         return Err(AppError::field("name", "This value is already used"));
     }
+    refuse_internal_flag(&stored)?;
     check_schema(check, &rows, &model)?;
+    let row = insert_definition(&txn, account_id, stored, &model).await?;
+    bump_revision(&txn, account_id).await?;
+    txn.commit().await?;
+    Ok(render(&row))
+}
+
+/// Internal types are the server's (`content::internal`); a client cannot make one.
+fn refuse_internal_flag(stored: &Value) -> AppResult<()> {
+    if stored["internal"].as_bool() == Some(true) {
+        return Err(AppError::field(
+            "internal",
+            "Internal content types are made by the server",
+        ));
+    }
+    Ok(())
+}
+
+fn refuse_internal_type(row: &content_type::Model, what: &str) -> AppResult<()> {
+    if row.is_internal {
+        return Err(AppError::Refused(vec![format!(
+            "Internal content types cannot be {what}"
+        )]));
+    }
+    Ok(())
+}
+
+/// Stores a validated definition (the caller bumps the schema revision).
+pub(super) async fn insert_definition<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    stored: Value,
+    model: &TypeModel,
+) -> AppResult<content_type::Model> {
     let now = now_micros();
-    let row = content_type::ActiveModel {
+    Ok(content_type::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         account_id: Set(account_id.to_owned()),
         name: Set(model.name.clone()),
@@ -213,11 +245,8 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
-    .await?;
-    bump_revision(&txn, account_id).await?;
-    txn.commit().await?;
-    Ok(render(&row))
+    .insert(conn)
+    .await?)
 }
 
 /// Replaces a definition. Existing objects lose removed properties and must satisfy
@@ -238,8 +267,10 @@ pub async fn update(
     let (row, before) = load(&txn, account_id, name)
         .await?
         .ok_or(AppError::NotFound)?;
+    refuse_internal_type(&row, "changed")?;
     let rows = existing(&txn, account_id).await?;
     let (stored, model) = validate(body, &|n| rows.iter().any(|r| r.name == n))?;
+    refuse_internal_flag(&stored)?;
     if model.name != name {
         return Err(AppError::field(
             "name",
@@ -264,58 +295,6 @@ pub async fn update(
     Ok(render(&row))
 }
 
-/// Drops removed properties from the type's objects, or refuses the change if objects
-/// would not conform; with `reindex` (its unique properties changed) indexes their
-/// unique values again.
-async fn migrate_objects<C: ConnectionTrait>(
-    conn: &C,
-    account_id: &str,
-    model: &TypeModel,
-    reindex: bool,
-) -> AppResult<()> {
-    let live = live_select(account_id, &model.name)
-        .order_by_asc(content_object::Column::Pk)
-        .all(conn)
-        .await?;
-    let mut failures = std::collections::BTreeMap::new();
-    let mut changed = Vec::new();
-    let mut kept = Vec::with_capacity(live.len());
-    for object in live {
-        let mut data = object.data.as_object().cloned().unwrap_or_default();
-        let before = data.len();
-        data.retain(|key, _| model.property(key).is_some());
-        let mut errors = FieldErrors::new();
-        check_data(model, &data, &mut errors);
-        if !errors.is_empty() {
-            failures.insert(object.object_id.clone(), errors);
-        } else if data.len() != before {
-            if reindex {
-                kept.push((object.pk, data.clone()));
-            }
-            changed.push((object, data));
-        } else if reindex {
-            kept.push((object.pk, data));
-        }
-    }
-    if !failures.is_empty() {
-        return Err(AppError::Nonconforming(failures));
-    }
-    for (object, data) in changed {
-        let pk = object.pk;
-        let mut active: content_object::ActiveModel = object.into();
-        active.data = Set(Value::Object(data.clone()));
-        active.update(conn).await?;
-        write_refs(conn, account_id, pk, model, &data).await?;
-    }
-    if reindex {
-        forget_type(conn, account_id, &model.name).await?;
-        for (pk, data) in kept {
-            write_unique_values(conn, account_id, pk, model, &data).await?;
-        }
-    }
-    Ok(())
-}
-
 /// Deletes a definition that has no objects and that no key's rules name.
 pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) -> AppResult<()> {
     let admin = principal.type_admin()?;
@@ -327,6 +306,7 @@ pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) 
     let (row, _) = load(&txn, account_id, name)
         .await?
         .ok_or(AppError::NotFound)?;
+    refuse_internal_type(&row, "deleted")?;
     let mut reasons = Vec::new();
     let rules = key_rule::Entity::find()
         .filter(key_rule::Column::AccountId.eq(account_id))

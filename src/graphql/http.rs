@@ -77,6 +77,7 @@ async fn first_query(state: &GraphqlState, parts: &Parts) -> Option<String> {
     let readable: Vec<_> = models
         .ordered
         .iter()
+        .filter(|m| !crate::content::internal::is_internal(&m.name))
         .filter(|m| principal.can(&m.name, crate::auth::Action::Read))
         .cloned()
         .collect();

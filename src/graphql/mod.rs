@@ -44,7 +44,14 @@ pub fn sdl(models: &[TypeModel], legacy: bool) -> Result<String, String> {
 
 pub use schema::first_query;
 
-/// The type models of the example blog (`examples/blog`), in definition order.
+/// The type models of an account holding the example blog (`examples/blog`): the
+/// internal types every account has, then the blog's, in definition order.
 pub fn example_models() -> Vec<TypeModel> {
-    crate::examples::models()
+    let internal = crate::content::internal::definitions();
+    let mut models: Vec<TypeModel> = internal
+        .iter()
+        .map(crate::content::definitions::model_of)
+        .collect();
+    models.extend(crate::examples::models());
+    models
 }

@@ -3,6 +3,7 @@
 
 mod cache;
 mod content_types;
+mod media;
 mod objects;
 mod search;
 
@@ -21,6 +22,8 @@ use crate::http::{KeptAnswers, Shared};
 pub struct RestState {
     pub shared: Shared,
     pub kept: Arc<KeptAnswers>,
+    /// Where media files are kept (`None`: no media routes can serve).
+    pub media: Option<crate::media::MediaStore>,
 }
 
 impl std::ops::Deref for RestState {
@@ -45,6 +48,7 @@ pub fn router(state: RestState) -> Router {
         .merge(content_types::router())
         .merge(objects::router())
         .merge(search::router())
+        .merge(media::router())
         .fallback(|| async { AppError::NotFound.into_response() })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed.into_response() })
         .with_state(state)

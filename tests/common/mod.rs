@@ -63,6 +63,11 @@ pub async fn fresh_database(dir: &std::path::Path) -> String {
     }
 }
 
+/// The media folder of a test's data folder (shared by its instances).
+pub fn media_store(dir: &std::path::Path) -> contentgate::media::MediaStore {
+    contentgate::media::MediaStore::new(dir.join("media"))
+}
+
 /// A server started by a test, which the test can stop (and so flush its counts).
 pub struct Instance {
     pub url: String,
@@ -148,7 +153,8 @@ impl TestApp {
             introspection: true,
         };
         let state = AppState::new(db.clone(), keys.clone(), graphql, quota.clone())
-            .with_metric_callback(count.clone());
+            .with_metric_callback(count.clone())
+            .with_media(media_store(dir.path()));
         let server = Instance::start(state).await;
         TestApp {
             addr: server
@@ -199,7 +205,9 @@ impl TestApp {
         let graphql = GraphqlOptions {
             introspection: true,
         };
-        Instance::start(AppState::new(db, keys, graphql, self.quota.clone())).await
+        let state = AppState::new(db, keys, graphql, self.quota.clone())
+            .with_media(media_store(self._dir.path()));
+        Instance::start(state).await
     }
 
     /// A second server on the same database, as another instance behind a load balancer
@@ -227,7 +235,8 @@ impl TestApp {
             graphql,
             self.quota.clone(),
         )
-        .with_metric_callback(self.count_statements.clone());
+        .with_metric_callback(self.count_statements.clone())
+        .with_media(media_store(self._dir.path()));
         let peer = Instance::start(configure(state)).await;
         let url = peer.url.clone();
         // Runs as long as the test's app; dropped with it, which stops it.

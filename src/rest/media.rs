@@ -1,0 +1,171 @@
+//! Flotiq's media routes: `POST /api/media` (a multipart upload, streamed to the store)
+//! and the delivery of files by id, `/image/{W}x{H}/{id}.{ext}` and
+//! `/image/{W}x{H}/{id}/{anyName}.{ext}`, without a key as on Flotiq.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::RestState;
+use crate::auth::{Action, Principal};
+use crate::content::internal::MEDIA;
+use crate::error::{AppError, AppResult};
+use crate::media::{self, HEAD_BYTES, MAX_UPLOAD_BYTES, MediaStore, Upload};
+
+/// The largest request body an upload may have: past Flotiq's 10 MB the file is still
+/// read to the end (to say how large it was), up to this.
+const MAX_UPLOAD_REQUEST: usize = 64 * 1024 * 1024;
+
+pub fn router() -> Router<RestState> {
+    Router::new()
+        .route(
+            "/api/media",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_REQUEST)),
+        )
+        .route("/image/{size}/{file}", get(deliver))
+        .route("/image/{size}/{id}/{name}", get(deliver_named))
+}
+
+fn store(state: &RestState) -> AppResult<&MediaStore> {
+    state
+        .media
+        .as_ref()
+        .ok_or_else(|| AppError::Internal("no media store configured".into()))
+}
+
+async fn upload(
+    State(state): State<RestState>,
+    principal: Principal,
+    request: Request,
+) -> AppResult<Json<serde_json::Value>> {
+    // Refused before a byte is stored.
+    principal.require(MEDIA, Action::Create)?;
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let store = store(&state)?.clone();
+    let mut form = Multipart::from_request(request, &state)
+        .await
+        .map_err(|_| AppError::BadRequest("The multipart body cannot be read".into()))?;
+    let mut file = None;
+    let mut declared_type = None;
+    let malformed = |_| AppError::BadRequest("The multipart body cannot be read".into());
+    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("file") if file.is_none() => {
+                let file_name = field.file_name().unwrap_or("file").to_owned();
+                let mut incoming = store.incoming()?;
+                let (mut head, mut size) = (Vec::new(), 0u64);
+                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                    if head.len() < HEAD_BYTES {
+                        let take = (HEAD_BYTES - head.len()).min(chunk.len());
+                        head.extend_from_slice(&chunk[..take]);
+                    }
+                    // Past the limit the rest is only counted.
+                    if size < MAX_UPLOAD_BYTES {
+                        let room = (MAX_UPLOAD_BYTES - size) as usize;
+                        incoming.write(&chunk[..room.min(chunk.len())])?;
+                    }
+                    size += chunk.len() as u64;
+                }
+                file = Some(Upload {
+                    file_name,
+                    declared_type: None,
+                    head,
+                    size,
+                    incoming,
+                });
+            }
+            Some("type") => declared_type = Some(field.text().await.map_err(malformed)?),
+            // `save` (Flotiq: every upload is saved) and anything else.
+            _ => while field.chunk().await.map_err(malformed)?.is_some() {},
+        }
+    }
+    let mut file =
+        file.ok_or_else(|| AppError::field("file", "This value should not be blank."))?;
+    file.declared_type = declared_type.map(|t| t.trim().to_owned());
+    let object = media::upload(&state.db, &store, &principal, file).await?;
+    Ok(Json(object))
+}
+
+/// `{W}x{H}`, each a number (0: free).
+fn parse_size(size: &str) -> AppResult<(u32, u32)> {
+    let bad = || AppError::NotFound;
+    let (w, h) = size.split_once('x').ok_or_else(bad)?;
+    let number = |text: &str| {
+        (!text.is_empty() && text.len() <= 6 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u32>().ok())
+            .flatten()
+    };
+    Ok((number(w).ok_or_else(bad)?, number(h).ok_or_else(bad)?))
+}
+
+async fn deliver(
+    State(state): State<RestState>,
+    Path((size, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let (id, extension) = file.rsplit_once('.').ok_or(AppError::NotFound)?;
+    send(&state, &size, id, extension, &headers).await
+}
+
+async fn deliver_named(
+    State(state): State<RestState>,
+    Path((size, id, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let (_, extension) = name.rsplit_once('.').ok_or(AppError::NotFound)?;
+    send(&state, &size, &id, extension, &headers).await
+}
+
+async fn send(
+    state: &RestState,
+    size: &str,
+    id: &str,
+    extension: &str,
+    headers: &HeaderMap,
+) -> AppResult<Response> {
+    let (width, height) = parse_size(size)?;
+    let delivery = media::deliver(&state.db, store(state)?, id, extension, width, height).await?;
+    // The URL names one file that never changes.
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == delivery.etag))
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let bytes = tokio::fs::read(&delivery.path)
+            .await
+            .map_err(|err| AppError::Internal(format!("{}: {err}", delivery.path.display())))?;
+        let mut response = Body::from(bytes).into_response();
+        let mime = HeaderValue::from_str(&delivery.mime)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        response.headers_mut().insert(header::CONTENT_TYPE, mime);
+        response
+    };
+    let out = response.headers_mut();
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&delivery.etag) {
+        out.insert(header::ETAG, etag);
+    }
+    if delivery.mime.starts_with("image/svg") {
+        // An SVG opened from our origin must not run its scripts here.
+        out.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox"),
+        );
+    }
+    Ok(response)
+}

@@ -1,0 +1,267 @@
+//! The media library over the real server: uploads (the type decided from the bytes,
+//! Flotiq's errors, scopes), `_media` objects like any others, and delivery by id with
+//! resized copies (proportional, crop to fill, never larger), cache headers and SVG
+//! kept from running script.
+mod common;
+
+use common::TestApp;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+async fn upload(app: &TestApp, key: &str, name: &str, bytes: Vec<u8>, kind: &str) -> (u16, Value) {
+    let form = Form::new()
+        .part("file", Part::bytes(bytes).file_name(name.to_owned()))
+        .text("type", kind.to_owned())
+        .text("save", "1");
+    let answer = app
+        .client
+        .post(app.url("/api/media"))
+        .header("x-auth-token", key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+async fn fetch(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).send().await.unwrap()
+}
+
+async fn dimensions(app: &TestApp, path: &str) -> (u32, u32) {
+    let answer = fetch(app, path).await;
+    assert_eq!(answer.status(), 200, "{path}");
+    let bytes = answer.bytes().await.unwrap();
+    let image = image::load_from_memory(&bytes).expect("an image");
+    (image.width(), image.height())
+}
+
+#[tokio::test]
+async fn an_uploaded_image_is_a_media_object_and_is_delivered_resized() {
+    let app = TestApp::spawn().await;
+    let bytes = png(400, 200);
+    let (status, media) = upload(&app, &app.rw, "Sunset.PNG", bytes.clone(), "image").await;
+    assert_eq!(status, 200, "{media}");
+    let id = media["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("_media-"));
+    for (field, value) in [
+        ("fileName", json!("Sunset.PNG")),
+        ("mimeType", json!("image/png")),
+        ("extension", json!("png")),
+        ("size", json!(bytes.len())),
+        ("width", json!(400)),
+        ("height", json!(200)),
+        ("type", json!("image")),
+        ("source", json!("disk")),
+        ("externalId", json!("")),
+        ("url", json!(format!("/image/0x0/{id}.png"))),
+    ] {
+        assert_eq!(media[field], value, "{field}");
+    }
+    assert_eq!(media["internal"]["contentType"], "_media");
+    // An ordinary object: read back through the content API.
+    let (status, again) = app
+        .get(&format!("/api/v1/content/_media/{id}"), &app.ro)
+        .await;
+    assert_eq!(
+        (status, again["fileName"].clone()),
+        (200, json!("Sunset.PNG"))
+    );
+
+    // The original, without a key, with headers for an immutable file.
+    let original = fetch(&app, &format!("/image/0x0/{id}.png")).await;
+    assert_eq!(original.status(), 200);
+    assert_eq!(original.headers()["content-type"], "image/png");
+    assert_eq!(
+        original.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let etag = original.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(original.bytes().await.unwrap().to_vec(), bytes);
+    let unchanged = app
+        .client
+        .get(app.url(&format!("/image/0x0/{id}.png")))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unchanged.status(), 304);
+
+    // Proportional, crop to fill, never larger; the SEO form and the SDK's URL alike.
+    for (size, expected) in [
+        ("100x0", (100, 50)),
+        ("0x50", (100, 50)),
+        ("100x100", (100, 100)),
+        ("800x0", (400, 200)),
+        ("800x800", (200, 200)),
+        ("1000x100", (400, 40)),
+    ] {
+        assert_eq!(
+            dimensions(&app, &format!("/image/{size}/{id}.png")).await,
+            expected,
+            "{size}"
+        );
+    }
+    assert_eq!(
+        dimensions(&app, &format!("/image/100x0/{id}/any-name.png")).await,
+        (100, 50)
+    );
+    assert_eq!(
+        dimensions(&app, &format!("/image/100x0/{id}/Sunset.PNG")).await,
+        (100, 50)
+    );
+    // Made once: the second answer is the kept copy, byte for byte.
+    let first = fetch(&app, &format!("/image/100x0/{id}.png"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let second = fetch(&app, &format!("/image/100x0/{id}.png"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(first, second);
+
+    // The extension must match; unknown ids and sizes are not found.
+    for path in [
+        format!("/image/0x0/{id}.jpg"),
+        "/image/0x0/_media-nope.png".to_owned(),
+        format!("/image/axb/{id}.png"),
+        format!("/image/0x0/{id}"),
+    ] {
+        assert_eq!(fetch(&app, &path).await.status(), 404, "{path}");
+    }
+    assert_eq!(
+        fetch(&app, &format!("/image/20000x0/{id}.png"))
+            .await
+            .status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn uploads_get_flotiqs_errors_and_the_content_decides_the_type() {
+    let app = TestApp::spawn().await;
+    let gzip = vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3];
+    let (status, body) = upload(&app, &app.rw, "photo.jpg", gzip, "image").await;
+    assert_eq!(status, 400);
+    let message = body["file"][0].as_str().unwrap();
+    assert!(
+        message.starts_with("The mime type of the file is invalid (\"application/gzip\"). Allowed mime types are image/gif, image/png,"),
+        "{message}"
+    );
+    let big = vec![b'a'; 11 * 1024 * 1024];
+    let (status, body) = upload(&app, &app.rw, "notes.txt", big, "file").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["file"],
+        json!(["The file is too large (11.00 MB). Allowed maximum size is 10 MB."])
+    );
+
+    let mut broken = png(50, 50);
+    broken.truncate(60);
+    let (status, body) = upload(&app, &app.rw, "broken.png", broken, "image").await;
+    assert_eq!(
+        (status, body["file"].clone()),
+        (400, json!(["The file is not a valid image"]))
+    );
+
+    // A small file that claims 30,000 x 30,000 pixels is refused, not unpacked.
+    let mut bomb = png(1, 1);
+    bomb[16..20].copy_from_slice(&30_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&30_000u32.to_be_bytes());
+    let (status, body) = upload(&app, &app.rw, "bomb.png", bomb, "image").await;
+    assert_eq!(status, 400, "{body}");
+
+    let (status, body) = upload(&app, &app.rw, "a.png", png(2, 2), "video").await;
+    assert_eq!(
+        (status, body["type"].clone()),
+        (
+            400,
+            json!(["The value you selected is not a valid choice."])
+        )
+    );
+    let not_multipart = app.post("/api/media", &app.rw, &json!({"file": "x"})).await;
+    assert_eq!(not_multipart.0, 415);
+
+    // A PDF is a file: no dimensions, served only at 0x0.
+    let (status, pdf) = upload(
+        &app,
+        &app.rw,
+        "doc.pdf",
+        b"%PDF-1.7\n%\xe2\xe3\n".to_vec(),
+        "file",
+    )
+    .await;
+    assert_eq!(status, 200, "{pdf}");
+    assert_eq!(
+        (pdf["type"].clone(), pdf["width"].clone()),
+        (json!("file"), json!(0))
+    );
+    let id = pdf["id"].as_str().unwrap();
+    assert_eq!(
+        fetch(&app, &format!("/image/0x0/{id}.pdf")).await.status(),
+        200
+    );
+    assert_eq!(
+        fetch(&app, &format!("/image/100x0/{id}.pdf"))
+            .await
+            .status(),
+        400
+    );
+
+    // SVG is served as it is, sandboxed so its scripts cannot run on our origin.
+    let svg = b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>";
+    let (status, svg_media) = upload(&app, &app.rw, "logo.svg", svg.to_vec(), "image").await;
+    assert_eq!(status, 200, "{svg_media}");
+    assert_eq!(svg_media["mimeType"], "image/svg+xml");
+    let id = svg_media["id"].as_str().unwrap();
+    let answer = fetch(&app, &format!("/image/200x0/{id}.svg")).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-security-policy"], "sandbox");
+    assert_eq!(answer.headers()["content-type"], "image/svg+xml");
+}
+
+#[tokio::test]
+async fn media_keys_follow_their_rules() {
+    let app = TestApp::with_demo().await;
+    let (status, _) = upload(&app, &app.ro, "a.png", png(4, 4), "image").await;
+    assert_eq!(status, 403, "the read-only key cannot upload");
+    let (status, _) = upload(&app, "cg_not_a_key", "a.png", png(4, 4), "image").await;
+    assert_eq!(status, 401);
+    let readers = app.user_key(&[("_media", "r")]).await;
+    let (status, _) = upload(&app, &readers, "a.png", png(4, 4), "image").await;
+    assert_eq!(status, 403);
+    let uploader = app.user_key(&[("_media", "c")]).await;
+    let (status, media) = upload(&app, &uploader, "a.png", png(4, 4), "image").await;
+    assert_eq!(status, 200, "{media}");
+    // `_media=r` reads media and nothing else.
+    let (status, list) = app.get("/api/v1/content/_media", &readers).await;
+    assert_eq!((status, list["total_count"].as_u64()), (200, Some(1)));
+    assert_eq!(app.get("/api/v1/content/post", &readers).await.0, 403);
+    assert_eq!(
+        app.get("/api/v1/content/_media", &uploader).await.0,
+        403,
+        "create only"
+    );
+    let (status, graphql) = app
+        .post(
+            "/api/v2/graphql",
+            &readers,
+            &json!({"query": "{ _media(first: 5) { edges { node { id fileName width } } } }"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{graphql}");
+    assert_eq!(graphql["data"]["_media"]["edges"][0]["node"]["width"], 4);
+}
