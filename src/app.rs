@@ -42,6 +42,8 @@ pub struct AppState {
     schemas: Arc<SchemaCache>,
     panel: PanelState,
     media: Option<crate::media::MediaStore>,
+    /// How often the files of deleted media are removed.
+    media_removal_interval: Duration,
 }
 
 impl AppState {
@@ -67,12 +69,19 @@ impl AppState {
             schemas: Arc::new(SchemaCache::new(graphql)),
             panel,
             media: None,
+            media_removal_interval: Duration::from_secs(30),
         }
     }
 
     /// Where uploaded media files are kept.
     pub fn with_media(mut self, store: crate::media::MediaStore) -> Self {
         self.media = Some(store);
+        self
+    }
+
+    /// Removes the files of deleted media every `interval` (tests use a short one).
+    pub fn with_media_removal_interval(mut self, interval: Duration) -> Self {
+        self.media_removal_interval = interval;
         self
     }
 
@@ -245,6 +254,17 @@ pub async fn serve(
             let _ = statistics_stopped.await;
         },
     ));
+    let (removal_stop, removal_stopped) = tokio::sync::oneshot::channel::<()>();
+    let removal = state.media.clone().map(|store| {
+        tokio::spawn(crate::media::run_removal(
+            (*db).clone(),
+            store,
+            state.media_removal_interval,
+            async move {
+                let _ = removal_stopped.await;
+            },
+        ))
+    });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let listener = crate::listener::JsonErrorsListener(listener);
     // The panel reads the client's address (sign-in throttling, the audit log).
@@ -268,6 +288,10 @@ pub async fn serve(
     let _ = meter.await;
     let _ = statistics_stop.send(());
     let _ = statistics.await;
+    let _ = removal_stop.send(());
+    if let Some(removal) = removal {
+        let _ = removal.await;
+    }
     if let Err(err) = db.close_by_ref().await {
         tracing::warn!(error = %err, "closing the database pool failed");
     }

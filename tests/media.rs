@@ -265,3 +265,110 @@ async fn media_keys_follow_their_rules() {
     assert_eq!(status, 200, "{graphql}");
     assert_eq!(graphql["data"]["_media"]["edges"][0]["node"]["width"], 4);
 }
+
+#[tokio::test]
+async fn deleted_media_is_gone_and_its_files_are_removed() {
+    let app = TestApp::spawn().await;
+    // An instance that looks for deleted media often (the default is every 30 s).
+    let graphql = contentgate::app::GraphqlOptions {
+        introspection: true,
+    };
+    let _sweeper = app
+        .spawn_peer_configured(graphql, |state| {
+            state.with_media_removal_interval(std::time::Duration::from_millis(100))
+        })
+        .await;
+    let (_, media) = upload(&app, &app.rw, "a.png", png(40, 20), "image").await;
+    let id = media["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        fetch(&app, &format!("/image/10x0/{id}.png")).await.status(),
+        200
+    );
+    let root = app.data_dir().join("media");
+    let original = root.join("originals").join(format!("{id}.png"));
+    let resized = root.join("resized").join(&id);
+    assert!(original.exists() && resized.exists());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&original).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(
+        app.delete(&format!("/api/v1/content/_media/{id}"), &app.rw)
+            .await
+            .0,
+        200
+    );
+    // Never delivered again, at once; its files go after the delete has committed.
+    assert_eq!(
+        fetch(&app, &format!("/image/0x0/{id}.png")).await.status(),
+        404
+    );
+    for _ in 0..50 {
+        if !original.exists() && !resized.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!original.exists() && !resized.exists(), "files removed");
+}
+
+#[tokio::test]
+async fn the_type_sent_comes_from_the_stored_bytes_not_the_object() {
+    let app = TestApp::spawn().await;
+    let (_, media) = upload(&app, &app.rw, "a.png", png(8, 8), "image").await;
+    let id = media["id"].as_str().unwrap().to_owned();
+    // A key that may update media sets a hostile type on the object.
+    let (status, _) = app
+        .patch(
+            &format!("/api/v1/content/_media/{id}"),
+            &app.rw,
+            &json!({"mimeType": "text/html"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let answer = fetch(&app, &format!("/image/0x0/{id}.png")).await;
+    assert_eq!(answer.headers()["content-type"], "image/png");
+    // Pointing the object at another extension finds no file: 404, not an error.
+    app.patch(
+        &format!("/api/v1/content/_media/{id}"),
+        &app.rw,
+        &json!({"extension": "gif"}),
+    )
+    .await;
+    assert_eq!(
+        fetch(&app, &format!("/image/0x0/{id}.gif")).await.status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn files_answer_range_requests_and_sizes_kept_are_bounded() {
+    let app = TestApp::spawn().await;
+    let text = b"0123456789abcdefghij".to_vec();
+    let (_, media) = upload(&app, &app.rw, "notes.txt", text, "file").await;
+    let id = media["id"].as_str().unwrap().to_owned();
+    let part = app
+        .client
+        .get(app.url(&format!("/image/0x0/{id}.txt")))
+        .header("range", "bytes=5-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-type"], "text/plain");
+    assert_eq!(part.text().await.unwrap(), "56789");
+
+    let (_, image) = upload(&app, &app.rw, "a.png", png(100, 100), "image").await;
+    let id = image["id"].as_str().unwrap().to_owned();
+    let limit = contentgate::media::MAX_KEPT_SIZES as u32;
+    for width in 1..=limit + 6 {
+        let path = format!("/image/{width}x0/{id}.png");
+        assert_eq!(fetch(&app, &path).await.status(), 200, "{path}");
+    }
+    let kept = std::fs::read_dir(app.data_dir().join("media/resized").join(&id))
+        .unwrap()
+        .count();
+    assert_eq!(
+        kept, limit as usize,
+        "sizes past the limit are made, not kept"
+    );
+}

@@ -136,11 +136,17 @@ pub async fn upload(
     crate::content::objects::create(db, principal, MEDIA, &body).await
 }
 
-/// A file to send: where it is, its type, and the tag naming its bytes.
+/// A file to send: where it is (or its bytes, for a copy not kept), its type, and the
+/// tag naming its bytes.
 pub struct Delivery {
-    pub path: PathBuf,
+    pub source: Source,
     pub mime: String,
     pub etag: String,
+}
+
+pub enum Source {
+    File(PathBuf),
+    Bytes(Vec<u8>),
 }
 
 #[derive(FromQueryResult)]
@@ -171,8 +177,29 @@ async fn find(db: &DatabaseConnection, id: &str) -> AppResult<Value> {
     serde_json::from_str(&row.data).map_err(|err| AppError::Internal(err.to_string()))
 }
 
+/// Kept resized copies per file: past this, copies are made for each request and not
+/// kept (a URL can ask for any size, and nobody may fill the disk with them).
+pub const MAX_KEPT_SIZES: usize = 64;
+
+/// The first bytes of a file on disk (`NotFound` when it is not there).
+async fn head_of(path: &std::path::Path) -> AppResult<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path).await.map_err(|err| {
+        if err.kind() == std::io::ErrorKind::NotFound {
+            AppError::NotFound
+        } else {
+            AppError::Internal(format!("{}: {err}", path.display()))
+        }
+    })?;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    file.take(HEAD_BYTES as u64).read_to_end(&mut head).await?;
+    Ok(head)
+}
+
 /// The file for `/image/{width}x{height}/{id}.{extension}`: the original at 0x0 (and for
-/// SVG at any size), else a resized copy, made once and kept.
+/// SVG at any size), else a resized copy, made once and kept. The type sent is decided
+/// from the stored bytes again, never from the object's fields, which any key with
+/// update on `_media` may change.
 pub async fn deliver(
     db: &DatabaseConnection,
     store: &MediaStore,
@@ -183,14 +210,18 @@ pub async fn deliver(
 ) -> AppResult<Delivery> {
     let data = find(db, id).await?;
     let stored_ext = data["extension"].as_str().unwrap_or_default();
-    if !stored_ext.eq_ignore_ascii_case(extension) {
+    if !stored_ext.eq_ignore_ascii_case(extension) || stored_ext.contains(['/', '\\', '.']) {
         return Err(AppError::NotFound);
     }
-    let mime = data["mimeType"].as_str().unwrap_or_default().to_owned();
     let original = store.original(id, stored_ext);
+    let head = head_of(&original).await?;
+    let mut mime = sniff::mime_of(&head, head.len() < HEAD_BYTES);
+    if !sniff::is_allowed(&mime) {
+        mime = "application/octet-stream".into();
+    }
     if (width, height) == (0, 0) || mime.starts_with("image/svg") {
         return Ok(Delivery {
-            path: original,
+            source: Source::File(original),
             etag: format!("\"{id}-0x0\""),
             mime,
         });
@@ -207,11 +238,25 @@ pub async fn deliver(
         )));
     }
     let path = store.resized(width, height, id, stored_ext);
-    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        make_resized(store, original, path.clone(), width, height).await?;
-    }
+    let source = if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        Source::File(path)
+    } else {
+        let keep = store.resized_count(id) < MAX_KEPT_SIZES;
+        let bytes = make_resized(store, original, width, height).await?;
+        if keep {
+            let (store, target, kept) = (store.clone(), path.clone(), bytes.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut incoming = store.incoming()?;
+                incoming.write(&kept)?;
+                store.keep(incoming, &target)
+            })
+            .await
+            .map_err(blocking_failed)??;
+        }
+        Source::Bytes(bytes)
+    };
     Ok(Delivery {
-        path,
+        source,
         etag: format!("\"{id}-{width}x{height}\""),
         mime,
     })
@@ -220,28 +265,85 @@ pub async fn deliver(
 async fn make_resized(
     store: &MediaStore,
     original: PathBuf,
-    target: PathBuf,
     width: u32,
     height: u32,
-) -> AppResult<()> {
+) -> AppResult<Vec<u8>> {
     // A bound on resizes at once: each holds a decoded image and a core.
     let _permit = Arc::clone(store.resizing())
         .acquire_owned()
         .await
         .map_err(|_| AppError::Internal("resizing closed".into()))?;
-    let store = store.clone();
     tokio::task::spawn_blocking(move || {
-        if target.exists() {
-            return Ok(());
-        }
         let bytes = std::fs::read(&original)
             .map_err(|err| AppError::Internal(format!("{}: {err}", original.display())))?;
-        let resized = resize::resize(&bytes, width, height).map_err(AppError::BadRequest)?;
-        let mut incoming = store.incoming()?;
-        incoming.write(&resized)?;
-        store.keep(incoming, &target)?;
-        Ok(())
+        resize::resize(&bytes, width, height).map_err(AppError::BadRequest)
     })
     .await
     .map_err(blocking_failed)?
+}
+
+/// Removes the files of `_media` objects deleted since `since` (microseconds), and
+/// returns the time to look from next. Deleted objects are never delivered; this frees
+/// their space once the delete has committed.
+pub async fn remove_deleted(
+    db: &DatabaseConnection,
+    store: &MediaStore,
+    since: i64,
+) -> AppResult<i64> {
+    #[derive(FromQueryResult)]
+    struct Deleted {
+        object_id: String,
+        data: String,
+        deleted_at: i64,
+    }
+    let mut sql = Sql::new(db.get_database_backend());
+    let data = if sql.is_postgres() {
+        "data::text"
+    } else {
+        "data"
+    };
+    sql.push(&format!(
+        "SELECT object_id, {data} AS data, deleted_at FROM content_objects WHERE content_type = "
+    ))
+    .bind(MEDIA)
+    .push(" AND deleted_at IS NOT NULL AND deleted_at >= ")
+    .bind(since)
+    .push(" ORDER BY deleted_at LIMIT 1000");
+    let rows = Deleted::find_by_statement(sql.statement()).all(db).await?;
+    let mut next = since;
+    for row in rows {
+        let extension = serde_json::from_str::<Value>(&row.data)
+            .ok()
+            .and_then(|d| d["extension"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let (store, id) = (store.clone(), row.object_id.clone());
+        if !extension.contains(['/', '\\', '.']) {
+            tokio::task::spawn_blocking(move || store.remove(&id, &extension))
+                .await
+                .map_err(blocking_failed)??;
+        }
+        next = next.max(row.deleted_at);
+    }
+    Ok(next)
+}
+
+/// Runs `remove_deleted` every `interval` until `stop` resolves.
+pub async fn run_removal(
+    db: DatabaseConnection,
+    store: MediaStore,
+    interval: std::time::Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut stop = std::pin::pin!(stop);
+    let mut since = 0;
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        match remove_deleted(&db, &store, since).await {
+            Ok(next) => since = next,
+            Err(err) => tracing::warn!(error = %err, "removing files of deleted media failed"),
+        }
+    }
 }

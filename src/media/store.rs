@@ -1,5 +1,5 @@
 //! Where media files live: a folder (the data folder's `media/` by default), originals
-//! under `originals/<id>.<ext>` and resized copies under `resized/<W>x<H>/<id>.<ext>`.
+//! under `originals/<id>.<ext>` and resized copies under `resized/<id>/<W>x<H>.<ext>`.
 //! Every file is written to `tmp/`, synced, and renamed into place, so a file is either
 //! whole or absent after a crash; files are 0600 and folders 0700.
 
@@ -103,9 +103,28 @@ impl MediaStore {
     }
 
     pub fn resized(&self, width: u32, height: u32, id: &str, extension: &str) -> PathBuf {
-        self.root
-            .join("resized")
-            .join(format!("{width}x{height}"))
-            .join(format!("{id}.{extension}"))
+        self.resized_dir(id)
+            .join(format!("{width}x{height}.{extension}"))
+    }
+
+    fn resized_dir(&self, id: &str) -> PathBuf {
+        self.root.join("resized").join(id)
+    }
+
+    /// How many resized copies of `id` are kept.
+    pub fn resized_count(&self, id: &str) -> usize {
+        std::fs::read_dir(self.resized_dir(id)).map_or(0, |dir| dir.count())
+    }
+
+    /// Removes the original and every resized copy of `id` (whatever is there).
+    pub fn remove(&self, id: &str, extension: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.original(id, extension)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+        match std::fs::remove_dir_all(self.resized_dir(id)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+            _ => Ok(()),
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,7 +13,9 @@ use super::RestState;
 use crate::auth::{Action, Principal};
 use crate::content::internal::MEDIA;
 use crate::error::{AppError, AppResult};
-use crate::media::{self, HEAD_BYTES, MAX_UPLOAD_BYTES, MediaStore, Upload};
+use crate::media::{self, HEAD_BYTES, MAX_UPLOAD_BYTES, MediaStore, Source, Upload};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
 
 /// The largest request body an upload may have: past Flotiq's 10 MB the file is still
 /// read to the end (to say how large it was), up to this.
@@ -111,19 +113,19 @@ fn parse_size(size: &str) -> AppResult<(u32, u32)> {
 async fn deliver(
     State(state): State<RestState>,
     Path((size, file)): Path<(String, String)>,
-    headers: HeaderMap,
+    request: Request,
 ) -> AppResult<Response> {
     let (id, extension) = file.rsplit_once('.').ok_or(AppError::NotFound)?;
-    send(&state, &size, id, extension, &headers).await
+    send(&state, &size, id, extension, request).await
 }
 
 async fn deliver_named(
     State(state): State<RestState>,
     Path((size, id, name)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    request: Request,
 ) -> AppResult<Response> {
     let (_, extension) = name.rsplit_once('.').ok_or(AppError::NotFound)?;
-    send(&state, &size, &id, extension, &headers).await
+    send(&state, &size, &id, extension, request).await
 }
 
 async fn send(
@@ -131,28 +133,35 @@ async fn send(
     size: &str,
     id: &str,
     extension: &str,
-    headers: &HeaderMap,
+    request: Request,
 ) -> AppResult<Response> {
     let (width, height) = parse_size(size)?;
     let delivery = media::deliver(&state.db, store(state)?, id, extension, width, height).await?;
-    // The URL names one file that never changes.
-    let mut response = if headers
+    let unchanged = request
+        .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == delivery.etag))
-    {
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == delivery.etag));
+    let mut response = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let bytes = tokio::fs::read(&delivery.path)
-            .await
-            .map_err(|err| AppError::Internal(format!("{}: {err}", delivery.path.display())))?;
-        let mut response = Body::from(bytes).into_response();
-        let mime = HeaderValue::from_str(&delivery.mime)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-        response.headers_mut().insert(header::CONTENT_TYPE, mime);
-        response
+        match delivery.source {
+            // From the file: `Range` (audio and video seek) and `Last-Modified` included.
+            Source::File(path) => ServeFile::new(path)
+                .oneshot(request)
+                .await
+                .map_err(|err| AppError::Internal(format!("serving a media file: {err}")))?
+                .map(Body::new),
+            Source::Bytes(bytes) => Body::from(bytes).into_response(),
+        }
     };
     let out = response.headers_mut();
+    if !unchanged {
+        let mime = HeaderValue::from_str(&delivery.mime)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        out.insert(header::CONTENT_TYPE, mime);
+    }
+    // The URL names one file that never changes.
     out.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),

@@ -315,6 +315,11 @@ impl TestApp {
         (self.statements.load(Ordering::SeqCst) - before, body)
     }
 
+    /// This test's data folder (its media files are under `media/`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
