@@ -105,6 +105,9 @@ pub enum Command {
     /// Manage the operators who sign in to the admin panel.
     #[command(subcommand)]
     Admins(AdminsCommand),
+    /// Media files: `media gc` removes files no media object points at.
+    #[command(subcommand)]
+    Media(MediaCommand),
     /// Show the audit log (key actions, plan changes, sign-ins), latest first: of one
     /// account with --account, of all without.
     Audit {
@@ -216,6 +219,12 @@ pub enum KeysCommand {
     Qr { key: String },
     /// Delete a user-defined key.
     Delete { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MediaCommand {
+    /// Remove files in the data folder's `media/` that no live `_media` object points at.
+    Gc,
 }
 
 #[derive(Subcommand, Debug)]

@@ -372,3 +372,42 @@ async fn files_answer_range_requests_and_sizes_kept_are_bounded() {
         "sizes past the limit are made, not kept"
     );
 }
+
+#[tokio::test]
+async fn media_gc_removes_files_no_object_points_at() {
+    let app = TestApp::spawn().await;
+    let (_, media) = upload(&app, &app.rw, "a.png", png(8, 8), "image").await;
+    let id = media["id"].as_str().unwrap().to_owned();
+    let root = app.data_dir().join("media");
+    // What a crash between storing a file and writing its object leaves.
+    std::fs::write(root.join("originals/_media-orphan.png"), b"x").unwrap();
+    std::fs::create_dir_all(root.join("resized/_media-orphan")).unwrap();
+    std::fs::write(root.join("resized/_media-orphan/10x0.png"), b"y").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_contentgate"))
+        .arg("--data-dir")
+        .arg(app.data_dir())
+        .args(["media", "gc", "--json"])
+        .env("DATABASE_URL", &app.database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (
+            report["removed_files"].clone(),
+            report["kept_files"].clone()
+        ),
+        (json!(2), json!(1))
+    );
+    assert!(!root.join("originals/_media-orphan.png").exists());
+    assert!(!root.join("resized/_media-orphan").exists());
+    assert_eq!(
+        fetch(&app, &format!("/image/0x0/{id}.png")).await.status(),
+        200
+    );
+}

@@ -10,6 +10,7 @@ use serde::Serialize;
 mod admins;
 mod failure;
 mod keys;
+mod media;
 use failure::Failure;
 
 use crate::error::AppError;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Keys(command)) => keys::run(&cli.global, command).await,
         Some(Command::Admins(command)) => admins::run(&cli.global, command).await,
         Some(Command::Audit { limit }) => admins::run_audit(&cli.global, limit).await,
+        Some(Command::Media(crate::config::MediaCommand::Gc)) => media::run_gc(&cli.global).await,
         Some(Command::Schema { legacy }) => run_schema(&cli.global, legacy).await,
     };
     match result {

@@ -3,6 +3,7 @@
 //! stored before its object is written, so after any crash an object always has its
 //! file (a file without an object may be left, for `media gc`).
 
+pub mod gc;
 pub mod resize;
 pub mod sniff;
 pub mod store;

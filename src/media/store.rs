@@ -65,6 +65,10 @@ impl MediaStore {
         }
     }
 
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn resizing(&self) -> &Arc<Semaphore> {
         &self.resizing
     }
