@@ -787,3 +787,97 @@ async fn the_demo_admin_password_never_reaches_a_log() {
     assert!(terminate(&mut child).success());
     reader.join().unwrap();
 }
+
+#[tokio::test]
+async fn no_media_object_lacks_its_file_after_kill_9_during_uploads() {
+    let cli = Cli::new().await;
+    let (mut child, address, _, _) = start_server(&cli, &[]);
+    let keys = cli.json(&["keys", "list"]);
+    let rw = keys[1]["key"].as_str().unwrap().to_owned();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_fn(300, 200, |x, y| image::Rgb([x as u8, y as u8, 7]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let png = png.into_inner();
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let mut uploaders = Vec::new();
+    for _ in 0..4 {
+        let (address, rw, png, acknowledged) = (
+            address.clone(),
+            rw.clone(),
+            png.clone(),
+            acknowledged.clone(),
+        );
+        uploaders.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            loop {
+                let form = reqwest::multipart::Form::new()
+                    .part(
+                        "file",
+                        reqwest::multipart::Part::bytes(png.clone()).file_name("a.png"),
+                    )
+                    .text("type", "image");
+                let sent = client
+                    .post(format!("http://{address}/api/media"))
+                    .header("x-auth-token", &rw)
+                    .multipart(form)
+                    .send()
+                    .await;
+                let Ok(answer) = sent else { return };
+                if answer.status() != 200 {
+                    return;
+                }
+                let Ok(body) = answer.json::<Value>().await else {
+                    return;
+                };
+                acknowledged
+                    .lock()
+                    .unwrap()
+                    .push(body["id"].as_str().unwrap().to_owned());
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.kill().unwrap(); // SIGKILL, uploads in flight
+    child.wait().unwrap();
+    for uploader in uploaders {
+        let _ = uploader.await;
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        !acknowledged.is_empty(),
+        "some uploads were answered before the kill"
+    );
+
+    let (mut child, address, _, _) = start_server(&cli, &[]);
+    let client = reqwest::Client::new();
+    let listed: Value = client
+        .get(format!("http://{address}/api/v1/content/_media?limit=1000"))
+        .header("x-auth-token", &rw)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows: Vec<String> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in &acknowledged {
+        assert!(rows.contains(id), "acknowledged upload {id} kept");
+    }
+    // Every object has its file, whole.
+    for id in &rows {
+        let answer = client
+            .get(format!("http://{address}/image/0x0/{id}.png"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{id}");
+        assert_eq!(answer.bytes().await.unwrap().to_vec(), png, "{id}");
+    }
+    terminate(&mut child);
+}
