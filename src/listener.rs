@@ -20,6 +20,8 @@ impl axum::serve::Listener for JsonErrorsListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let (stream, addr) = axum::serve::Listener::accept(&mut self.0).await;
+        // Answers written in several pieces (files) must not wait on delayed ACKs.
+        let _ = stream.set_nodelay(true);
         (
             JsonErrorsIo {
                 inner: stream,

@@ -184,6 +184,28 @@ async fn uploads_get_flotiqs_errors_and_the_content_decides_the_type() {
     let (status, body) = upload(&app, &app.rw, "bomb.png", bomb, "image").await;
     assert_eq!(status, 400, "{body}");
 
+    // Binary with a stray byte is not text; an empty file and an endless name are refused.
+    let (status, _) = upload(
+        &app,
+        &app.rw,
+        "tool.exe",
+        b"\xffMZ\x90\0\x03".to_vec(),
+        "file",
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, body) = upload(&app, &app.rw, "empty.txt", Vec::new(), "file").await;
+    assert_eq!(
+        (status, body["file"].clone()),
+        (400, json!(["An empty file is not allowed."]))
+    );
+    let long = format!("{}.png", "n".repeat(300));
+    let (status, _) = upload(&app, &app.rw, &long, png(2, 2), "image").await;
+    assert_eq!(status, 400);
+    let originals = app.data_dir().join("media/originals");
+    let stored = std::fs::read_dir(&originals).map_or(0, |d| d.count());
+    assert_eq!(stored, 0, "no file kept for a refused upload");
+
     let (status, body) = upload(&app, &app.rw, "a.png", png(2, 2), "video").await;
     assert_eq!(
         (status, body["type"].clone()),
@@ -327,6 +349,26 @@ async fn the_type_sent_comes_from_the_stored_bytes_not_the_object() {
     assert_eq!(status, 200);
     let answer = fetch(&app, &format!("/image/0x0/{id}.png")).await;
     assert_eq!(answer.headers()["content-type"], "image/png");
+    // The fields that describe the file are the upload's, whatever a write sends.
+    let (_, object) = app
+        .get(&format!("/api/v1/content/_media/{id}"), &app.ro)
+        .await;
+    assert_eq!(object["mimeType"], "image/png");
+    // Media objects are made by uploads only, so no client picks an id or a file.
+    let forged = json!({"id": "_media-forged", "fileName": "x.html", "mimeType": "text/html",
+        "size": 1, "url": "/image/0x0/_media-forged.html", "source": "disk", "extension": "html", "type": "file"});
+    assert_eq!(
+        app.post("/api/v1/content/_media", &app.rw, &forged).await.0,
+        400
+    );
+    assert_ne!(
+        app.post("/api/v1/content/_media/batch", &app.rw, &json!([forged]))
+            .await
+            .0,
+        200
+    );
+    let (_, list) = app.get("/api/v1/content/_media", &app.ro).await;
+    assert_eq!(list["total_count"], 1);
     // Pointing the object at another extension finds no file: 404, not an error.
     app.patch(
         &format!("/api/v1/content/_media/{id}"),
@@ -355,6 +397,7 @@ async fn files_answer_range_requests_and_sizes_kept_are_bounded() {
         .unwrap();
     assert_eq!(part.status(), 206);
     assert_eq!(part.headers()["content-type"], "text/plain");
+    assert_eq!(part.headers()["content-security-policy"], "sandbox");
     assert_eq!(part.text().await.unwrap(), "56789");
 
     let (_, image) = upload(&app, &app.rw, "a.png", png(100, 100), "image").await;
@@ -371,6 +414,35 @@ async fn files_answer_range_requests_and_sizes_kept_are_bounded() {
         kept, limit as usize,
         "sizes past the limit are made, not kept"
     );
+
+    // Requests that come out at one size share one copy; at the original's, none is made.
+    let (_, small) = upload(&app, &app.rw, "s.png", png(64, 48), "image").await;
+    let id = small["id"].as_str().unwrap().to_owned();
+    for side in 1000..1010 {
+        assert_eq!(
+            dimensions(&app, &format!("/image/{side}x{side}/{id}.png")).await,
+            (48, 48)
+        );
+        assert_eq!(
+            dimensions(&app, &format!("/image/{side}x0/{id}.png")).await,
+            (64, 48)
+        );
+    }
+    let kept =
+        std::fs::read_dir(app.data_dir().join("media/resized").join(&id)).map_or(0, |d| d.count());
+    assert_eq!(
+        kept, 1,
+        "one 48x48 copy; the proportional ones are the original"
+    );
+    // Weak and wildcard validators match too.
+    let weak = app
+        .client
+        .get(app.url(&format!("/image/0x0/{id}.png")))
+        .header("if-none-match", "*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), 304);
 }
 
 #[tokio::test]

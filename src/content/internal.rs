@@ -14,6 +14,20 @@ use crate::error::{AppError, AppResult};
 pub const MEDIA: &str = "_media";
 pub const TAG: &str = "_tag";
 
+/// The fields of a `_media` object that describe its stored file: set by the upload,
+/// kept by every later write.
+pub const MEDIA_FILE_FIELDS: [&str; 9] = [
+    "mimeType",
+    "size",
+    "width",
+    "height",
+    "url",
+    "externalId",
+    "source",
+    "extension",
+    "type",
+];
+
 /// The definitions, `_tag` first (`_media.tags` relates to it).
 pub fn definitions() -> [Value; 2] {
     [tag_definition(), media_definition()]

@@ -4,6 +4,7 @@
 //! file (a file without an object may be left, for `media gc`).
 
 pub mod gc;
+mod removal;
 pub mod resize;
 pub mod sniff;
 pub mod store;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use sea_orm::{DatabaseConnection, FromQueryResult};
 use serde_json::{Value, json};
 
+pub use removal::{remove_deleted, run_removal};
 pub use store::{Incoming, MediaStore};
 
 use crate::auth::{Action, Principal};
@@ -23,6 +25,11 @@ use crate::error::{AppError, AppResult, FieldErrors};
 
 /// Flotiq's limit for one file.
 pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+/// The longest file name kept.
+pub const MAX_FILE_NAME: usize = 255;
+/// How long a resize (or an upload's decoding) waits for its turn before the request is
+/// told to come back.
+const RESIZE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Bytes of an upload kept in memory to decide its type.
 pub const HEAD_BYTES: usize = 8192;
 
@@ -42,7 +49,7 @@ fn file_errors(messages: Vec<String>) -> AppError {
     AppError::Validation(errors)
 }
 
-fn blocking_failed(err: tokio::task::JoinError) -> AppError {
+pub(crate) fn blocking_failed(err: tokio::task::JoinError) -> AppError {
     AppError::Internal(format!("media work stopped: {err}"))
 }
 
@@ -63,6 +70,14 @@ pub async fn upload(
                 "The value you selected is not a valid choice.",
             ));
         }
+    }
+    if upload.size == 0 {
+        return Err(file_errors(vec!["An empty file is not allowed.".into()]));
+    }
+    if upload.file_name.chars().count() > MAX_FILE_NAME {
+        return Err(file_errors(vec![format!(
+            "The file name is too long. It should have {MAX_FILE_NAME} characters or less."
+        )]));
     }
     let whole = upload.size as usize <= upload.head.len();
     let mut mime = sniff::mime_of(&upload.head, whole);
@@ -94,6 +109,8 @@ pub async fn upload(
         return Err(file_errors(errors));
     }
     let (width, height) = if sniff::is_raster(&mime) {
+        // Decoding holds the whole image in memory: it takes a resize's turn.
+        let _permit = turn(store).await?;
         tokio::task::spawn_blocking(move || {
             let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
             resize::decode(&bytes).map(|image| (image.width(), image.height()))
@@ -127,14 +144,20 @@ pub async fn upload(
         "url": format!("/image/0x0/{id}.{extension}"),
         "externalId": "",
         "source": "disk",
-        "extension": extension,
+        "extension": extension.clone(),
         "type": kind,
         "tags": [],
         "alt": "",
         "title": "",
         "variants": [],
     });
-    crate::content::objects::create(db, principal, MEDIA, &body).await
+    let created = crate::content::objects::create_uploaded(db, principal, &body).await;
+    if created.is_err() {
+        // No object points at the file: it goes at once.
+        let (store, id) = (store.clone(), id.clone());
+        let _ = tokio::task::spawn_blocking(move || store.remove(&id, &extension)).await;
+    }
+    created
 }
 
 /// A file to send: where it is (or its bytes, for a copy not kept), its type, and the
@@ -238,6 +261,36 @@ pub async fn deliver(
             resize::MAX_SIDE
         )));
     }
+    // Copies are named by the size they come out at: every request that comes out the
+    // same shares one file, and one that comes out as the original is the original.
+    let dimensions = match resize::dimensions(&head) {
+        Some(found) => Some(found),
+        // A header past the first bytes (a JPEG with a large EXIF block).
+        None => {
+            let path = original.clone();
+            tokio::task::spawn_blocking(move || {
+                std::fs::read(&path)
+                    .ok()
+                    .and_then(|b| resize::dimensions(&b))
+            })
+            .await
+            .map_err(blocking_failed)?
+        }
+    };
+    let Some((ow, oh)) = dimensions else {
+        return Err(AppError::BadRequest(
+            "The stored file is not a readable image".into(),
+        ));
+    };
+    let (width, height, crop) = resize::target((ow, oh), width, height);
+    if (width, height) == (ow, oh) {
+        return Ok(Delivery {
+            source: Source::File(original),
+            etag: format!("\"{id}-0x0\""),
+            mime,
+        });
+    }
+    let (width, height) = if crop { (width, height) } else { (width, 0) };
     let path = store.resized(width, height, id, stored_ext);
     let source = if tokio::fs::try_exists(&path).await.unwrap_or(false) {
         Source::File(path)
@@ -263,17 +316,28 @@ pub async fn deliver(
     })
 }
 
+/// A turn to decode an image: a bound on them at once (each holds a decoded image and a
+/// core), and a bound on the wait, so a queue of costly requests answers 429 instead of
+/// holding everyone's connections.
+async fn turn(store: &MediaStore) -> AppResult<tokio::sync::OwnedSemaphorePermit> {
+    let waiting = Arc::clone(store.resizing()).acquire_owned();
+    match tokio::time::timeout(RESIZE_WAIT, waiting).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(_)) => Err(AppError::Internal("resizing closed".into())),
+        Err(_) => Err(AppError::TooManyRequests {
+            message: "The server is busy with other images; try again shortly".into(),
+            retry_after: 5,
+        }),
+    }
+}
+
 async fn make_resized(
     store: &MediaStore,
     original: PathBuf,
     width: u32,
     height: u32,
 ) -> AppResult<Vec<u8>> {
-    // A bound on resizes at once: each holds a decoded image and a core.
-    let _permit = Arc::clone(store.resizing())
-        .acquire_owned()
-        .await
-        .map_err(|_| AppError::Internal("resizing closed".into()))?;
+    let _permit = turn(store).await?;
     tokio::task::spawn_blocking(move || {
         let bytes = std::fs::read(&original)
             .map_err(|err| AppError::Internal(format!("{}: {err}", original.display())))?;
@@ -281,70 +345,4 @@ async fn make_resized(
     })
     .await
     .map_err(blocking_failed)?
-}
-
-/// Removes the files of `_media` objects deleted since `since` (microseconds), and
-/// returns the time to look from next. Deleted objects are never delivered; this frees
-/// their space once the delete has committed.
-pub async fn remove_deleted(
-    db: &DatabaseConnection,
-    store: &MediaStore,
-    since: i64,
-) -> AppResult<i64> {
-    #[derive(FromQueryResult)]
-    struct Deleted {
-        object_id: String,
-        data: String,
-        deleted_at: i64,
-    }
-    let mut sql = Sql::new(db.get_database_backend());
-    let data = if sql.is_postgres() {
-        "data::text"
-    } else {
-        "data"
-    };
-    sql.push(&format!(
-        "SELECT object_id, {data} AS data, deleted_at FROM content_objects WHERE content_type = "
-    ))
-    .bind(MEDIA)
-    .push(" AND deleted_at IS NOT NULL AND deleted_at >= ")
-    .bind(since)
-    .push(" ORDER BY deleted_at LIMIT 1000");
-    let rows = Deleted::find_by_statement(sql.statement()).all(db).await?;
-    let mut next = since;
-    for row in rows {
-        let extension = serde_json::from_str::<Value>(&row.data)
-            .ok()
-            .and_then(|d| d["extension"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let (store, id) = (store.clone(), row.object_id.clone());
-        if !extension.contains(['/', '\\', '.']) {
-            tokio::task::spawn_blocking(move || store.remove(&id, &extension))
-                .await
-                .map_err(blocking_failed)??;
-        }
-        next = next.max(row.deleted_at);
-    }
-    Ok(next)
-}
-
-/// Runs `remove_deleted` every `interval` until `stop` resolves.
-pub async fn run_removal(
-    db: DatabaseConnection,
-    store: MediaStore,
-    interval: std::time::Duration,
-    stop: impl std::future::Future<Output = ()>,
-) {
-    let mut stop = std::pin::pin!(stop);
-    let mut since = 0;
-    loop {
-        tokio::select! {
-            _ = &mut stop => return,
-            _ = tokio::time::sleep(interval) => {}
-        }
-        match remove_deleted(&db, &store, since).await {
-            Ok(next) => since = next,
-            Err(err) => tracing::warn!(error = %err, "removing files of deleted media failed"),
-        }
-    }
 }

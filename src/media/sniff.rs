@@ -39,11 +39,14 @@ pub fn mime_of(head: &[u8], whole: bool) -> String {
             other => other.to_owned(),
         };
     }
-    let Ok(text) = std::str::from_utf8(head).or_else(|err| {
-        // A cut in the middle of a character at the end of `head` is still text.
-        std::str::from_utf8(&head[..err.valid_up_to()]).map_err(|_| err)
-    }) else {
-        return "application/octet-stream".into();
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        // Only a character cut off by the end of `head` is forgiven; any other invalid
+        // byte makes the file binary.
+        Err(err) if err.error_len().is_none() && !whole => {
+            std::str::from_utf8(&head[..err.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return "application/octet-stream".into(),
     };
     if text.contains('\0') {
         return "application/octet-stream".into();

@@ -59,7 +59,16 @@ async fn upload(
         .map_err(|_| AppError::BadRequest("The multipart body cannot be read".into()))?;
     let mut file = None;
     let mut declared_type = None;
-    let malformed = |_| AppError::BadRequest("The multipart body cannot be read".into());
+    let malformed = |err: axum::extract::multipart::MultipartError| {
+        if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge(format!(
+                "An upload may be at most {} MB",
+                MAX_UPLOAD_REQUEST / (1024 * 1024)
+            ))
+        } else {
+            AppError::BadRequest("The multipart body cannot be read".into())
+        }
+    };
     while let Some(mut field) = form.next_field().await.map_err(malformed)? {
         match field.name() {
             Some("file") if file.is_none() => {
@@ -137,11 +146,16 @@ async fn send(
 ) -> AppResult<Response> {
     let (width, height) = parse_size(size)?;
     let delivery = media::deliver(&state.db, store(state)?, id, extension, width, height).await?;
+    // Weak comparison, as `If-None-Match` asks.
     let unchanged = request
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == delivery.etag));
+        .is_some_and(|tags| {
+            tags.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == delivery.etag)
+        });
     let mut response = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -169,12 +183,11 @@ async fn send(
     if let Ok(etag) = HeaderValue::from_str(&delivery.etag) {
         out.insert(header::ETAG, etag);
     }
-    if delivery.mime.starts_with("image/svg") {
-        // An SVG opened from our origin must not run its scripts here.
-        out.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("sandbox"),
-        );
-    }
+    // A file opened from our origin (an SVG, a PDF, a text that looks like HTML) runs no
+    // script here; `<img>` and `<video>` ignore it.
+    out.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
     Ok(response)
 }

@@ -108,6 +108,7 @@ pub async fn batch_create(
     body: &Value,
     update_existing: bool,
 ) -> AppResult<BatchReport> {
+    super::media_rules::refuse_media_create(type_name)?;
     let actions: &[Action] = if update_existing {
         &[Action::Create, Action::Update]
     } else {

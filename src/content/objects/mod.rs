@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod hydrate;
+mod media_rules;
 mod read;
 mod render;
 pub mod stored;
@@ -12,7 +13,7 @@ use crate::content::filter::{Condition, Ordering};
 
 pub use read::{authorized_type, get, list, list_rendered, list_values, removed};
 pub use render::render_value;
-pub use write::{UNREADABLE_REFERENCE, create, delete, update};
+pub use write::{UNREADABLE_REFERENCE, create, create_uploaded, delete, update};
 
 pub const MAX_OBJECT_BYTES: usize = 1024 * 1024;
 

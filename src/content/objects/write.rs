@@ -11,12 +11,14 @@ use sea_orm::{
 use serde_json::{Map, Value};
 
 use super::MAX_OBJECT_BYTES;
+use super::media_rules::{keep_file_fields, refuse_media_create};
 use super::read::{authorized_type, find_live, find_live_for_delete, live};
 use super::render::write_answer;
 use crate::auth::principal::Writer;
 use crate::auth::{Action, Principal};
 use crate::content::definitions::TypeModel;
 use crate::content::definitions::conform::check_data;
+use crate::content::internal::MEDIA;
 use crate::content::refs::{Reference, relation_refs, write_refs};
 use crate::content::unique::{forget, held_by_another, unique_values, write_unique_values};
 use crate::db::now_micros;
@@ -224,6 +226,10 @@ pub(super) async fn replace_object(
     data: Map<String, Value>,
 ) -> AppResult<content_object::Model> {
     writer_for(writer, &model.name)?;
+    let mut data = data;
+    if model.name == MEDIA {
+        keep_file_fields(&existing, &mut data);
+    }
     let account_id = writer.account_id();
     let pk = existing.pk;
     let version = existing.version + 1;
@@ -242,6 +248,25 @@ pub(super) fn new_id(type_name: &str) -> String {
 }
 
 pub async fn create(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    type_name: &str,
+    body: &Value,
+) -> AppResult<Value> {
+    refuse_media_create(type_name)?;
+    create_object(db, principal, type_name, body).await
+}
+
+/// The `_media` object of an upload whose file is stored (the media service's).
+pub async fn create_uploaded(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    body: &Value,
+) -> AppResult<Value> {
+    create_object(db, principal, MEDIA, body).await
+}
+
+async fn create_object(
     db: &DatabaseConnection,
     principal: &Principal,
     type_name: &str,

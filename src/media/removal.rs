@@ -1,0 +1,76 @@
+//! Files of deleted media: a deleted `_media` object is never delivered again, and each
+//! instance removes its files once the delete has committed, looking every interval.
+
+use sea_orm::{DatabaseConnection, FromQueryResult};
+use serde_json::Value;
+
+use super::{MediaStore, blocking_failed};
+use crate::content::internal::MEDIA;
+use crate::db::Sql;
+use crate::error::AppResult;
+
+/// Removes the files of `_media` objects deleted since `since` (microseconds), and
+/// returns the time to look from next. Deleted objects are never delivered; this frees
+/// their space once the delete has committed.
+pub async fn remove_deleted(
+    db: &DatabaseConnection,
+    store: &MediaStore,
+    since: i64,
+) -> AppResult<i64> {
+    #[derive(FromQueryResult)]
+    struct Deleted {
+        object_id: String,
+        data: String,
+        deleted_at: i64,
+    }
+    let mut sql = Sql::new(db.get_database_backend());
+    let data = if sql.is_postgres() {
+        "data::text"
+    } else {
+        "data"
+    };
+    sql.push(&format!(
+        "SELECT object_id, {data} AS data, deleted_at FROM content_objects WHERE content_type = "
+    ))
+    .bind(MEDIA)
+    .push(" AND deleted_at IS NOT NULL AND deleted_at >= ")
+    .bind(since)
+    .push(" ORDER BY deleted_at LIMIT 1000");
+    let rows = Deleted::find_by_statement(sql.statement()).all(db).await?;
+    let mut next = since;
+    for row in rows {
+        let extension = serde_json::from_str::<Value>(&row.data)
+            .ok()
+            .and_then(|d| d["extension"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let (store, id) = (store.clone(), row.object_id.clone());
+        if !extension.contains(['/', '\\', '.']) {
+            tokio::task::spawn_blocking(move || store.remove(&id, &extension))
+                .await
+                .map_err(blocking_failed)??;
+        }
+        next = next.max(row.deleted_at);
+    }
+    Ok(next)
+}
+
+/// Runs `remove_deleted` every `interval` until `stop` resolves.
+pub async fn run_removal(
+    db: DatabaseConnection,
+    store: MediaStore,
+    interval: std::time::Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut stop = std::pin::pin!(stop);
+    let mut since = 0;
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        match remove_deleted(&db, &store, since).await {
+            Ok(next) => since = next,
+            Err(err) => tracing::warn!(error = %err, "removing files of deleted media failed"),
+        }
+    }
+}
