@@ -12,7 +12,7 @@ use super::keys_form::{self, Draft};
 use super::keys_page::{Extra, render, types_of};
 use super::session::SignedIn;
 use super::views::{self, Section};
-use super::{PanelState, error_page, forbidden, html, managed, nav};
+use super::{PanelState, error_page, html, nav, posted_to};
 use crate::admins::sessions;
 use crate::auth::keys::{KeyRef, KeyView};
 use crate::auth::{ApiToken, KeyKind};
@@ -121,10 +121,7 @@ async fn submitted(
     name: &str,
     form: &Form,
 ) -> Result<(entity::account::Model, Draft, RulesOrErrors), Response> {
-    if !signed_in.csrf_ok(form) {
-        return Err(forbidden());
-    }
-    let account = managed(state, signed_in, name).await?;
+    let account = posted_to(state, signed_in, name, form).await?;
     let draft = keys_form::read(form);
     let labels = types_of(state, &account.id)
         .await
@@ -233,10 +230,7 @@ pub async fn regenerate(
     Path((name, id)): Path<(String, String)>,
     form: Form,
 ) -> Response {
-    if !signed_in.csrf_ok(&form) {
-        return forbidden();
-    }
-    let account = match managed(&state, &signed_in, &name).await {
+    let account = match posted_to(&state, &signed_in, &name, &form).await {
         Ok(account) => account,
         Err(response) => return response,
     };
@@ -256,10 +250,7 @@ pub async fn delete(
     Path((name, id)): Path<(String, String)>,
     form: Form,
 ) -> Response {
-    if !signed_in.csrf_ok(&form) {
-        return forbidden();
-    }
-    let account = match managed(&state, &signed_in, &name).await {
+    let account = match posted_to(&state, &signed_in, &name, &form).await {
         Ok(account) => account,
         Err(response) => return response,
     };

@@ -169,6 +169,20 @@ async fn managed(
         .map_err(|err| error_page(&err))
 }
 
+/// The account a form was posted to, if the form carries the session's token and the
+/// admin manages the account.
+async fn posted_to(
+    state: &PanelState,
+    signed_in: &session::SignedIn,
+    name: &str,
+    form: &form::Form,
+) -> Result<entity::account::Model, Response> {
+    if !signed_in.csrf_ok(form) {
+        return Err(forbidden());
+    }
+    managed(state, signed_in, name).await
+}
+
 fn html(markup: maud::Markup) -> Response {
     Html(markup.into_string()).into_response()
 }

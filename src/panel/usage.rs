@@ -80,10 +80,10 @@ pub async fn set_plan(
     Path(name): Path<String>,
     form: Form,
 ) -> Response {
-    if !signed_in.csrf_ok(&form) || !signed_in.session.admin.all_accounts {
+    if !signed_in.session.admin.all_accounts {
         return forbidden();
     }
-    let account = match managed(&state, &signed_in, &name).await {
+    let account = match super::posted_to(&state, &signed_in, &name, &form).await {
         Ok(account) => account,
         Err(response) => return response,
     };
