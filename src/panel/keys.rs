@@ -12,7 +12,7 @@ use super::keys_form::{self, Draft};
 use super::keys_page::{Extra, render, types_of};
 use super::session::SignedIn;
 use super::views::{self, Section};
-use super::{PanelState, error_page, html, nav, posted_to};
+use super::{PanelState, error_page, html, managed, nav, posted_to};
 use crate::admins::sessions;
 use crate::auth::keys::{KeyRef, KeyView};
 use crate::auth::{ApiToken, KeyKind};
