@@ -7,11 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use sea_orm::{DatabaseConnection, FromQueryResult};
 use serde::Serialize;
-use serde_json::Value;
 
-use super::MediaStore;
-use crate::content::internal::MEDIA;
-use crate::db::Sql;
+use super::{MediaStore, extension_in, select_media};
 use crate::error::AppResult;
 
 #[derive(Debug, Default, Serialize)]
@@ -28,27 +25,12 @@ async fn live_files(db: &DatabaseConnection) -> AppResult<HashSet<String>> {
         object_id: String,
         data: String,
     }
-    let mut sql = Sql::new(db.get_database_backend());
-    let data = if sql.is_postgres() {
-        "data::text"
-    } else {
-        "data"
-    };
-    sql.push(&format!(
-        "SELECT object_id, {data} AS data FROM content_objects WHERE content_type = "
-    ))
-    .bind(MEDIA)
-    .push(" AND deleted_at IS NULL");
+    let mut sql = select_media(db, "");
+    sql.push(" AND deleted_at IS NULL");
     let rows = Row::find_by_statement(sql.statement()).all(db).await?;
     Ok(rows
         .into_iter()
-        .map(|row| {
-            let extension = serde_json::from_str::<Value>(&row.data)
-                .ok()
-                .and_then(|d| d["extension"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            format!("{}.{extension}", row.object_id)
-        })
+        .map(|row| format!("{}.{}", row.object_id, extension_in(&row.data)))
         .collect())
 }
 

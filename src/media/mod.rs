@@ -173,6 +173,35 @@ pub enum Source {
     Bytes(Vec<u8>),
 }
 
+/// `SELECT object_id, data{extra} FROM content_objects WHERE content_type = '_media'`,
+/// the start of every media query (PostgreSQL's JSON column read as text).
+pub(crate) fn select_media(db: &DatabaseConnection, extra: &str) -> Sql {
+    let mut sql = Sql::new(db.get_database_backend());
+    let data = if sql.is_postgres() {
+        "data::text"
+    } else {
+        "data"
+    };
+    sql.push(&format!(
+        "SELECT object_id, {data} AS data{extra} FROM content_objects WHERE content_type = "
+    ))
+    .bind(MEDIA);
+    sql
+}
+
+/// The `extension` in a stored `_media` object's data text.
+pub(crate) fn extension_in(data: &str) -> String {
+    serde_json::from_str::<Value>(data)
+        .ok()
+        .and_then(|d| d["extension"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// An extension that names a file in its folder and nothing else.
+pub(crate) fn is_plain_extension(extension: &str) -> bool {
+    !extension.contains(['/', '\\', '.'])
+}
+
 #[derive(FromQueryResult)]
 struct MediaRow {
     data: String,
@@ -181,19 +210,10 @@ struct MediaRow {
 /// The live `_media` object with this id, in whatever account (ids are unguessable;
 /// Flotiq serves files without a key).
 async fn find(db: &DatabaseConnection, id: &str) -> AppResult<Value> {
-    let mut sql = Sql::new(db.get_database_backend());
-    let data = if sql.is_postgres() {
-        "data::text"
-    } else {
-        "data"
-    };
-    sql.push(&format!(
-        "SELECT {data} AS data FROM content_objects WHERE content_type = "
-    ))
-    .bind(MEDIA)
-    .push(" AND object_id = ")
-    .bind(id.to_owned())
-    .push(" AND deleted_at IS NULL LIMIT 1");
+    let mut sql = select_media(db, "");
+    sql.push(" AND object_id = ")
+        .bind(id.to_owned())
+        .push(" AND deleted_at IS NULL LIMIT 1");
     let row = MediaRow::find_by_statement(sql.statement())
         .one(db)
         .await?
@@ -234,7 +254,7 @@ pub async fn deliver(
 ) -> AppResult<Delivery> {
     let data = find(db, id).await?;
     let stored_ext = data["extension"].as_str().unwrap_or_default();
-    if !stored_ext.eq_ignore_ascii_case(extension) || stored_ext.contains(['/', '\\', '.']) {
+    if !stored_ext.eq_ignore_ascii_case(extension) || !is_plain_extension(stored_ext) {
         return Err(AppError::NotFound);
     }
     let original = store.original(id, stored_ext);

@@ -2,11 +2,8 @@
 //! instance removes its files once the delete has committed, looking every interval.
 
 use sea_orm::{DatabaseConnection, FromQueryResult};
-use serde_json::Value;
 
-use super::{MediaStore, blocking_failed};
-use crate::content::internal::MEDIA;
-use crate::db::Sql;
+use super::{MediaStore, blocking_failed, extension_in, is_plain_extension, select_media};
 use crate::error::AppResult;
 
 /// Removes the files of `_media` objects deleted since `since` (microseconds), and
@@ -23,28 +20,16 @@ pub async fn remove_deleted(
         data: String,
         deleted_at: i64,
     }
-    let mut sql = Sql::new(db.get_database_backend());
-    let data = if sql.is_postgres() {
-        "data::text"
-    } else {
-        "data"
-    };
-    sql.push(&format!(
-        "SELECT object_id, {data} AS data, deleted_at FROM content_objects WHERE content_type = "
-    ))
-    .bind(MEDIA)
-    .push(" AND deleted_at IS NOT NULL AND deleted_at >= ")
-    .bind(since)
-    .push(" ORDER BY deleted_at LIMIT 1000");
+    let mut sql = select_media(db, ", deleted_at");
+    sql.push(" AND deleted_at IS NOT NULL AND deleted_at >= ")
+        .bind(since)
+        .push(" ORDER BY deleted_at LIMIT 1000");
     let rows = Deleted::find_by_statement(sql.statement()).all(db).await?;
     let mut next = since;
     for row in rows {
-        let extension = serde_json::from_str::<Value>(&row.data)
-            .ok()
-            .and_then(|d| d["extension"].as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let extension = extension_in(&row.data);
         let (store, id) = (store.clone(), row.object_id.clone());
-        if !extension.contains(['/', '\\', '.']) {
+        if is_plain_extension(&extension) {
             tokio::task::spawn_blocking(move || store.remove(&id, &extension))
                 .await
                 .map_err(blocking_failed)??;
