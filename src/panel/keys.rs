@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::form::Form;
 use super::keys_form::{self, Draft};
-use super::keys_page::{Extra, render, types_of};
+use super::keys_page::{Extra, anchor_of, render, types_of};
 use super::session::SignedIn;
 use super::views::{self, Section};
 use super::{PanelState, error_page, html, managed, nav, posted_to};
 use crate::admins::sessions;
+use crate::auth::ApiToken;
 use crate::auth::keys::{KeyRef, KeyView};
-use crate::auth::{ApiToken, KeyKind};
 use crate::error::AppError;
 
 /// The largest audit page asked for (a longer log is read from the command line).
@@ -98,13 +98,6 @@ async fn done(
         }
     }
     Redirect::to(&format!("/panel/accounts/{account}/keys{anchor}")).into_response()
-}
-
-fn anchor_of(view: &KeyView) -> String {
-    match KeyKind::parse(view.kind) {
-        Some(KeyKind::User) | None => view.id.clone(),
-        Some(kind) => kind.as_str().to_owned(),
-    }
 }
 
 /// A refusal the admin can fix (validation, the plan's maximum) goes back to the card;

@@ -26,6 +26,15 @@ pub struct Extra {
     pub audit_page: u64,
 }
 
+/// How a key is named in the page's URLs and anchors: `read_only` / `read_write` for the
+/// application keys, the id for the others.
+pub fn anchor_of(view: &KeyView) -> String {
+    match KeyKind::parse(view.kind) {
+        Some(KeyKind::User) | None => view.id.clone(),
+        Some(kind) => kind.as_str().to_owned(),
+    }
+}
+
 pub async fn types_of(state: &PanelState, account_id: &str) -> AppResult<Vec<(String, String)>> {
     Ok(content_type::Entity::find()
         .filter(content_type::Column::AccountId.eq(account_id))
@@ -57,10 +66,7 @@ pub async fn render(
     };
     let keys = state.keys.list(&account.id).await?;
     let card = |key: &KeyView| {
-        let id = match KeyKind::parse(key.kind) {
-            Some(KeyKind::User) | None => key.id.clone(),
-            Some(kind) => kind.as_str().to_owned(),
-        };
+        let id = anchor_of(key);
         let once = revealed.as_ref().filter(|(rid, _)| *rid == key.id);
         let mut card = Card {
             id: Some(id),
