@@ -53,6 +53,12 @@ pub struct GlobalArgs {
     /// panel's cookies (`Secure` when https); default `http://` + the listen address.
     #[arg(long, env = "CONTENTGATE_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// Where media files live: `s3://bucket/prefix` for an S3-compatible bucket
+    /// (endpoint, region and credentials from `AWS_ENDPOINT`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`); default the
+    /// data folder's `media/`.
+    #[arg(long, env = "CONTENTGATE_MEDIA_URL", global = true)]
+    pub media_url: Option<String>,
     /// Print JSON.
     #[arg(long, global = true)]
     pub json: bool,
@@ -82,6 +88,15 @@ impl GlobalArgs {
             Some(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
             _ => format!("http://{listen}"),
         }
+    }
+
+    /// The media store `--media-url` names.
+    pub fn media_store(&self) -> Result<crate::media::MediaStore, String> {
+        let url = self
+            .media_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty());
+        crate::media::MediaStore::from_url(url, self.data_dir.join("media"))
     }
 
     pub fn database_url(&self) -> String {

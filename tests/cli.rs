@@ -40,6 +40,9 @@ impl Cli {
             Some(url) => command.env("DATABASE_URL", url),
             None => command.env_remove("DATABASE_URL"),
         };
+        if let Some(url) = common::media_url(self.dir.path()) {
+            command.env("CONTENTGATE_MEDIA_URL", url);
+        }
         command
     }
 

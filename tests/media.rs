@@ -202,9 +202,11 @@ async fn uploads_get_flotiqs_errors_and_the_content_decides_the_type() {
     let long = format!("{}.png", "n".repeat(300));
     let (status, _) = upload(&app, &app.rw, &long, png(2, 2), "image").await;
     assert_eq!(status, 400);
-    let originals = app.data_dir().join("media/originals");
-    let stored = std::fs::read_dir(&originals).map_or(0, |d| d.count());
-    assert_eq!(stored, 0, "no file kept for a refused upload");
+    assert_eq!(
+        app.stored_files("originals").await,
+        Vec::<String>::new(),
+        "no file kept for a refused upload"
+    );
 
     let (status, body) = upload(&app, &app.rw, "a.png", png(2, 2), "video").await;
     assert_eq!(
@@ -306,13 +308,15 @@ async fn deleted_media_is_gone_and_its_files_are_removed() {
         fetch(&app, &format!("/image/10x0/{id}.png")).await.status(),
         200
     );
-    let root = app.data_dir().join("media");
-    let original = root.join("originals").join(format!("{id}.png"));
-    let resized = root.join("resized").join(&id);
-    assert!(original.exists() && resized.exists());
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&original).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
+    let original = format!("originals/{id}.png");
+    let stored = |files: Vec<String>| files.iter().any(|key| key.contains(&id));
+    assert_eq!(app.stored_files("originals").await, vec![original.clone()]);
+    assert!(stored(app.stored_files("resized").await));
+    if let Some(path) = app.media().local_path(&original) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
     assert_eq!(
         app.delete(&format!("/api/v1/content/_media/{id}"), &app.rw)
             .await
@@ -324,13 +328,16 @@ async fn deleted_media_is_gone_and_its_files_are_removed() {
         fetch(&app, &format!("/image/0x0/{id}.png")).await.status(),
         404
     );
+    let mut left = Vec::new();
     for _ in 0..50 {
-        if !original.exists() && !resized.exists() {
+        left = app.stored_files("originals").await;
+        left.extend(app.stored_files("resized").await);
+        if left.is_empty() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(!original.exists() && !resized.exists(), "files removed");
+    assert_eq!(left, Vec::<String>::new(), "files removed");
 }
 
 #[tokio::test]
@@ -407,9 +414,7 @@ async fn files_answer_range_requests_and_sizes_kept_are_bounded() {
         let path = format!("/image/{width}x0/{id}.png");
         assert_eq!(fetch(&app, &path).await.status(), 200, "{path}");
     }
-    let kept = std::fs::read_dir(app.data_dir().join("media/resized").join(&id))
-        .unwrap()
-        .count();
+    let kept = app.media().copy_count(&id).await.unwrap();
     assert_eq!(
         kept, limit as usize,
         "sizes past the limit are made, not kept"
@@ -428,8 +433,7 @@ async fn files_answer_range_requests_and_sizes_kept_are_bounded() {
             (64, 48)
         );
     }
-    let kept =
-        std::fs::read_dir(app.data_dir().join("media/resized").join(&id)).map_or(0, |d| d.count());
+    let kept = app.media().copy_count(&id).await.unwrap();
     assert_eq!(
         kept, 1,
         "one 48x48 copy; the proportional ones are the original"
@@ -450,12 +454,20 @@ async fn media_gc_removes_files_no_object_points_at() {
     let app = TestApp::spawn().await;
     let (_, media) = upload(&app, &app.rw, "a.png", png(8, 8), "image").await;
     let id = media["id"].as_str().unwrap().to_owned();
-    let root = app.data_dir().join("media");
     // What a crash between storing a file and writing its object leaves.
-    std::fs::write(root.join("originals/_media-orphan.png"), b"x").unwrap();
-    std::fs::create_dir_all(root.join("resized/_media-orphan")).unwrap();
-    std::fs::write(root.join("resized/_media-orphan/10x0.png"), b"y").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_contentgate"))
+    let store = app.media();
+    let orphans = [
+        "originals/_media-orphan.png",
+        "resized/_media-orphan/10x0.png",
+    ];
+    for orphan in orphans {
+        store.keep_bytes(orphan, b"x".to_vec()).await.unwrap();
+    }
+    let mut gc = std::process::Command::new(env!("CARGO_BIN_EXE_contentgate"));
+    if let Some(url) = common::media_url(app.data_dir()) {
+        gc.env("CONTENTGATE_MEDIA_URL", url);
+    }
+    let output = gc
         .arg("--data-dir")
         .arg(app.data_dir())
         .args(["media", "gc", "--json"])
@@ -476,10 +488,145 @@ async fn media_gc_removes_files_no_object_points_at() {
         ),
         (json!(2), json!(1))
     );
-    assert!(!root.join("originals/_media-orphan.png").exists());
-    assert!(!root.join("resized/_media-orphan").exists());
+    assert_eq!(
+        app.stored_files("originals").await,
+        vec![format!("originals/{id}.png")]
+    );
+    assert_eq!(app.stored_files("resized").await, Vec::<String>::new());
+    if let Some(path) = store.local_path("resized/_media-orphan") {
+        assert!(!path.exists(), "the copies' folder goes with them");
+    }
     assert_eq!(
         fetch(&app, &format!("/image/0x0/{id}.png")).await.status(),
         200
     );
+}
+
+async fn pixels(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, image::RgbImage) {
+    let answer = fetch(app, path).await;
+    assert_eq!(answer.status(), 200, "{path}");
+    let headers = answer.headers().clone();
+    let bytes = answer.bytes().await.unwrap();
+    (headers, image::load_from_memory(&bytes).unwrap().to_rgb8())
+}
+
+#[tokio::test]
+async fn trims_and_variants_cut_before_the_resize() {
+    let app = TestApp::spawn().await;
+    let (_, media) = upload(&app, &app.rw, "a.png", png(400, 200), "image").await;
+    let id = media["id"].as_str().unwrap().to_owned();
+    // The test image's pixel (x, y) is (x, y, 128): a cut shows where it starts.
+    let corner = |image: &image::RgbImage| image.get_pixel(0, 0).0;
+
+    // In the path: top, right, bottom, left cut from each side.
+    let (headers, cut) = pixels(
+        &app,
+        &format!("/image/0x0/{id}/a.png/transform/trim/10,20,30,40"),
+    )
+    .await;
+    assert_eq!(
+        (cut.width(), cut.height(), corner(&cut)),
+        (340, 160, [40, 10, 128])
+    );
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    // In the query: a box, on either URL form, then resized.
+    let boxed = r#"{"trim":{"top":10,"left":20,"width":100,"height":50}}"#;
+    let query = format!("transform={}", urlencode(boxed));
+    let (_, cut) = pixels(&app, &format!("/image/0x0/{id}.png?{query}")).await;
+    assert_eq!(
+        (cut.width(), cut.height(), corner(&cut)),
+        (100, 50, [20, 10, 128])
+    );
+    let (_, small) = pixels(&app, &format!("/image/50x0/{id}/a.png?{query}")).await;
+    assert_eq!((small.width(), small.height()), (50, 25));
+    // A trim past the edge is clamped; one that leaves nothing, or nonsense, is a 400.
+    let (_, clamped) = pixels(
+        &app,
+        &format!("/image/0x0/{id}/a.png/transform/trim/0,0,0,350"),
+    )
+    .await;
+    assert_eq!((clamped.width(), clamped.height()), (50, 200));
+    for bad in [
+        format!("/image/0x0/{id}/a.png/transform/trim/0,200,0,200"),
+        format!("/image/0x0/{id}/a.png/transform/trim/1,2,3"),
+        format!(
+            "/image/0x0/{id}.png?transform={}",
+            urlencode(r#"{"blur":3}"#)
+        ),
+        format!(
+            "/image/0x0/{id}.png?transform={}",
+            urlencode(r#"{"trim":{"top":-5}}"#)
+        ),
+        format!("/image/0x0/{id}.png?transform=nope"),
+    ] {
+        let answer = fetch(&app, &bad).await;
+        assert_eq!(answer.status(), 400, "{bad}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["code"], 400, "{bad}: {body}");
+    }
+
+    // A named variant lives in the object, set by a key that may update media.
+    let variants = json!({"variants": [{"name": "square", "trim": {"top": 0, "left": 100, "width": 200, "height": 200}}]});
+    let (status, body) = app
+        .patch(&format!("/api/v1/content/_media/{id}"), &app.rw, &variants)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let path = format!("/image/100x0/{id}/a.png/variant/square");
+    let (headers, square) = pixels(&app, &path).await;
+    assert_eq!((square.width(), square.height()), (100, 100));
+    // The variant may change, so its URL is checked again each time (cheaply: 304).
+    assert_eq!(headers["cache-control"], "public, no-cache");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let again = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let wider = json!({"variants": [{"name": "square", "trim": {"top": 0, "left": 0, "width": 400, "height": 100}}]});
+    app.patch(&format!("/api/v1/content/_media/{id}"), &app.rw, &wider)
+        .await;
+    let (headers, changed) = pixels(&app, &path).await;
+    assert_eq!((changed.width(), changed.height()), (100, 25));
+    assert_ne!(headers["etag"].to_str().unwrap(), etag);
+    assert_eq!(
+        fetch(&app, &format!("/image/100x0/{id}/a.png/variant/missing"))
+            .await
+            .status(),
+        404
+    );
+    // A variant's name follows Flotiq's pattern.
+    let bad_name = json!({"variants": [{"name": "no spaces", "trim": {"top": 1}}]});
+    assert_eq!(
+        app.patch(&format!("/api/v1/content/_media/{id}"), &app.rw, &bad_name)
+            .await
+            .0,
+        400
+    );
+    // Files other than raster images are not trimmed.
+    let (_, text) = upload(&app, &app.rw, "a.txt", b"hello".to_vec(), "file").await;
+    let text_id = text["id"].as_str().unwrap();
+    assert_eq!(
+        fetch(
+            &app,
+            &format!("/image/0x0/{text_id}/a.txt/transform/trim/1,1,1,1")
+        )
+        .await
+        .status(),
+        400
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

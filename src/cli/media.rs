@@ -8,7 +8,7 @@ use crate::config::GlobalArgs;
 /// `contentgate media gc`, with a progress bar on a terminal when there are many files.
 pub(super) async fn run_gc(global: &GlobalArgs) -> Result<(), Failure> {
     let (keys, _) = open(global).await?;
-    let store = crate::media::MediaStore::new(global.data_dir.join("media"));
+    let store = global.media_store().map_err(|err| Failure(err, 2))?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(

@@ -173,7 +173,7 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
     let state = AppState::new(keys.db.clone(), keys, graphql, quota)
         .with_response_cache(args.response_cache_mb * 1024 * 1024)
         .with_panel(panel)
-        .with_media(crate::media::MediaStore::new(global.data_dir.join("media")));
+        .with_media(global.media_store().map_err(|err| Failure(err, 2))?);
     serve(
         listener,
         state,

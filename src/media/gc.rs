@@ -42,52 +42,38 @@ pub async fn collect(
 ) -> AppResult<Collected> {
     let live = live_files(db).await?;
     let mut collected = Collected::default();
-    let originals: Vec<std::fs::DirEntry> = match std::fs::read_dir(store.root().join("originals"))
-    {
-        Ok(dir) => dir.filter_map(Result::ok).collect(),
-        Err(_) => Vec::new(),
-    };
+    let originals = store.list("originals").await?;
     let total = originals.len() as u64;
     let mut live_ids = HashSet::new();
-    for (done, entry) in originals.iter().enumerate() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if live.contains(&name) {
+    let gone = |collected: &mut Collected, listed: &super::store::Listed| {
+        collected.removed_files += 1;
+        collected.removed_bytes += listed.size;
+    };
+    for (done, listed) in originals.iter().enumerate() {
+        let name = listed.key.trim_start_matches("originals/");
+        if live.contains(name) {
             collected.kept_files += 1;
-            live_ids.insert(
-                name.rsplit_once('.')
-                    .map_or(name.clone(), |(id, _)| id.to_owned()),
-            );
+            live_ids.insert(name.rsplit_once('.').map_or(name, |(id, _)| id).to_owned());
         } else {
-            collected.removed_bytes += entry.metadata().map_or(0, |m| m.len());
-            std::fs::remove_file(entry.path())?;
-            collected.removed_files += 1;
+            store.delete(&listed.key).await?;
+            gone(&mut collected, listed);
         }
         progress(done as u64 + 1, total);
     }
     // Resized copies of files that are gone.
-    if let Ok(dir) = std::fs::read_dir(store.root().join("resized")) {
-        for entry in dir.filter_map(Result::ok) {
-            let id = entry.file_name().to_string_lossy().into_owned();
-            if !live_ids.contains(&id) {
-                let files = std::fs::read_dir(entry.path()).map_or(0, |d| d.count() as u64);
-                std::fs::remove_dir_all(entry.path())?;
-                collected.removed_files += files;
-            }
+    for listed in store.list("resized").await? {
+        let id = listed.key.split('/').nth(1).unwrap_or_default();
+        if !live_ids.contains(id) {
+            store.delete(&listed.key).await?;
+            gone(&mut collected, &listed);
         }
     }
     // Uploads that never finished (a crash mid-upload).
     let hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    if let Ok(dir) = std::fs::read_dir(store.root().join("tmp")) {
-        for entry in dir.filter_map(Result::ok) {
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|modified| modified < hour_ago);
-            if old {
-                collected.removed_bytes += entry.metadata().map_or(0, |m| m.len());
-                std::fs::remove_file(entry.path())?;
-                collected.removed_files += 1;
-            }
+    for listed in store.list("tmp").await? {
+        if listed.modified < hour_ago {
+            store.delete(&listed.key).await?;
+            gone(&mut collected, &listed);
         }
     }
     Ok(collected)

@@ -3,13 +3,14 @@
 //! stored before its object is written, so after any crash an object always has its
 //! file (a file without an object may be left, for `media gc`).
 
+pub mod bucket;
 pub mod gc;
 mod removal;
 pub mod resize;
 pub mod sniff;
 pub mod store;
+pub mod trim;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, FromQueryResult};
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 
 pub use removal::{remove_deleted, run_removal};
 pub use store::{Incoming, MediaStore};
+pub use trim::{Area, Trim};
 
 use crate::auth::{Action, Principal};
 use crate::content::internal::MEDIA;
@@ -123,12 +125,9 @@ pub async fn upload(
     };
     let id = format!("{MEDIA}-{}", uuid::Uuid::new_v4().simple());
     let extension = sniff::extension(&upload.file_name, &mime);
-    let target = store.original(&id, &extension);
-    let keeping = store.clone();
-    let incoming = upload.incoming;
-    tokio::task::spawn_blocking(move || keeping.keep(incoming, &target))
-        .await
-        .map_err(blocking_failed)??;
+    store
+        .keep(upload.incoming, &store::original(&id, &extension))
+        .await?;
     let kind = if mime.starts_with("image/") {
         "image"
     } else {
@@ -154,23 +153,40 @@ pub async fn upload(
     let created = crate::content::objects::create_uploaded(db, principal, &body).await;
     if created.is_err() {
         // No object points at the file: it goes at once.
-        let (store, id) = (store.clone(), id.clone());
-        let _ = tokio::task::spawn_blocking(move || store.remove(&id, &extension)).await;
+        let _ = store.remove(&id, &extension).await;
     }
     created
 }
 
-/// A file to send: where it is (or its bytes, for a copy not kept), its type, and the
-/// tag naming its bytes.
+/// A file to send: its key in the store (or its bytes, for a copy not kept), its type,
+/// the tag naming its bytes, and whether the URL may show other bytes later (a named
+/// variant, whose trim the object may change).
 pub struct Delivery {
     pub source: Source,
     pub mime: String,
     pub etag: String,
+    pub changeable: bool,
 }
 
 pub enum Source {
-    File(PathBuf),
+    Stored(String),
     Bytes(Vec<u8>),
+}
+
+/// What a delivery URL asks for: a size (0: free), and the part of the image.
+pub struct Wanted<'a> {
+    pub id: &'a str,
+    pub extension: &'a str,
+    pub width: u32,
+    pub height: u32,
+    pub shape: Shape,
+}
+
+pub enum Shape {
+    Whole,
+    Trim(Trim),
+    /// A named entry of the object's `variants`.
+    Variant(String),
 }
 
 /// `SELECT object_id, data{extra} FROM content_objects WHERE content_type = '_media'`,
@@ -222,53 +238,70 @@ async fn find(db: &DatabaseConnection, id: &str) -> AppResult<Value> {
 }
 
 /// Kept resized copies per file: past this, copies are made for each request and not
-/// kept (a URL can ask for any size, and nobody may fill the disk with them).
+/// kept (a URL can ask for any size, and nobody may fill the storage with them).
 pub const MAX_KEPT_SIZES: usize = 64;
 
-/// The first bytes of a file on disk (`NotFound` when it is not there).
-async fn head_of(path: &std::path::Path) -> AppResult<Vec<u8>> {
-    use tokio::io::AsyncReadExt;
-    let file = tokio::fs::File::open(path).await.map_err(|err| {
-        if err.kind() == std::io::ErrorKind::NotFound {
-            AppError::NotFound
-        } else {
-            AppError::Internal(format!("{}: {err}", path.display()))
-        }
-    })?;
-    let mut head = Vec::with_capacity(HEAD_BYTES);
-    file.take(HEAD_BYTES as u64).read_to_end(&mut head).await?;
-    Ok(head)
+/// The trim of the object's variant `name` (none when the variant has none).
+fn variant_trim(data: &Value, name: &str) -> AppResult<Option<Trim>> {
+    let variant = data["variants"]
+        .as_array()
+        .and_then(|all| all.iter().find(|v| v["name"].as_str() == Some(name)))
+        .ok_or(AppError::NotFound)?;
+    match variant.get("trim") {
+        None | Some(Value::Null) => Ok(None),
+        Some(trim) => Trim::from_json(trim).map(Some),
+    }
 }
 
-/// The file for `/image/{width}x{height}/{id}.{extension}`: the original at 0x0 (and for
-/// SVG at any size), else a resized copy, made once and kept. The type sent is decided
-/// from the stored bytes again, never from the object's fields, which any key with
-/// update on `_media` may change.
+/// The file for `/image/{width}x{height}/{id}.{extension}` (with a trim or a variant):
+/// the original at 0x0 (and for SVG at any size), else a copy, made once and kept. The
+/// type sent is decided from the stored bytes again, never from the object's fields,
+/// which any key with update on `_media` may change.
 pub async fn deliver(
     db: &DatabaseConnection,
     store: &MediaStore,
-    id: &str,
-    extension: &str,
-    width: u32,
-    height: u32,
+    wanted: Wanted<'_>,
 ) -> AppResult<Delivery> {
+    let Wanted {
+        id,
+        extension,
+        width,
+        height,
+        shape,
+    } = wanted;
     let data = find(db, id).await?;
     let stored_ext = data["extension"].as_str().unwrap_or_default();
     if !stored_ext.eq_ignore_ascii_case(extension) || !is_plain_extension(stored_ext) {
         return Err(AppError::NotFound);
     }
-    let original = store.original(id, stored_ext);
-    let head = head_of(&original).await?;
+    let changeable = matches!(shape, Shape::Variant(_));
+    let trim = match shape {
+        Shape::Whole => None,
+        Shape::Trim(trim) => Some(trim),
+        Shape::Variant(name) => variant_trim(&data, &name)?,
+    };
+    let original = store::original(id, stored_ext);
+    let head = store.head(&original, HEAD_BYTES).await?;
     let mut mime = sniff::mime_of(&head, head.len() < HEAD_BYTES);
     if !sniff::is_allowed(&mime) {
         mime = "application/octet-stream".into();
     }
-    if (width, height) == (0, 0) || mime.starts_with("image/svg") {
-        return Ok(Delivery {
-            source: Source::File(original),
-            etag: format!("\"{id}-0x0\""),
-            mime,
-        });
+    let whole = |mime: String| Delivery {
+        source: Source::Stored(original.clone()),
+        etag: format!("\"{id}-0x0\""),
+        mime,
+        changeable,
+    };
+    if (width, height) == (0, 0) && trim.is_none() {
+        return Ok(whole(mime));
+    }
+    if mime.starts_with("image/svg") {
+        if trim.is_some() {
+            return Err(AppError::BadRequest(
+                "Only raster images can be trimmed".into(),
+            ));
+        }
+        return Ok(whole(mime));
     }
     if !sniff::is_raster(&mime) {
         return Err(AppError::BadRequest(
@@ -281,58 +314,49 @@ pub async fn deliver(
             resize::MAX_SIDE
         )));
     }
-    // Copies are named by the size they come out at: every request that comes out the
-    // same shares one file, and one that comes out as the original is the original.
     let dimensions = match resize::dimensions(&head) {
         Some(found) => Some(found),
         // A header past the first bytes (a JPEG with a large EXIF block).
-        None => {
-            let path = original.clone();
-            tokio::task::spawn_blocking(move || {
-                std::fs::read(&path)
-                    .ok()
-                    .and_then(|b| resize::dimensions(&b))
-            })
-            .await
-            .map_err(blocking_failed)?
-        }
+        None => resize::dimensions(&store.read(&original).await?),
     };
     let Some((ow, oh)) = dimensions else {
         return Err(AppError::BadRequest(
             "The stored file is not a readable image".into(),
         ));
     };
-    let (width, height, crop) = resize::target((ow, oh), width, height);
-    if (width, height) == (ow, oh) {
-        return Ok(Delivery {
-            source: Source::File(original),
-            etag: format!("\"{id}-0x0\""),
-            mime,
-        });
+    // A trim that keeps everything is no trim.
+    let area = trim
+        .map(|trim| trim.area(ow, oh))
+        .transpose()?
+        .filter(|area| (area.width, area.height) != (ow, oh));
+    let (aw, ah) = area.map_or((ow, oh), |a| (a.width, a.height));
+    let (width, height, crop) = resize::target((aw, ah), width, height);
+    if area.is_none() && (width, height) == (ow, oh) {
+        return Ok(whole(mime));
     }
+    // Copies are named by what they show and the size they come out at: every request
+    // that comes out the same shares one file.
     let (width, height) = if crop { (width, height) } else { (width, 0) };
-    let path = store.resized(width, height, id, stored_ext);
-    let source = if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        Source::File(path)
+    let name = match &area {
+        Some(area) => format!("{}-{width}x{height}", area.name()),
+        None => format!("{width}x{height}"),
+    };
+    let key = store::copy(id, &name, stored_ext);
+    let source = if store.exists(&key).await? {
+        Source::Stored(key)
     } else {
-        let keep = store.resized_count(id) < MAX_KEPT_SIZES;
-        let bytes = make_resized(store, original, width, height).await?;
+        let keep = store.copy_count(id).await? < MAX_KEPT_SIZES;
+        let bytes = make_resized(store, &original, area, width, height).await?;
         if keep {
-            let (store, target, kept) = (store.clone(), path.clone(), bytes.clone());
-            tokio::task::spawn_blocking(move || {
-                let mut incoming = store.incoming()?;
-                incoming.write(&kept)?;
-                store.keep(incoming, &target)
-            })
-            .await
-            .map_err(blocking_failed)??;
+            store.keep_bytes(&key, bytes.clone()).await?;
         }
         Source::Bytes(bytes)
     };
     Ok(Delivery {
         source,
-        etag: format!("\"{id}-{width}x{height}\""),
+        etag: format!("\"{id}-{name}\""),
         mime,
+        changeable,
     })
 }
 
@@ -353,15 +377,15 @@ async fn turn(store: &MediaStore) -> AppResult<tokio::sync::OwnedSemaphorePermit
 
 async fn make_resized(
     store: &MediaStore,
-    original: PathBuf,
+    original: &str,
+    area: Option<Area>,
     width: u32,
     height: u32,
 ) -> AppResult<Vec<u8>> {
     let _permit = turn(store).await?;
+    let bytes = store.read(original).await?;
     tokio::task::spawn_blocking(move || {
-        let bytes = std::fs::read(&original)
-            .map_err(|err| AppError::Internal(format!("{}: {err}", original.display())))?;
-        resize::resize(&bytes, width, height).map_err(AppError::BadRequest)
+        resize::resize(&bytes, area, width, height).map_err(AppError::BadRequest)
     })
     .await
     .map_err(blocking_failed)?

@@ -3,7 +3,7 @@
 
 use sea_orm::{DatabaseConnection, FromQueryResult};
 
-use super::{MediaStore, blocking_failed, extension_in, is_plain_extension, select_media};
+use super::{MediaStore, extension_in, is_plain_extension, select_media};
 use crate::error::AppResult;
 
 /// Removes the files of `_media` objects deleted since `since` (microseconds), and
@@ -28,11 +28,8 @@ pub async fn remove_deleted(
     let mut next = since;
     for row in rows {
         let extension = extension_in(&row.data);
-        let (store, id) = (store.clone(), row.object_id.clone());
         if is_plain_extension(&extension) {
-            tokio::task::spawn_blocking(move || store.remove(&id, &extension))
-                .await
-                .map_err(blocking_failed)??;
+            store.remove(&row.object_id, &extension).await?;
         }
         next = next.max(row.deleted_at);
     }

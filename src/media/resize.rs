@@ -6,6 +6,8 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 
+use super::Area;
+
 /// The most pixels an image may have, to be accepted or resized (about 8K × 6K).
 pub const MAX_PIXELS: u64 = 50_000_000;
 /// The largest width or height a URL may ask for.
@@ -71,11 +73,20 @@ pub fn target((ow, oh): (u32, u32), width: u32, height: u32) -> (u32, u32, bool)
     }
 }
 
-/// The copy of `bytes` at `width` x `height`, encoded as the original was.
-pub fn resize(bytes: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
+/// The copy of `bytes` (of its `area` first, when trimmed) at `width` x `height`,
+/// encoded as the original was.
+pub fn resize(
+    bytes: &[u8],
+    area: Option<Area>,
+    width: u32,
+    height: u32,
+) -> Result<Vec<u8>, String> {
     let format =
         image::guess_format(bytes).map_err(|_| "The file is not a valid image".to_owned())?;
-    let image = decode(bytes)?;
+    let mut image = decode(bytes)?;
+    if let Some(area) = area {
+        image = image.crop_imm(area.x, area.y, area.width, area.height);
+    }
     let (w, h, crop) = target((image.width(), image.height()), width, height);
     let resized = if (w, h) == (image.width(), image.height()) {
         image

@@ -13,7 +13,9 @@ use super::RestState;
 use crate::auth::{Action, Principal};
 use crate::content::internal::MEDIA;
 use crate::error::{AppError, AppResult};
-use crate::media::{self, HEAD_BYTES, MAX_UPLOAD_BYTES, MediaStore, Source, Upload};
+use crate::media::{
+    self, HEAD_BYTES, MAX_UPLOAD_BYTES, MediaStore, Shape, Source, Trim, Upload, Wanted,
+};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
@@ -29,6 +31,14 @@ pub fn router() -> Router<RestState> {
         )
         .route("/image/{size}/{file}", get(deliver))
         .route("/image/{size}/{id}/{name}", get(deliver_named))
+        .route(
+            "/image/{size}/{id}/{name}/variant/{variant}",
+            get(deliver_variant),
+        )
+        .route(
+            "/image/{size}/{id}/{name}/transform/trim/{values}",
+            get(deliver_trimmed),
+        )
 }
 
 fn store(state: &RestState) -> AppResult<&MediaStore> {
@@ -119,13 +129,22 @@ fn parse_size(size: &str) -> AppResult<(u32, u32)> {
     Ok((number(w).ok_or_else(bad)?, number(h).ok_or_else(bad)?))
 }
 
+/// `?transform={"trim":{…}}`, on any delivery URL.
+fn shape_of(request: &Request) -> AppResult<Shape> {
+    let query = request.uri().query().unwrap_or_default();
+    match form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "transform") {
+        None => Ok(Shape::Whole),
+        Some((_, text)) => Trim::from_transform_query(&text).map(Shape::Trim),
+    }
+}
+
 async fn deliver(
     State(state): State<RestState>,
     Path((size, file)): Path<(String, String)>,
     request: Request,
 ) -> AppResult<Response> {
     let (id, extension) = file.rsplit_once('.').ok_or(AppError::NotFound)?;
-    send(&state, &size, id, extension, request).await
+    send(&state, &size, id, extension, shape_of(&request)?, request).await
 }
 
 async fn deliver_named(
@@ -134,7 +153,34 @@ async fn deliver_named(
     request: Request,
 ) -> AppResult<Response> {
     let (_, extension) = name.rsplit_once('.').ok_or(AppError::NotFound)?;
-    send(&state, &size, &id, extension, request).await
+    send(&state, &size, &id, extension, shape_of(&request)?, request).await
+}
+
+async fn deliver_variant(
+    State(state): State<RestState>,
+    Path((size, id, name, variant)): Path<(String, String, String, String)>,
+    request: Request,
+) -> AppResult<Response> {
+    let (_, extension) = name.rsplit_once('.').ok_or(AppError::NotFound)?;
+    send(
+        &state,
+        &size,
+        &id,
+        extension,
+        Shape::Variant(variant),
+        request,
+    )
+    .await
+}
+
+async fn deliver_trimmed(
+    State(state): State<RestState>,
+    Path((size, id, name, values)): Path<(String, String, String, String)>,
+    request: Request,
+) -> AppResult<Response> {
+    let (_, extension) = name.rsplit_once('.').ok_or(AppError::NotFound)?;
+    let shape = Shape::Trim(Trim::from_path(&values)?);
+    send(&state, &size, &id, extension, shape, request).await
 }
 
 async fn send(
@@ -142,10 +188,19 @@ async fn send(
     size: &str,
     id: &str,
     extension: &str,
+    shape: Shape,
     request: Request,
 ) -> AppResult<Response> {
     let (width, height) = parse_size(size)?;
-    let delivery = media::deliver(&state.db, store(state)?, id, extension, width, height).await?;
+    let store = store(state)?;
+    let wanted = Wanted {
+        id,
+        extension,
+        width,
+        height,
+        shape,
+    };
+    let delivery = media::deliver(&state.db, store, wanted).await?;
     // Weak comparison, as `If-None-Match` asks.
     let unchanged = request
         .headers()
@@ -160,12 +215,7 @@ async fn send(
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         match delivery.source {
-            // From the file: `Range` (audio and video seek) and `Last-Modified` included.
-            Source::File(path) => ServeFile::new(path)
-                .oneshot(request)
-                .await
-                .map_err(|err| AppError::Internal(format!("serving a media file: {err}")))?
-                .map(Body::new),
+            Source::Stored(key) => stored_file(store, &key, request).await?,
             Source::Bytes(bytes) => Body::from(bytes).into_response(),
         }
     };
@@ -175,10 +225,16 @@ async fn send(
             .unwrap_or(HeaderValue::from_static("application/octet-stream"));
         out.insert(header::CONTENT_TYPE, mime);
     }
-    // The URL names one file that never changes.
+    // The URL names one file that never changes, except a named variant's, whose trim
+    // the object may change: that one is checked again each time (its tag names the
+    // bytes, so the check is a 304).
     out.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
+        HeaderValue::from_static(if delivery.changeable {
+            "public, no-cache"
+        } else {
+            "public, max-age=31536000, immutable"
+        }),
     );
     if let Ok(etag) = HeaderValue::from_str(&delivery.etag) {
         out.insert(header::ETAG, etag);
@@ -189,5 +245,52 @@ async fn send(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox"),
     );
+    Ok(response)
+}
+
+/// A stored file with `Range` support (audio and video seek): from the folder as a
+/// file, from a bucket as a stream of the asked range.
+async fn stored_file(store: &MediaStore, key: &str, request: Request) -> AppResult<Response> {
+    if let Some(path) = store.local_path(key) {
+        return Ok(ServeFile::new(path)
+            .oneshot(request)
+            .await
+            .map_err(|err| AppError::Internal(format!("serving a media file: {err}")))?
+            .map(Body::new));
+    }
+    let bucket = store
+        .bucket()
+        .ok_or_else(|| AppError::Internal("no media store".into()))?;
+    let range = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(media::bucket::parse_range);
+    let asked = range.is_some();
+    let Some(part) = bucket.open(key, range).await? else {
+        return Ok((
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::ACCEPT_RANGES, "bytes")],
+        )
+            .into_response());
+    };
+    let status = if asked {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (status, Body::from_stream(part.body)).into_response();
+    let out = response.headers_mut();
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    out.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(part.end - part.start),
+    );
+    if asked {
+        let range = format!("bytes {}-{}/{}", part.start, part.end - 1, part.size);
+        if let Ok(value) = HeaderValue::from_str(&range) {
+            out.insert(header::CONTENT_RANGE, value);
+        }
+    }
     Ok(response)
 }

@@ -63,9 +63,18 @@ pub async fn fresh_database(dir: &std::path::Path) -> String {
     }
 }
 
-/// The media folder of a test's data folder (shared by its instances).
+/// `--media-url` of a test: with `TEST_MEDIA_URL=s3://bucket` (and the `AWS_*`
+/// variables) a prefix of its own in that bucket, else none (the data folder's
+/// `media/`). Shared by a test's instances.
+pub fn media_url(dir: &std::path::Path) -> Option<String> {
+    let bucket = std::env::var("TEST_MEDIA_URL").ok()?;
+    let name = dir.file_name()?.to_string_lossy();
+    Some(format!("{}/{name}", bucket.trim_end_matches('/')))
+}
+
 pub fn media_store(dir: &std::path::Path) -> contentgate::media::MediaStore {
-    contentgate::media::MediaStore::new(dir.join("media"))
+    contentgate::media::MediaStore::from_url(media_url(dir).as_deref(), dir.join("media"))
+        .expect("media store")
 }
 
 /// A server started by a test, which the test can stop (and so flush its counts).
@@ -318,6 +327,25 @@ impl TestApp {
     /// This test's data folder (its media files are under `media/`).
     pub fn data_dir(&self) -> &std::path::Path {
         self._dir.path()
+    }
+
+    /// The media store this test's servers use (a folder or a bucket).
+    pub fn media(&self) -> contentgate::media::MediaStore {
+        media_store(self._dir.path())
+    }
+
+    /// The keys of the stored files under `folder` (`originals`, `resized`).
+    pub async fn stored_files(&self, folder: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .media()
+            .list(folder)
+            .await
+            .expect("list media")
+            .into_iter()
+            .map(|listed| listed.key)
+            .collect();
+        keys.sort();
+        keys
     }
 
     pub fn url(&self, path: &str) -> String {
