@@ -130,6 +130,14 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u64,
     },
+    /// Import a `.flotiq` folder (Flotiq's export format) into the account: types,
+    /// media with their files and ids, objects; running it again updates.
+    Import {
+        /// The folder holding `ContentType<Name>/` folders.
+        dir: std::path::PathBuf,
+    },
+    /// Export the account to a folder (absent or empty) in Flotiq's export format.
+    Export { dir: std::path::PathBuf },
     /// Print the account's GraphQL schema (SDL) of the current API, or with --legacy of /api/graphql.
     Schema {
         #[arg(long)]

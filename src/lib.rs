@@ -25,3 +25,4 @@ pub mod quota;
 pub mod rest;
 pub mod revision_cache;
 pub mod time;
+pub mod transfer;

@@ -33,6 +33,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Admins(command)) => admins::run(&cli.global, command).await,
         Some(Command::Audit { limit }) => admins::run_audit(&cli.global, limit).await,
         Some(Command::Media(crate::config::MediaCommand::Gc)) => media::run_gc(&cli.global).await,
+        Some(Command::Import { dir }) => media::run_import(&cli.global, &dir).await,
+        Some(Command::Export { dir }) => media::run_export(&cli.global, &dir).await,
         Some(Command::Schema { legacy }) => run_schema(&cli.global, legacy).await,
     };
     match result {

@@ -12,7 +12,6 @@ use futures_util::stream::BoxStream;
 use object_store::path::Path as Key;
 use object_store::{GetOptions, GetRange, ObjectStore, PutPayload};
 
-use super::store::Listed;
 use crate::error::{AppError, AppResult};
 
 #[derive(Clone)]
@@ -26,6 +25,13 @@ impl std::fmt::Debug for Bucket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "s3://{}/{}", self.name, self.prefix)
     }
+}
+
+/// One stored file, as listed for `media gc`.
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub modified: std::time::SystemTime,
 }
 
 /// A part of a stored file being sent: bytes `start..end` of `size`.

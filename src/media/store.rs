@@ -14,6 +14,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use super::bucket::Bucket;
+pub use super::bucket::Listed;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone)]
@@ -105,13 +106,6 @@ fn not_found_as(err: std::io::Error) -> AppError {
     } else {
         err.into()
     }
-}
-
-/// One stored file, as listed for `media gc`.
-pub struct Listed {
-    pub key: String,
-    pub size: u64,
-    pub modified: std::time::SystemTime,
 }
 
 impl MediaStore {
