@@ -406,6 +406,22 @@ async fn files_answer_range_requests_and_sizes_kept_are_bounded() {
     assert_eq!(part.headers()["content-type"], "text/plain");
     assert_eq!(part.headers()["content-security-policy"], "sandbox");
     assert_eq!(part.text().await.unwrap(), "56789");
+    // A range past the end is a 416 that says the size, and is not cached as the file.
+    let past = app
+        .client
+        .get(app.url(&format!("/image/0x0/{id}.txt")))
+        .header("range", "bytes=100-200")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(past.status(), 416);
+    assert_eq!(past.headers()["content-range"], "bytes */20");
+    assert_ne!(
+        past.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap()),
+        Some("public, max-age=31536000, immutable")
+    );
 
     let (_, image) = upload(&app, &app.rw, "a.png", png(100, 100), "image").await;
     let id = image["id"].as_str().unwrap().to_owned();
@@ -535,7 +551,9 @@ async fn trims_and_variants_cut_before_the_resize() {
     // In the query: a box, on either URL form, then resized.
     let boxed = r#"{"trim":{"top":10,"left":20,"width":100,"height":50}}"#;
     let query = format!("transform={}", urlencode(boxed));
-    let (_, cut) = pixels(&app, &format!("/image/0x0/{id}.png?{query}")).await;
+    let (headers, cut) = pixels(&app, &format!("/image/0x0/{id}.png?{query}")).await;
+    // Not immutable: a cache that ignores queries must not take it for the original.
+    assert_eq!(headers["cache-control"], "public, no-cache");
     assert_eq!(
         (cut.width(), cut.height(), corner(&cut)),
         (100, 50, [20, 10, 128])

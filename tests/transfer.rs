@@ -232,3 +232,87 @@ async fn a_folder_that_is_not_an_export_is_refused_with_a_reason() {
     let (_, list) = app.get("/api/v1/content/category", &app.ro).await;
     assert_eq!(list["total_count"], 1);
 }
+
+/// Copies the fixture's media folder into a fresh export folder, with `objects` as its
+/// objects file.
+fn media_export(objects: &[Value]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("InternalContentTypeMedia");
+    std::fs::create_dir_all(&folder).unwrap();
+    for entry in std::fs::read_dir(format!("{FIXTURE}/InternalContentTypeMedia")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), folder.join(entry.file_name())).unwrap();
+    }
+    let lines: Vec<String> = objects.iter().map(Value::to_string).collect();
+    std::fs::write(folder.join("contentObjectMedia.json"), lines.join("\n")).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn imported_media_never_reads_outside_its_folder_nor_changes_a_stored_file() {
+    let app = TestApp::spawn().await;
+    let secret = tempfile::tempdir().unwrap();
+    std::fs::write(secret.path().join("credentials"), "aws_secret=hunter2\n").unwrap();
+    let doc = json!({"id": DOC, "fileName": "packing.txt", "extension": "txt"});
+    // A link to a file elsewhere, and an extension that climbs out of the folder.
+    let linked = media_export(&[
+        json!({"id": "_media-linked", "fileName": "a.txt", "extension": "txt"}),
+        json!({"id": "_media-climb", "fileName": "a.txt", "extension": "x/../../credentials"}),
+    ]);
+    let folder = linked.path().join("InternalContentTypeMedia");
+    std::os::unix::fs::symlink(
+        secret.path().join("credentials"),
+        folder.join("_media-linked.txt"),
+    )
+    .unwrap();
+    let (ok, report, _) = contentgate(&app, &["import", linked.path().to_str().unwrap()]);
+    assert!(!ok);
+    let failures = report["failures"].to_string();
+    assert!(
+        failures.contains("_media-linked") && failures.contains("_media-climb"),
+        "{report}"
+    );
+    let (_, list) = app.get("/api/v1/content/_media", &app.ro).await;
+    assert_eq!(list["total_count"], 0);
+    assert!(app.stored_files("originals").await.is_empty());
+
+    // Imported once; the same id with other bytes is refused, and the file stays.
+    let first = media_export(&[doc.clone()]);
+    assert!(contentgate(&app, &["import", first.path().to_str().unwrap()]).0);
+    let changed = media_export(&[doc]);
+    let file = changed
+        .path()
+        .join(format!("InternalContentTypeMedia/{DOC}.txt"));
+    std::fs::write(&file, "Other bytes entirely\n").unwrap();
+    let (ok, report, _) = contentgate(&app, &["import", changed.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        report["failures"].to_string().contains("differs"),
+        "{report}"
+    );
+    let served = app
+        .client
+        .get(app.url(&format!("/image/0x0/{DOC}.txt")))
+        .send()
+        .await
+        .unwrap();
+    assert!(served.text().await.unwrap().starts_with("Packing list"));
+
+    // Another account may not take over an id this one holds.
+    let other = contentgate(&app, &["accounts", "create", "other"]);
+    assert!(other.0, "{}", other.2);
+    let (ok, report, _) = contentgate(
+        &app,
+        &[
+            "--account",
+            "other",
+            "import",
+            first.path().to_str().unwrap(),
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        report["failures"].to_string().contains("another account"),
+        "{report}"
+    );
+}

@@ -145,26 +145,32 @@ impl Bucket {
         }
     }
 
-    /// The file at `key`, or the asked part of it; `None` when the part is past its end.
-    pub async fn open(&self, key: &str, range: Option<GetRange>) -> AppResult<Option<Part>> {
-        let asked = range.is_some();
+    /// The file at `key`, or the asked part of it; `Err(size)` when the part is not in a
+    /// file of that size (checked here, so a bucket's own failures stay failures).
+    pub async fn open(&self, key: &str, range: Option<GetRange>) -> AppResult<Result<Part, u64>> {
+        let key = self.key(key);
+        if let Some(range) = &range {
+            let size = self.objects.head(&key).await.map_err(failed)?.size;
+            let inside = match range {
+                GetRange::Bounded(r) => r.start < size,
+                GetRange::Offset(start) => *start < size,
+                GetRange::Suffix(n) => *n > 0 && size > 0,
+            };
+            if !inside {
+                return Ok(Err(size));
+            }
+        }
         let options = GetOptions {
             range,
             ..GetOptions::default()
         };
-        let got = match self.objects.get_opts(&self.key(key), options).await {
-            Ok(got) => got,
-            Err(object_store::Error::NotFound { .. }) => return Err(AppError::NotFound),
-            // A range the file cannot give (the bucket says 416): the file is there.
-            Err(_) if asked && self.exists(key).await? => return Ok(None),
-            Err(err) => return Err(failed(err)),
-        };
+        let got = self.objects.get_opts(&key, options).await.map_err(failed)?;
         let (start, end, size) = (got.range.start, got.range.end, got.meta.size);
         let body = got
             .into_stream()
             .map(|chunk| chunk.map_err(std::io::Error::other))
             .boxed();
-        Ok(Some(Part {
+        Ok(Ok(Part {
             body,
             start,
             end,

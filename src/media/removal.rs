@@ -4,6 +4,7 @@
 use sea_orm::{DatabaseConnection, FromQueryResult};
 
 use super::{MediaStore, extension_in, is_plain_extension, select_media};
+use crate::content::internal::MEDIA;
 use crate::error::AppResult;
 
 /// Removes the files of `_media` objects deleted since `since` (microseconds), and
@@ -23,6 +24,11 @@ pub async fn remove_deleted(
     let mut sql = select_media(db, ", deleted_at");
     sql.push(" AND deleted_at IS NOT NULL AND deleted_at >= ")
         .bind(since)
+        // An id that is live again (an import into the account that deleted it) keeps
+        // its files.
+        .push(" AND NOT EXISTS (SELECT 1 FROM content_objects live WHERE live.content_type = ")
+        .bind(MEDIA)
+        .push(" AND live.object_id = content_objects.object_id AND live.deleted_at IS NULL)")
         .push(" ORDER BY deleted_at LIMIT 1000");
     let rows = Deleted::find_by_statement(sql.statement()).all(db).await?;
     let mut next = since;

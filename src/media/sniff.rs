@@ -98,15 +98,20 @@ pub fn is_raster(mime: &str) -> bool {
     )
 }
 
+/// An extension as files keep them: ASCII letters and digits, at most 10.
+pub fn is_safe_extension(extension: &str) -> bool {
+    !extension.is_empty()
+        && extension.len() <= 10
+        && extension.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// The extension a file keeps: its name's, when that is a plausible one, else the
 /// usual one of its type.
 pub fn extension(file_name: &str, mime: &str) -> String {
     let from_name = file_name
         .rsplit_once('.')
         .map(|(_, ext)| ext.to_ascii_lowercase())
-        .filter(|ext| {
-            !ext.is_empty() && ext.len() <= 10 && ext.bytes().all(|b| b.is_ascii_alphanumeric())
-        });
+        .filter(|ext| is_safe_extension(ext));
     from_name.unwrap_or_else(|| {
         match mime {
             "image/jpeg" => "jpg",

@@ -193,6 +193,10 @@ async fn send(
 ) -> AppResult<Response> {
     let (width, height) = parse_size(size)?;
     let store = store(state)?;
+    let in_query = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.contains("transform"));
     let wanted = Wanted {
         id,
         extension,
@@ -219,6 +223,11 @@ async fn send(
             Source::Bytes(bytes) => Body::from(bytes).into_response(),
         }
     };
+    // A refusal (a range past the end, a file gone) is not the file: no file headers.
+    let status = response.status();
+    if !(status.is_success() || status == StatusCode::NOT_MODIFIED) {
+        return Ok(response);
+    }
     let out = response.headers_mut();
     if !unchanged {
         let mime = HeaderValue::from_str(&delivery.mime)
@@ -226,11 +235,12 @@ async fn send(
         out.insert(header::CONTENT_TYPE, mime);
     }
     // The URL names one file that never changes, except a named variant's, whose trim
-    // the object may change: that one is checked again each time (its tag names the
-    // bytes, so the check is a 304).
+    // the object may change, and one whose transform is in the query, which caches that
+    // ignore queries would confuse with the plain URL: those are checked again each time
+    // (the tag names the bytes, so the check is a 304).
     out.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(if delivery.changeable {
+        HeaderValue::from_static(if delivery.changeable || in_query {
             "public, no-cache"
         } else {
             "public, max-age=31536000, immutable"
@@ -267,12 +277,19 @@ async fn stored_file(store: &MediaStore, key: &str, request: Request) -> AppResu
         .and_then(|v| v.to_str().ok())
         .and_then(media::bucket::parse_range);
     let asked = range.is_some();
-    let Some(part) = bucket.open(key, range).await? else {
-        return Ok((
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            [(header::ACCEPT_RANGES, "bytes")],
-        )
-            .into_response());
+    let part = match bucket.open(key, range).await? {
+        Ok(part) => part,
+        Err(size) => {
+            let whole = format!("bytes */{size}");
+            return Ok((
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [
+                    (header::ACCEPT_RANGES, "bytes".to_owned()),
+                    (header::CONTENT_RANGE, whole),
+                ],
+            )
+                .into_response());
+        }
     };
     let status = if asked {
         StatusCode::PARTIAL_CONTENT

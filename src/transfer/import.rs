@@ -196,8 +196,17 @@ async fn import_objects(
         }
         object
     };
-    for chunk in folder.objects.chunks(BATCH) {
-        let items: Vec<Value> = chunk.iter().map(clean).collect();
+    // Without an id an object would be new on every run.
+    let (with_id, without): (Vec<&Value>, Vec<&Value>) =
+        folder.objects.iter().partition(|o| o["id"].is_string());
+    for _ in &without {
+        report
+            .failures
+            .push(format!("{name}: an object without an id"));
+    }
+    progress(without.len());
+    for chunk in with_id.chunks(BATCH) {
+        let items: Vec<Value> = chunk.iter().map(|o| clean(o)).collect();
         let written = batch::batch_create(db, principal, name, &Value::Array(items), true).await?;
         report.objects_written += written.batch_success_count;
         failed_items(name, &written, &mut report.failures);
@@ -206,7 +215,7 @@ async fn import_objects(
     if own.is_empty() {
         return Ok(());
     }
-    for chunk in folder.objects.chunks(BATCH) {
+    for chunk in with_id.chunks(BATCH) {
         let patches: Vec<Value> = chunk
             .iter()
             .filter(|o| own.iter().any(|p| o.get(p).is_some()))
@@ -272,9 +281,7 @@ pub async fn import(
     if let Some(media) = by_name(MEDIA) {
         for object in &media.objects {
             let id = object["id"].as_str().unwrap_or_default();
-            let extension = object["extension"].as_str().unwrap_or_default();
-            let file = media.path.join(format!("{id}.{extension}"));
-            match crate::media::import(db, store, &principal, object, &file).await {
+            match crate::media::import(db, store, &principal, object, &media.path).await {
                 Ok(true) => report.media_created += 1,
                 Ok(false) => report.media_updated += 1,
                 Err(err) => report
