@@ -277,7 +277,7 @@ async fn imported_media_never_reads_outside_its_folder_nor_changes_a_stored_file
     assert!(app.stored_files("originals").await.is_empty());
 
     // Imported once; the same id with other bytes is refused, and the file stays.
-    let first = media_export(&[doc.clone()]);
+    let first = media_export(std::slice::from_ref(&doc));
     assert!(contentgate(&app, &["import", first.path().to_str().unwrap()]).0);
     let changed = media_export(&[doc]);
     let file = changed
