@@ -10,14 +10,7 @@ use crate::config::GlobalArgs;
 pub(super) async fn run_gc(global: &GlobalArgs) -> Result<(), Failure> {
     let (keys, _) = open(global).await?;
     let store = global.media_store().map_err(|err| Failure(err, 2))?;
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files checked")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = progress_bar("files checked");
     let collected = crate::media::gc::collect(&keys.db, &store, |done, total| {
         if let Some(bar) = &bar
             && total >= 1000
