@@ -770,9 +770,10 @@ async fn the_demo_admin_password_never_reaches_a_log() {
     let (mut child, _address, lines, reader) = start_server(&cli, &["--demo"]);
     let admins = cli.json(&["admins", "list", "--json"]);
     assert_eq!(admins[0]["email"], "admin@localhost");
-    assert!(terminate(&mut child).success());
+    let status = terminate(&mut child);
     reader.join().unwrap();
     let log = lines.lock().unwrap().join("\n");
+    assert!(status.success(), "{status}\n{log}");
     assert!(
         log.contains("contentgate admins reset-password admin@localhost"),
         "{log}"

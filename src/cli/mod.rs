@@ -1,6 +1,7 @@
 //! The command line: `serve` and the account and key management commands. Management
 //! talks to the database directly through the same services; no HTTP route offers it.
 
+use std::future::Future;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -126,6 +127,7 @@ async fn find_account(keys: &KeyStore, name: &str) -> Result<entity::account::Mo
 }
 
 async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> {
+    let shutdown = shutdown_signal();
     let (keys, plans) = open(global).await?;
     // Every account's plan must be known here, or its limits would be guessed.
     for account in accounts::list(&keys).await? {
@@ -179,7 +181,7 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
     serve(
         listener,
         state,
-        shutdown_signal(),
+        shutdown,
         Duration::from_secs(args.shutdown_timeout),
     )
     .await
@@ -188,26 +190,37 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not
+/// when the future is first polled: a signal that arrives after "listening" is logged
+/// must stop the server cleanly, never kill it with the default action.
+#[cfg(unix)]
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    async fn next(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
                 signal.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
     }
-    tracing::info!("shutdown requested; finishing in-flight requests");
+    let terminate = next(signal(SignalKind::terminate()).ok());
+    let interrupt = next(signal(SignalKind::interrupt()).ok());
+    async move {
+        tokio::select! {
+            _ = terminate => {},
+            _ = interrupt => {},
+        }
+        tracing::info!("shutdown requested; finishing in-flight requests");
+    }
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested; finishing in-flight requests");
+    }
 }
 
 pub(crate) fn print_json(global: &GlobalArgs, value: &impl Serialize) {

@@ -153,6 +153,14 @@ pub struct Meter {
     accounts: Mutex<HashMap<String, Arc<AccountMeter>>>,
 }
 
+/// What a sync does: the flush writes what was admitted and re-reads; admission only
+/// re-reads a stale view.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Refresh {
+    WriteAndRead,
+    ReadIfStale,
+}
+
 /// An account idle this long is dropped from memory (its counts are in the database).
 const IDLE: Duration = Duration::from_secs(600);
 
@@ -212,10 +220,12 @@ impl Meter {
                     return decision;
                 }
             }
-            // Never loaded, or idle for a while: bring the view up to date first. The sync
-            // runs as its own task, so a client that hangs up cannot cut it in half.
+            // Never loaded, or idle for a while: re-read the view first. Only reading, never
+            // writing the pending counts (that is the flush's job): a read does not wait
+            // for a writer that holds the count's row or SQLite's write lock. The sync runs
+            // as its own task, so a client that hangs up cannot cut it in half.
             let (this, id, sync_meter) = (self.clone(), account_id.to_owned(), meter.clone());
-            tokio::spawn(async move { this.sync(&id, &sync_meter, true).await })
+            tokio::spawn(async move { this.sync(&id, &sync_meter, Refresh::ReadIfStale).await })
                 .await
                 .map_err(|err| AppError::Internal(format!("quota sync task: {err}")))??;
         }
@@ -224,17 +234,15 @@ impl Meter {
     /// Writes what this instance admitted and re-reads the plan and the shared window.
     /// Admissions go on meanwhile: what is being written counts as `in_flight` until the
     /// re-read window includes it. Counts that could not be written stay pending.
-    async fn sync(
-        &self,
-        account_id: &str,
-        meter: &AccountMeter,
-        only_if_stale: bool,
-    ) -> AppResult<()> {
+    async fn sync(&self, account_id: &str, meter: &AccountMeter, how: Refresh) -> AppResult<()> {
         let _one_at_a_time = meter.syncing.lock().await;
         let writing = {
             let mut counts = meter.counts.lock().expect("account counts");
             match counts.as_mut() {
-                Some(c) if only_if_stale && c.is_fresh(self.flush_every) => return Ok(()),
+                Some(c) if how == Refresh::ReadIfStale && c.is_fresh(self.flush_every) => {
+                    return Ok(());
+                }
+                Some(_) if how == Refresh::ReadIfStale => BTreeMap::new(),
                 Some(c) => {
                     let pending = std::mem::take(&mut c.pending);
                     add_to(&mut c.in_flight, pending);
@@ -331,7 +339,9 @@ impl Meter {
                 .expect("account counts")
                 .as_ref()
                 .is_some_and(|c| !c.pending.is_empty());
-            if has_pending && let Err(err) = self.sync(&account_id, &meter, false).await {
+            if has_pending
+                && let Err(err) = self.sync(&account_id, &meter, Refresh::WriteAndRead).await
+            {
                 tracing::error!(error = %err, "flushing request counts failed; retrying next interval");
             }
         }
