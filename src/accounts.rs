@@ -53,6 +53,7 @@ pub async fn create(keys: &KeyStore, name: &str, plan: &str) -> AppResult<accoun
         created_at: Set(now_micros()),
         schema_revision: Set(0),
         plan: Set(plan.to_owned()),
+        persisted_only: Set(false),
     }
     .insert(&txn)
     .await?;

@@ -26,7 +26,7 @@ use crate::error::AppError;
 use crate::graphql::cache::SchemaCache;
 use crate::graphql::http::GraphqlState;
 pub use crate::graphql::schema::Options as GraphqlOptions;
-use crate::http::{DEFAULT_KEPT_BYTES, KeptAnswers, Shared};
+use crate::http::{CorsOrigins, DEFAULT_KEPT_BYTES, KeptAnswers, Shared, TrustedProxies};
 pub use crate::panel::Options as PanelOptions;
 use crate::panel::PanelState;
 use crate::quota::{AllowanceSlot, Meter, QuotaOptions};
@@ -44,6 +44,8 @@ pub struct AppState {
     media: Option<crate::media::MediaStore>,
     /// How often the files of deleted media are removed.
     media_removal_interval: Duration,
+    cors: CorsOrigins,
+    trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -70,7 +72,21 @@ impl AppState {
             panel,
             media: None,
             media_removal_interval: Duration::from_secs(30),
+            cors: CorsOrigins::default(),
+            trusted_proxies: TrustedProxies::default(),
         }
+    }
+
+    /// Which origins' pages may call the API (default any).
+    pub fn with_cors(mut self, origins: CorsOrigins) -> Self {
+        self.cors = origins;
+        self
+    }
+
+    /// Proxies whose `X-Forwarded-For` names the client (default none).
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = TrustedProxies(Arc::new(proxies));
+        self
     }
 
     /// Where uploaded media files are kept.
@@ -139,12 +155,31 @@ pub fn router(state: AppState) -> Router {
         schemas: state.schemas,
         kept: state.kept,
     };
+    // CORS on the API routes only, never the panel; preflights are answered by the
+    // layer itself, before authentication and quotas.
+    use axum::http::Method;
+    let rest_methods = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ];
     crate::rest::router(rest)
-        .merge(crate::graphql::http::router(graphql))
+        .layer(state.cors.layer(&rest_methods))
+        .merge(
+            crate::graphql::http::router(graphql)
+                .layer(state.cors.layer(&[Method::GET, Method::POST])),
+        )
         .merge(crate::panel::router(state.panel))
         .layer(axum::middleware::map_response(json_rejections))
         .layer(axum::middleware::from_fn(allowance_headers))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
+        .layer(axum::middleware::from_fn_with_state(
+            state.trusted_proxies,
+            crate::http::resolve_client,
+        ))
         .layer(trace)
         .layer(SetSensitiveRequestHeadersLayer::new([
             HeaderName::from_static("x-auth-token"),

@@ -17,6 +17,9 @@ pub enum AppError {
     Unauthorized,
     #[error("access denied")]
     Forbidden,
+    /// 403 with a reason the caller can act on (a key used from a place it may not be).
+    #[error("access denied: {0}")]
+    ForbiddenBecause(String),
     #[error("not found")]
     NotFound,
     #[error("validation failed")]
@@ -61,7 +64,7 @@ impl AppError {
     pub fn entry(&self) -> (u16, &'static str) {
         match self {
             AppError::Unauthorized => (401, "UNAUTHENTICATED"),
-            AppError::Forbidden => (403, "FORBIDDEN"),
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => (403, "FORBIDDEN"),
             AppError::NotFound => (404, "NOT_FOUND"),
             AppError::Validation(_) | AppError::Refused(_) | AppError::Nonconforming(_) => {
                 (400, "VALIDATION")
@@ -93,6 +96,7 @@ impl AppError {
                 "Validation failed".to_owned()
             }
             AppError::TooLarge(message)
+            | AppError::ForbiddenBecause(message)
             | AppError::BadRequest(message)
             | AppError::TooManyRequests { message, .. } => message.clone(),
             AppError::UnsupportedMediaType => "Unsupported Media Type".to_owned(),

@@ -450,6 +450,7 @@ async fn every_authentication_failure_gets_the_same_401() {
             &contentgate::audit::Actor::cli(),
             &app.account_id,
             contentgate::auth::keys::KeyRef::Id(user_id.clone()),
+            None,
         )
         .await
         .unwrap();
@@ -479,6 +480,7 @@ async fn every_authentication_failure_gets_the_same_401() {
             &contentgate::audit::Actor::cli(),
             &app.account_id,
             contentgate::auth::keys::KeyRef::Application(contentgate::auth::KeyKind::ReadOnly),
+            None,
         )
         .await
         .unwrap();

@@ -484,6 +484,7 @@ async fn searches_never_cross_accounts_in_either_plan() {
                 &other.id,
                 "reader",
                 &rules.into_iter().collect(),
+                &Default::default(),
                 &app.quota.plans,
             )
             .await

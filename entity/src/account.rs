@@ -12,6 +12,8 @@ pub struct Model {
     pub schema_revision: i64,
     /// Name of the account's plan (request quota, rate, user key maximum).
     pub plan: String,
+    /// Only stored (persisted) GraphQL documents run for this account.
+    pub persisted_only: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,7 @@ mod m20261126_000007_add_content_revisions;
 mod m20261126_000008_add_search_scope;
 mod m20261201_000009_add_unique_values;
 mod m20261202_000010_add_admins;
+mod m20261202_000011_add_key_life;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_add_search_scope::Migration),
             Box::new(m20261201_000009_add_unique_values::Migration),
             Box::new(m20261202_000010_add_admins::Migration),
+            Box::new(m20261202_000011_add_key_life::Migration),
         ]
     }
 }

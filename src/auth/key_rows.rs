@@ -7,6 +7,7 @@ use entity::{api_key, key_rule};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 
+use super::access::KeyAccess;
 use super::{ApiToken, KeyKind, Perms};
 use crate::audit::{self, Action, Actor};
 use crate::error::{AppError, AppResult};
@@ -30,6 +31,15 @@ pub struct KeyView {
     pub key: Option<String>,
     pub rules: Vec<RuleView>,
     pub created_at: String,
+    /// When the key stops working; `None`: never.
+    pub expires_at: Option<String>,
+    /// Until when the secret before the last rotation still works (a key in grace).
+    pub previous_valid_until: Option<String>,
+    /// Allowed origins and client networks; empty: any.
+    pub origins: Vec<String>,
+    pub networks: Vec<String>,
+    /// The last request made with the key, as of the last quota flush.
+    pub last_used_at: Option<String>,
 }
 
 /// Flotiq's internal types (media library and tags).
@@ -92,6 +102,7 @@ pub(super) fn view(
     secret: Option<&ApiToken>,
     rules: Vec<key_rule::Model>,
 ) -> KeyView {
+    let access = KeyAccess::from_columns(&key.origins, &key.networks);
     KeyView {
         id: key.id.clone(),
         name: key.name.clone(),
@@ -108,5 +119,13 @@ pub(super) fn view(
             })
             .collect(),
         created_at: format_iso(key.created_at),
+        expires_at: key.expires_at.map(format_iso),
+        previous_valid_until: key
+            .previous_until
+            .filter(|until| *until > crate::db::now_micros())
+            .map(format_iso),
+        origins: access.origin_texts(),
+        networks: access.network_texts(),
+        last_used_at: key.last_used_at.map(format_iso),
     }
 }

@@ -1,38 +1,40 @@
 //! Key management (for the command line and the admin panel: one code path, one set of
-//! checks, each change recorded in the audit log in its own transaction) and request
-//! authentication. No content API route reaches the management functions.
+//! checks, each change recorded in the audit log in its own transaction). No content
+//! API route reaches them; authentication is in `lookup`.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use entity::{account, api_key, content_type, key_rule};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
+use super::access::KeyAccess;
 use super::key_rows::{INTERNAL_TYPES, checked_name, record, replace_rules, view};
 pub use super::key_rows::{KeyView, RuleView};
-use super::principal::Revisions;
-use super::{ApiToken, KeyKind, Perms, Principal, ServerSecret};
+use super::{ApiToken, KeyKind, Perms, ServerSecret};
 use crate::audit::{Action, Actor};
-use crate::db::{Sql, now_micros};
+use crate::db::now_micros;
 use crate::error::{AppError, AppResult};
 use crate::quota::Plans;
 
-/// One row of the authentication statement: the key, its account's revisions, and one
-/// of its rules (none for application keys).
-#[derive(FromQueryResult)]
-struct KeyRow {
-    key_id: String,
-    account_id: String,
-    kind: String,
-    schema_revision: i64,
-    content_revision: i64,
-    content_type: Option<String>,
-    can_create: Option<bool>,
-    can_read: Option<bool>,
-    can_update: Option<bool>,
-    can_delete: Option<bool>,
+/// A user-defined key's limits: when it expires and where it may be used from.
+#[derive(Clone, Debug, Default)]
+pub struct KeyLimits {
+    pub expires_at: Option<i64>,
+    pub access: KeyAccess,
+}
+
+/// What `update` changes; `None` leaves a part as it is.
+#[derive(Clone, Debug, Default)]
+pub struct KeyChange {
+    pub name: Option<String>,
+    pub rules: Option<BTreeMap<String, Perms>>,
+    /// `Some(None)`: the key no longer expires.
+    pub expires_at: Option<Option<i64>>,
+    pub access: Option<KeyAccess>,
 }
 
 /// Which key `regenerate` acts on.
@@ -67,50 +69,6 @@ impl KeyStore {
         Ok(self.secret.digest(&token))
     }
 
-    /// The principal of the key stored under `digest`, with its rules and the account's
-    /// revisions, in one statement; any failure is the same `Unauthorized`.
-    pub async fn principal_of(&self, digest: &str) -> AppResult<Principal> {
-        let mut sql = Sql::new(self.db.get_database_backend());
-        sql.push(
-            "SELECT k.id AS key_id, k.account_id AS account_id, k.kind AS kind, \
-             a.schema_revision AS schema_revision, \
-             (SELECT CAST(COALESCE(SUM(c.revision), 0) AS BIGINT) FROM content_counts c \
-              WHERE c.account_id = k.account_id) AS content_revision, \
-             r.content_type AS content_type, r.can_create AS can_create, r.can_read AS can_read, \
-             r.can_update AS can_update, r.can_delete AS can_delete \
-             FROM api_keys k JOIN accounts a ON a.id = k.account_id \
-             LEFT JOIN key_rules r ON r.key_id = k.id WHERE k.digest = ",
-        )
-        .bind(digest.to_owned());
-        let rows = KeyRow::find_by_statement(sql.statement())
-            .all(&self.db)
-            .await?;
-        let first = rows.first().ok_or(AppError::Unauthorized)?;
-        let kind = KeyKind::parse(&first.kind).ok_or(AppError::Unauthorized)?;
-        let revisions = Revisions {
-            schema: first.schema_revision,
-            content: first.content_revision,
-        };
-        let (account_id, key_id) = (first.account_id.clone(), first.key_id.clone());
-        let mut rules = BTreeMap::new();
-        if kind == KeyKind::User {
-            for row in rows {
-                if let Some(content_type) = row.content_type {
-                    let perms = Perms {
-                        create: row.can_create.unwrap_or(false),
-                        read: row.can_read.unwrap_or(false),
-                        update: row.can_update.unwrap_or(false),
-                        delete: row.can_delete.unwrap_or(false),
-                    };
-                    rules.insert(content_type, perms);
-                }
-            }
-        }
-        Ok(Principal::for_key(
-            account_id, key_id, kind, rules, revisions,
-        ))
-    }
-
     /// Creates a key row (and returns its secret) inside the caller's transaction.
     pub async fn insert_key<C: ConnectionTrait>(
         &self,
@@ -130,6 +88,12 @@ impl KeyStore {
             sealed: Set((!self.show_once).then(|| self.secret.seal(&token))),
             created_at: Set(now),
             updated_at: Set(now),
+            expires_at: Set(None),
+            previous_digest: Set(None),
+            previous_until: Set(None),
+            origins: Set("[]".into()),
+            networks: Set("[]".into()),
+            last_used_at: Set(None),
         }
         .insert(conn)
         .await?;
@@ -165,9 +129,11 @@ impl KeyStore {
         account_id: &str,
         name: &str,
         rules: &BTreeMap<String, Perms>,
+        limits: &KeyLimits,
         plans: &Plans,
     ) -> AppResult<KeyView> {
         let name = checked_name(name)?;
+        check_expiry(limits.expires_at)?;
         self.check_rule_types(account_id, rules).await?;
         let txn = crate::db::begin_write(&self.db).await?;
         // Counted and inserted under one lock, so concurrent creations cannot both pass.
@@ -193,6 +159,12 @@ impl KeyStore {
         let (key, token) = self
             .insert_key(&txn, account_id, name, KeyKind::User)
             .await?;
+        let (origins, networks) = limits.access.to_columns();
+        let mut active: api_key::ActiveModel = key.into();
+        active.expires_at = Set(limits.expires_at);
+        active.origins = Set(origins);
+        active.networks = Set(networks);
+        let key = active.update(&txn).await?;
         replace_rules(&txn, &key, rules).await?;
         record(&txn, actor, Action::KeyCreate, &key).await?;
         txn.commit().await?;
@@ -209,22 +181,54 @@ impl KeyStore {
         name: Option<&str>,
         rules: &BTreeMap<String, Perms>,
     ) -> AppResult<KeyView> {
-        let name = name.map(checked_name).transpose()?;
-        let mut key = self.find(account_id, key_id).await?;
+        let change = KeyChange {
+            name: name.map(str::to_owned),
+            rules: Some(rules.clone()),
+            ..KeyChange::default()
+        };
+        self.update(actor, account_id, key_id, &change).await
+    }
+
+    /// Changes a user-defined key's name, rules, expiry or limits, in one transaction.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        account_id: &str,
+        key_id: &str,
+        change: &KeyChange,
+    ) -> AppResult<KeyView> {
+        let name = change.name.as_deref().map(checked_name).transpose()?;
+        if let Some(expires_at) = change.expires_at {
+            check_expiry(expires_at)?;
+        }
+        let key = self.find(account_id, key_id).await?;
         if KeyKind::parse(&key.kind) != Some(KeyKind::User) {
             return Err(AppError::Refused(vec![
-                "Application keys have no rules".into(),
+                "Application keys have no rules, expiry or limits; they can only be regenerated"
+                    .into(),
             ]));
         }
-        self.check_rule_types(account_id, rules).await?;
-        let txn = crate::db::begin_write(&self.db).await?;
-        if let Some(name) = name.filter(|n| *n != key.name) {
-            let mut active: api_key::ActiveModel = key.into();
-            active.name = Set(name.to_owned());
-            active.updated_at = Set(now_micros());
-            key = active.update(&txn).await?;
+        if let Some(rules) = &change.rules {
+            self.check_rule_types(account_id, rules).await?;
         }
-        replace_rules(&txn, &key, rules).await?;
+        let txn = crate::db::begin_write(&self.db).await?;
+        let mut active: api_key::ActiveModel = key.into();
+        if let Some(name) = name {
+            active.name = Set(name.to_owned());
+        }
+        if let Some(expires_at) = change.expires_at {
+            active.expires_at = Set(expires_at);
+        }
+        if let Some(access) = &change.access {
+            let (origins, networks) = access.to_columns();
+            active.origins = Set(origins);
+            active.networks = Set(networks);
+        }
+        active.updated_at = Set(now_micros());
+        let key = active.update(&txn).await?;
+        if let Some(rules) = &change.rules {
+            replace_rules(&txn, &key, rules).await?;
+        }
         record(&txn, actor, Action::KeyUpdate, &key).await?;
         txn.commit().await?;
         let rules = self.rules_of(&key.id).await?;
@@ -232,19 +236,29 @@ impl KeyStore {
         Ok(view(&key, secret.as_ref(), rules))
     }
 
-    /// A new secret for an existing key; the old one stops working at once.
+    /// A new secret for an existing key. Without `grace` the old one stops working at
+    /// once (Flotiq's behaviour); with it, the old one works until the grace ends, on
+    /// every instance (only the last previous secret is kept).
     pub async fn regenerate(
         &self,
         actor: &Actor,
         account_id: &str,
         which: KeyRef,
+        grace: Option<Duration>,
     ) -> AppResult<KeyView> {
         let key = self.find_ref(account_id, which).await?;
         let token = ApiToken::generate();
+        let now = now_micros();
+        let grace_end = grace
+            .filter(|g| !g.is_zero())
+            .map(|g| now.saturating_add(i64::try_from(g.as_micros()).unwrap_or(i64::MAX)));
+        let previous = key.digest.clone();
         let mut active: api_key::ActiveModel = key.into();
         active.digest = Set(self.secret.digest(&token));
         active.sealed = Set((!self.show_once).then(|| self.secret.seal(&token)));
-        active.updated_at = Set(now_micros());
+        active.previous_digest = Set(grace_end.map(|_| previous));
+        active.previous_until = Set(grace_end);
+        active.updated_at = Set(now);
         let txn = crate::db::begin_write(&self.db).await?;
         let key = active.update(&txn).await?;
         record(&txn, actor, Action::KeyRegenerate, &key).await?;
@@ -333,11 +347,22 @@ impl KeyStore {
         key.sealed.as_deref().and_then(|s| self.secret.open(s))
     }
 
-    async fn rules_of(&self, key_id: &str) -> AppResult<Vec<key_rule::Model>> {
+    pub(super) async fn rules_of(&self, key_id: &str) -> AppResult<Vec<key_rule::Model>> {
         Ok(key_rule::Entity::find()
             .filter(key_rule::Column::KeyId.eq(key_id))
             .order_by_asc(key_rule::Column::ContentType)
             .all(&self.db)
             .await?)
+    }
+}
+
+/// An expiry given to a key must lie ahead.
+fn check_expiry(expires_at: Option<i64>) -> AppResult<()> {
+    match expires_at {
+        Some(at) if at <= now_micros() => Err(AppError::field(
+            "expires_at",
+            "The expiry must lie in the future",
+        )),
+        _ => Ok(()),
     }
 }

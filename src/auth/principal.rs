@@ -3,6 +3,10 @@
 //! "may this key do that?".
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::access::KeyAccess;
 
 use crate::error::{AppError, AppResult};
 
@@ -100,6 +104,11 @@ pub struct Principal {
     /// Rules of a user-defined key, by content type name; empty for application keys.
     rules: BTreeMap<String, Perms>,
     revisions: Revisions,
+    /// Where a user-defined key may be used from (open for every other key).
+    access: Arc<KeyAccess>,
+    /// Microseconds since the epoch after which the presented secret no longer works
+    /// (the key's expiry, or the end of a rotation's grace for the previous secret).
+    valid_until: Option<i64>,
 }
 
 /// Permission to write objects of one type, handed out only by `Principal::writer`
@@ -164,6 +173,33 @@ impl Principal {
             kind,
             rules,
             revisions,
+            access: Arc::default(),
+            valid_until: None,
+        }
+    }
+
+    /// The same principal limited to `access` (user-defined keys only) and `valid_until`.
+    pub(super) fn limited(mut self, access: KeyAccess, valid_until: Option<i64>) -> Self {
+        if self.kind == KeyKind::User && !access.is_open() {
+            self.access = Arc::new(access);
+        }
+        self.valid_until = valid_until;
+        self
+    }
+
+    /// Whether the presented secret still works at `now` (microseconds since the epoch).
+    pub fn is_valid_at(&self, now: i64) -> bool {
+        self.valid_until.is_none_or(|until| now < until)
+    }
+
+    /// Refuses a request from an origin or a client address the key does not allow.
+    pub fn require_access(&self, origin: Option<&str>, client: Option<IpAddr>) -> AppResult<()> {
+        if self.access.allows(origin, client) {
+            Ok(())
+        } else {
+            Err(AppError::ForbiddenBecause(
+                "This key may not be used from this origin or network".into(),
+            ))
         }
     }
 
@@ -222,6 +258,8 @@ impl Principal {
             kind: KeyKind::ReadWrite,
             rules: BTreeMap::new(),
             revisions: Revisions::default(),
+            access: Arc::default(),
+            valid_until: None,
         }
     }
 

@@ -37,12 +37,21 @@ impl RecentPrincipals {
             && let Some((seen, principal)) = self.entries.get(&digest)
             && seen == version
         {
-            return Ok(principal);
+            return current(principal);
         }
         let principal = keys.principal_of(&digest).await?;
         if let Some(version) = version {
             self.entries.insert(digest, (version, principal.clone()));
         }
+        current(principal)
+    }
+}
+
+/// An expired key, or a previous secret past its grace, is refused like any bad key.
+fn current(principal: Principal) -> AppResult<Principal> {
+    if principal.is_valid_at(crate::db::now_micros()) {
         Ok(principal)
+    } else {
+        Err(crate::error::AppError::Unauthorized)
     }
 }

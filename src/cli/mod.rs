@@ -128,6 +128,14 @@ async fn find_account(keys: &KeyStore, name: &str) -> Result<entity::account::Mo
 
 async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> {
     let shutdown = shutdown_signal();
+    let cors = crate::http::CorsOrigins::parse(&args.cors_origins)
+        .map_err(|err| Failure(format!("--cors-origins: {err}"), 2))?;
+    let trusted_proxies = args
+        .trusted_proxies
+        .iter()
+        .map(|p| crate::auth::access::parse_network(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| Failure(format!("--trusted-proxies: {err}"), 2))?;
     let (keys, plans) = open(global).await?;
     // Every account's plan must be known here, or its limits would be guessed.
     for account in accounts::list(&keys).await? {
@@ -177,6 +185,8 @@ async fn run_serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), Failure> 
     let state = AppState::new(keys.db.clone(), keys, graphql, quota)
         .with_response_cache(args.response_cache_mb * 1024 * 1024)
         .with_panel(panel)
+        .with_cors(cors)
+        .with_trusted_proxies(trusted_proxies)
         .with_media(global.media_store().map_err(|err| Failure(err, 2))?);
     serve(
         listener,

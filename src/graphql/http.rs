@@ -4,12 +4,11 @@
 use async_graphql::dataloader::DataLoader;
 use std::sync::Arc;
 
-use async_graphql::{BatchResponse, Executor, ParseRequestError, Response, ServerError};
-use async_graphql_axum::GraphQLBatchRequest;
+use async_graphql::{BatchResponse, Executor, Response, ServerError};
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 
@@ -24,9 +23,7 @@ use crate::auth::Principal;
 use crate::content::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
 use crate::graphql::errors::IntoGraphql;
-use crate::http::MAX_BODY_BYTES;
-use crate::http::{KeptAnswers, Shared};
-use crate::quota::AllowanceSlot;
+use crate::http::{KeptAnswers, Shared, not_modified, not_modified_response, read_headers};
 
 /// What the GraphQL endpoints use: the shared services and the kept schemas.
 #[derive(Clone)]
@@ -122,17 +119,16 @@ async fn endpoint(
         Ok(principal) => principal,
         Err(err) => return err.into_response(),
     };
-    let slot = parts.extensions.get::<AllowanceSlot>().cloned();
-    let batch = read_batch(parts, body, &state).await;
+    let admission = crate::http::Admission::of(&parts);
+    // Queries over GET are conditional requests (`If-None-Match`).
+    let conditional = (method == Method::GET).then(|| parts.headers.clone());
+    let batch = super::read::batch(parts, body).await;
     // Each operation of a batch counts; a request that cannot be read counts once.
     let operations = match &batch {
         Ok(async_graphql::BatchRequest::Batch(requests)) => requests.len().clamp(1, MAX_BATCH),
         _ => 1,
     };
-    let admitted = state
-        .quota
-        .admit(principal.account_id(), operations as u64, slot.as_ref())
-        .await;
+    let admitted = admission.admit(&state, &principal, operations as u64).await;
     if let Err(err) = admitted {
         return graphql_refusal(err, graphql_media);
     }
@@ -140,56 +136,16 @@ async fn endpoint(
         Ok(batch) => batch,
         Err(err) => return graphql_refusal(err, graphql_media),
     };
-    match execute(&state, flavor, &method, principal, batch, graphql_media).await {
+    let request = Operations {
+        flavor,
+        method: &method,
+        conditional: conditional.as_ref(),
+        graphql_media,
+    };
+    match execute(&state, request, principal, batch).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
-}
-
-/// The request's operations. A body is read up to the REST body limit and no further
-/// (413 past it, before more is buffered); multipart bodies (file uploads) are refused.
-async fn read_batch(
-    parts: Parts,
-    body: axum::body::Body,
-    state: &GraphqlState,
-) -> AppResult<async_graphql::BatchRequest> {
-    let request = if parts.method == Method::GET {
-        axum::extract::Request::from_parts(parts, body)
-    } else {
-        let content_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if content_type
-            .trim()
-            .to_ascii_lowercase()
-            .starts_with("multipart/")
-        {
-            return Err(AppError::UnsupportedMediaType);
-        }
-        let too_large = || AppError::TooLarge("Request body size limit exceeded".into());
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-            return Err(too_large());
-        }
-        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-            .await
-            .map_err(|_| too_large())?;
-        axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))
-    };
-    <GraphQLBatchRequest as axum::extract::FromRequest<GraphqlState>>::from_request(request, state)
-        .await
-        .map(GraphQLBatchRequest::into_inner)
-        .map_err(|rejection| match rejection.0 {
-            ParseRequestError::PayloadTooLarge => {
-                AppError::TooLarge("Request body size limit exceeded".into())
-            }
-            other => AppError::BadRequest(format!("The request could not be read: {other}")),
-        })
 }
 
 /// A refusal before execution (quota, rate, limits, unreadable requests) in the
@@ -213,14 +169,27 @@ fn graphql_refusal(err: AppError, graphql_media: bool) -> HttpResponse {
     response
 }
 
+/// How a batch came: its endpoint, method, the headers of a conditional GET, and the
+/// media type the client prefers.
+struct Operations<'a> {
+    flavor: Flavor,
+    method: &'a Method,
+    conditional: Option<&'a HeaderMap>,
+    graphql_media: bool,
+}
+
 async fn execute(
     state: &GraphqlState,
-    flavor: Flavor,
-    method: &Method,
+    request: Operations<'_>,
     principal: Principal,
     mut batch: async_graphql::BatchRequest,
-    graphql_media: bool,
 ) -> AppResult<HttpResponse> {
+    let Operations {
+        flavor,
+        method,
+        conditional,
+        graphql_media,
+    } = request;
     let refuse = |message: String| {
         Ok(graphql_refusal(
             AppError::BadRequest(message),
@@ -237,15 +206,31 @@ async fn execute(
         ));
     }
     // A single query kept before is answered at once: it passed every check below then,
-    // and nothing it depends on has changed since (see `http::kept`).
+    // and nothing it depends on has changed since (see `http::kept`). Over GET, its key
+    // is also the answer's entity tag.
     let kept_key = match &batch {
-        async_graphql::BatchRequest::Single(request) if state.kept.enabled() => {
+        async_graphql::BatchRequest::Single(request)
+            if state.kept.enabled() || conditional.is_some() =>
+        {
             kept_key(&principal, flavor, graphql_media, request)
         }
         _ => None,
     };
+    let etag = conditional.and(kept_key.as_ref()).map(|key| key.etag());
+    if let (Some(etag), Some(headers)) = (&etag, conditional)
+        && not_modified(headers, etag)
+    {
+        return Ok(not_modified_response(etag.clone()));
+    }
+    let read_answer = |body| {
+        let mut response = graphql_response(StatusCode::OK, graphql_media, body);
+        if let Some(etag) = &etag {
+            read_headers(response.headers_mut(), etag.clone());
+        }
+        response
+    };
     if let Some(body) = kept_key.as_ref().and_then(|key| state.kept.get(key)) {
-        return Ok(graphql_response(StatusCode::OK, graphql_media, body));
+        return Ok(read_answer(body));
     }
     let schemas = state.schemas(&principal).await?;
     let is_relation = |name: &str| schemas.relation_fields.contains(name);
@@ -296,10 +281,13 @@ async fn execute(
         _ => None,
     };
     let (status, body) = encode(answer, graphql_media);
-    if let Some(key) = keep {
-        state.kept.insert(key, body.clone());
+    match keep {
+        Some(key) => {
+            state.kept.insert(key, body.clone());
+            Ok(read_answer(body))
+        }
+        None => Ok(graphql_response(status, graphql_media, body)),
     }
-    Ok(graphql_response(status, graphql_media, body))
 }
 
 /// What every resolver of one operation reads: the caller, a relation loader created
@@ -328,30 +316,48 @@ pub fn add_request_data(
     request.data.insert(budget);
 }
 
-async fn sdl(state: GraphqlState, principal: Principal, flavor: Flavor) -> AppResult<HttpResponse> {
+async fn sdl(
+    state: GraphqlState,
+    principal: Principal,
+    flavor: Flavor,
+    headers: HeaderMap,
+) -> AppResult<HttpResponse> {
+    let key = crate::http::KeptKey::new(
+        &principal,
+        crate::http::KeptScope::Schema(principal.schema_scope()),
+        format!("sdl {flavor:?}"),
+    );
+    let etag = key.etag();
+    if not_modified(&headers, &etag) {
+        return Ok(not_modified_response(etag));
+    }
     let schemas = state.schemas(&principal).await?;
     let schema = if flavor == Flavor::Current {
         &schemas.current
     } else {
         &schemas.legacy
     };
-    Ok((
+    let mut response = (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         schema.sdl(),
     )
-        .into_response())
+        .into_response();
+    read_headers(response.headers_mut(), etag);
+    Ok(response)
 }
 
 async fn current_sdl(
     State(state): State<GraphqlState>,
     principal: Principal,
+    headers: HeaderMap,
 ) -> AppResult<HttpResponse> {
-    sdl(state, principal, Flavor::Current).await
+    sdl(state, principal, Flavor::Current, headers).await
 }
 
 async fn legacy_sdl(
     State(state): State<GraphqlState>,
     principal: Principal,
+    headers: HeaderMap,
 ) -> AppResult<HttpResponse> {
-    sdl(state, principal, Flavor::Legacy).await
+    sdl(state, principal, Flavor::Legacy, headers).await
 }

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod loader;
 pub mod naming;
 mod playground;
+mod read;
 pub mod schema;
 
 use crate::auth::Principal;

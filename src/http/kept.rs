@@ -12,6 +12,8 @@
 //! one key is only ever served to a key the services would have answered alike.
 
 use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::IntoResponse;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
@@ -43,6 +45,58 @@ impl KeptKey {
             request,
         }
     }
+
+    /// The answer's entity tag: a digest of everything the key holds (and of the
+    /// server's version, whose rendering may differ), so equal tags mean equal bodies on
+    /// every instance, and a client can be told "not modified" without rendering.
+    pub fn etag(&self) -> HeaderValue {
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        for part in [
+            env!("CARGO_PKG_VERSION"),
+            &self.account_id,
+            &format!("{:?}", self.revisions),
+            &format!("{:?}", self.scope),
+            &self.request,
+        ] {
+            digest.update((part.len() as u64).to_le_bytes());
+            digest.update(part.as_bytes());
+        }
+        let hex: String = digest.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a header value")
+    }
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`); weak tags compare as strong ones.
+pub fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let etag = etag.as_bytes();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim())
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/").as_bytes() == etag)
+}
+
+/// Headers of a read answer that a browser may keep but must revalidate.
+pub fn read_headers(headers: &mut HeaderMap, etag: HeaderValue) {
+    headers.insert(header::ETAG, etag);
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+}
+
+/// `304 Not Modified` with the tag and read headers (the allowance headers are added
+/// as for any answer).
+pub fn not_modified_response(etag: HeaderValue) -> axum::response::Response {
+    let mut response = axum::http::StatusCode::NOT_MODIFIED.into_response();
+    read_headers(response.headers_mut(), etag);
+    response
 }
 
 #[derive(Clone)]

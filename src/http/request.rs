@@ -135,9 +135,52 @@ where
         let state = Shared::from_ref(state);
         let principal = authenticate(parts, &state).await?;
         // Counted here once per request (the GraphQL endpoint counts per operation).
-        let slot = parts.extensions.get::<crate::quota::AllowanceSlot>();
-        state.quota.admit(principal.account_id(), 1, slot).await?;
+        Admission::of(parts).admit(&state, &principal, 1).await?;
         Ok(principal)
+    }
+}
+
+/// What admission reads of a request, taken before its body is read.
+pub struct Admission {
+    slot: Option<crate::quota::AllowanceSlot>,
+    origin: Option<String>,
+    client: Option<std::net::IpAddr>,
+}
+
+impl Admission {
+    pub fn of(parts: &Parts) -> Self {
+        Admission {
+            slot: parts
+                .extensions
+                .get::<crate::quota::AllowanceSlot>()
+                .cloned(),
+            origin: parts
+                .headers
+                .get(header::ORIGIN)
+                .map(|v| v.to_str().unwrap_or("invalid").to_owned()),
+            client: parts.extensions.get::<super::ClientIp>().map(|ip| ip.0),
+        }
+    }
+
+    /// Counts `requests` against the key's account, then refuses a user-defined key
+    /// used from an origin or a client network it does not allow (403, and counted, as
+    /// every refused request of a valid key is).
+    pub async fn admit(
+        &self,
+        state: &Shared,
+        principal: &Principal,
+        requests: u64,
+    ) -> AppResult<()> {
+        state
+            .quota
+            .admit(
+                principal.account_id(),
+                principal.key_id(),
+                requests,
+                self.slot.as_ref(),
+            )
+            .await?;
+        principal.require_access(self.origin.as_deref(), self.client)
     }
 }
 

@@ -8,6 +8,7 @@ use crate::db::Db;
 
 use crate::auth::Principal;
 use crate::auth::keys::KeyStore;
+use crate::auth::lookup::KeyContext;
 use crate::auth::recent::RecentPrincipals;
 use crate::content::models::{ModelCache, Models};
 use crate::content::types::SchemaCheck;
@@ -37,6 +38,11 @@ impl Shared {
             quota,
             check_definitions,
         }
+    }
+
+    /// What the caller's key is, for `GET /api/auth-context` (never its secret).
+    pub async fn key_context(&self, principal: &Principal) -> AppResult<KeyContext> {
+        self.keys.context_of(principal).await
     }
 
     /// The caller's account's type models, as of its authentication.

@@ -141,7 +141,14 @@ pub async fn create(
             let actor = signed_in.actor();
             match state
                 .keys
-                .create_user_key(&actor, &account.id, &draft.name, &rules, &state.plans)
+                .create_user_key(
+                    &actor,
+                    &account.id,
+                    &draft.name,
+                    &rules,
+                    &crate::auth::keys::KeyLimits::default(),
+                    &state.plans,
+                )
                 .await
             {
                 Ok(view) => Ok(view),
@@ -229,7 +236,7 @@ pub async fn regenerate(
     };
     match state
         .keys
-        .regenerate(&signed_in.actor(), &account.id, KeyRef::parse(id))
+        .regenerate(&signed_in.actor(), &account.id, KeyRef::parse(id), None)
         .await
     {
         Ok(view) => done(&state, &signed_in, &account.name, Some(&view)).await,

@@ -3,7 +3,7 @@
 //! request, so that a session ended on one instance is ended on all. API keys are never
 //! read here.
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -43,8 +43,8 @@ pub fn same_token(sent: Option<&str>, expected: &str) -> bool {
 pub fn client_address(parts: &Parts) -> String {
     parts
         .extensions
-        .get::<ConnectInfo<crate::listener::ClientAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |info| info.0.0.ip().to_string())
+        .get::<crate::http::ClientIp>()
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.0.to_string())
 }
 
 pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -19,32 +19,11 @@ use std::time::{Duration, Instant};
 use sea_orm::DatabaseConnection;
 
 use super::QuotaOptions;
+pub use super::allowance::{Allowance, AllowanceSlot};
+use super::key_use::KeyUse;
 use super::plans::{Plan, Plans};
 use super::usage::{self, SECONDS_PER_DAY, WINDOW_DAYS, window_start};
 use crate::error::{AppError, AppResult};
-
-/// What a response tells the client about the account's 30-day allowance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Allowance {
-    pub limit: u64,
-    pub remaining: u64,
-    /// Seconds until the oldest day leaves the window (the next UTC midnight).
-    pub reset: u64,
-}
-
-/// Where admission leaves the allowance for the response headers (see `app.rs`).
-#[derive(Clone, Default)]
-pub struct AllowanceSlot(Arc<Mutex<Option<Allowance>>>);
-
-impl AllowanceSlot {
-    fn set(&self, allowance: Option<Allowance>) {
-        *self.0.lock().expect("allowance slot") = allowance;
-    }
-
-    pub fn get(&self) -> Option<Allowance> {
-        *self.0.lock().expect("allowance slot")
-    }
-}
 
 /// One account's counts and bucket on this instance. Admission only computes on it
 /// under a short lock; database I/O happens outside that lock (see `Meter::sync`).
@@ -151,6 +130,7 @@ pub struct Meter {
     flush_every: Duration,
     enabled: bool,
     accounts: Mutex<HashMap<String, Arc<AccountMeter>>>,
+    keys: KeyUse,
 }
 
 /// What a sync does: the flush writes what was admitted and re-reads; admission only
@@ -180,7 +160,13 @@ impl Meter {
             flush_every: options.flush_interval,
             enabled: options.enabled,
             accounts: Mutex::default(),
+            keys: KeyUse::default(),
         }
+    }
+
+    /// A plan this instance knows, by name.
+    pub fn plan(&self, name: &str) -> Option<Arc<Plan>> {
+        self.plans.get(name)
     }
 
     fn meter_of(&self, account_id: &str) -> Arc<AccountMeter> {
@@ -192,11 +178,12 @@ impl Meter {
         accounts.entry(account_id.to_owned()).or_default().clone()
     }
 
-    /// Counts `requests` against the account, or refuses them all with 429. The
-    /// allowance after the decision is left in `slot` for the response headers.
+    /// Counts `requests` of key `key_id` against its account, or refuses them all with
+    /// 429. The allowance after the decision is left in `slot` for the response headers.
     pub async fn admit(
         self: &Arc<Self>,
         account_id: &str,
+        key_id: &str,
         requests: u64,
         slot: Option<&AllowanceSlot>,
     ) -> AppResult<()> {
@@ -216,6 +203,11 @@ impl Meter {
                     let (allowance, decision) = counts.decide(requests);
                     if let Some(slot) = slot {
                         slot.set(allowance);
+                    }
+                    if decision.is_ok() {
+                        let today = usage::utc_day_and_second().0;
+                        self.keys
+                            .note(key_id, today, requests, crate::db::now_micros());
                     }
                     return decision;
                 }
@@ -345,6 +337,9 @@ impl Meter {
                 tracing::error!(error = %err, "flushing request counts failed; retrying next interval");
             }
         }
+        if let Err(err) = self.keys.flush(&self.db).await {
+            tracing::error!(error = %err, "writing key usage failed; retrying next interval");
+        }
         let mut accounts = self.accounts.lock().expect("meter map");
         // Only entries nobody else holds: a request holding one could still admit into it.
         accounts.retain(|_, meter| {
@@ -375,8 +370,12 @@ impl Meter {
             self.flush().await;
             if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
                 pruned_at = Some(Instant::now());
-                if let Err(err) = usage::prune(&self.db, usage::utc_day_and_second().0).await {
+                let today = usage::utc_day_and_second().0;
+                if let Err(err) = usage::prune(&self.db, today).await {
                     tracing::warn!(error = %err, "pruning old request counts failed");
+                }
+                if let Err(err) = super::key_use::prune(&self.db, today).await {
+                    tracing::warn!(error = %err, "pruning old key usage failed");
                 }
             }
         }

@@ -1,6 +1,8 @@
 //! Per-account request quotas: plans, the meter that admits requests against them, and
 //! the counts kept in the database. Every key of an account draws on one allowance.
 
+mod allowance;
+pub mod key_use;
 pub mod meter;
 pub mod plans;
 pub mod usage;

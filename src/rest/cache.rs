@@ -4,20 +4,22 @@
 use std::future::Future;
 
 use axum::body::Bytes;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::Principal;
 use crate::error::AppResult;
-use crate::http::{KeptAnswers, KeptKey, KeptScope, QueryParams};
+use crate::http::{
+    KeptAnswers, KeptKey, KeptScope, QueryParams, not_modified, not_modified_response, read_headers,
+};
 
-/// The JSON answer to `path` with `query` for `principal`: the kept one, or `render`'s,
-/// kept. Errors are returned as they are and never kept.
+/// The JSON answer to `path` with `query` for `principal`, decided by its read scope
+/// (objects, lists, search): `304` when the client's `If-None-Match` names its tag,
+/// else the kept one, or `render`'s, kept. Errors are returned as they are, never kept.
 pub async fn json<F, Fut, T>(
     kept: &KeptAnswers,
     principal: &Principal,
-    path: &str,
-    query: &QueryParams,
+    request: (&str, &QueryParams, &HeaderMap),
     render: F,
 ) -> AppResult<Response>
 where
@@ -25,20 +27,41 @@ where
     Fut: Future<Output = AppResult<T>>,
     T: serde::Serialize,
 {
-    if !kept.enabled() {
-        return Ok(json_response(encode(&render().await?)));
+    let scope = KeptScope::Read(principal.read_scope());
+    json_in(kept, principal, scope, request, render).await
+}
+
+/// As `json`, for answers decided by another part of the caller's scope (definitions
+/// are visible by the whole rule set).
+pub async fn json_in<F, Fut, T>(
+    kept: &KeptAnswers,
+    principal: &Principal,
+    scope: KeptScope,
+    request: (&str, &QueryParams, &HeaderMap),
+    render: F,
+) -> AppResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = AppResult<T>>,
+    T: serde::Serialize,
+{
+    let (path, query, headers) = request;
+    let key = KeptKey::new(principal, scope, request_key(path, query));
+    let etag = key.etag();
+    if not_modified(headers, &etag) {
+        return Ok(not_modified_response(etag));
     }
-    let key = KeptKey::new(
-        principal,
-        KeptScope::Read(principal.read_scope()),
-        request_key(path, query),
-    );
-    if let Some(body) = kept.get(&key) {
-        return Ok(json_response(body));
-    }
-    let body = encode(&render().await?);
-    kept.insert(key, body.clone());
-    Ok(json_response(body))
+    let body = match kept.get(&key) {
+        Some(body) => body,
+        None => {
+            let body = encode(&render().await?);
+            kept.insert(key, body.clone());
+            body
+        }
+    };
+    let mut response = json_response(body);
+    read_headers(response.headers_mut(), etag);
+    Ok(response)
 }
 
 fn encode(value: &impl serde::Serialize) -> Bytes {

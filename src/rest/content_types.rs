@@ -2,17 +2,19 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::RestState;
+use super::cache;
 use crate::auth::Principal;
 use crate::content::filter::parse_direction;
 use crate::content::types::{self, ListParams, MAX_DEFINITION_LIMIT};
 use crate::error::{AppError, AppResult};
-use crate::http::{QueryParams, json_body};
+use crate::http::{KeptScope, QueryParams, json_body};
 
 pub fn router() -> Router<RestState> {
     Router::new()
@@ -26,8 +28,10 @@ pub fn router() -> Router<RestState> {
 async fn list(
     State(state): State<RestState>,
     principal: Principal,
+    uri: Uri,
+    headers: HeaderMap,
     query: QueryParams,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     let descending = parse_direction(query.get("order_direction"))?;
     let internal = match query.get("internal") {
         None | Some("") => None,
@@ -66,17 +70,28 @@ async fn list(
         label: query.get("label").map(str::to_owned),
         names,
     };
-    Ok(Json(json!(
-        types::list(&state.db, &principal, &params).await?
-    )))
+    let scope = KeptScope::Schema(principal.schema_scope());
+    let request = (uri.path(), &query, &headers);
+    cache::json_in(&state.kept, &principal, scope, request, || {
+        types::list(&state.db, &principal, &params)
+    })
+    .await
 }
 
 async fn read(
     State(state): State<RestState>,
     principal: Principal,
     Path(name): Path<String>,
-) -> AppResult<Json<Value>> {
-    Ok(Json(types::get(&state.db, &principal, &name).await?))
+    uri: Uri,
+    headers: HeaderMap,
+    query: QueryParams,
+) -> AppResult<Response> {
+    let scope = KeptScope::Schema(principal.schema_scope());
+    let request = (uri.path(), &query, &headers);
+    cache::json_in(&state.kept, &principal, scope, request, || {
+        types::get(&state.db, &principal, &name)
+    })
+    .await
 }
 
 async fn create(

@@ -1,6 +1,7 @@
 //! The REST layer: Flotiq's paths, translated into service calls. Handlers parse and
 //! answer; every decision is made by the services.
 
+mod auth_context;
 mod cache;
 mod content_types;
 mod media;
@@ -45,6 +46,7 @@ pub fn router(state: RestState) -> Router {
             "/health",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
+        .merge(auth_context::router())
         .merge(content_types::router())
         .merge(objects::router())
         .merge(search::router())

@@ -38,6 +38,7 @@ async fn list(
     principal: Principal,
     Path(type_name): Path<String>,
     uri: Uri,
+    headers: HeaderMap,
     query: QueryParams,
 ) -> AppResult<Response> {
     let models = state.models(&principal).await?;
@@ -62,9 +63,12 @@ async fn list(
         ids: query.all("ids"),
         hydrate: parse_depth(query.get("hydrate"))?,
     };
-    cache::json(&state.kept, &principal, uri.path(), &query, || async {
-        objects::list_rendered(&state.db, &principal, &models, model, &params).await
-    })
+    cache::json(
+        &state.kept,
+        &principal,
+        (uri.path(), &query, &headers),
+        || async { objects::list_rendered(&state.db, &principal, &models, model, &params).await },
+    )
     .await
 }
 
@@ -73,14 +77,18 @@ async fn read(
     principal: Principal,
     Path((type_name, id)): Path<(String, String)>,
     uri: Uri,
+    headers: HeaderMap,
     query: QueryParams,
 ) -> AppResult<Response> {
     let models = state.models(&principal).await?;
     models.authorized(&principal, &type_name, &[Action::Read])?;
     let depth = parse_depth(query.get("hydrate"))?;
-    cache::json(&state.kept, &principal, uri.path(), &query, || {
-        objects::get(&state.db, &principal, &models, &type_name, &id, depth)
-    })
+    cache::json(
+        &state.kept,
+        &principal,
+        (uri.path(), &query, &headers),
+        || objects::get(&state.db, &principal, &models, &type_name, &id, depth),
+    )
     .await
 }
 

@@ -31,6 +31,7 @@ async fn handle(
     State(state): State<RestState>,
     principal: Principal,
     uri: Uri,
+    headers: axum::http::HeaderMap,
     query: QueryParams,
 ) -> AppResult<Response> {
     // Parameters of Flotiq's search this server does not implement are refused, not ignored.
@@ -77,8 +78,11 @@ async fn handle(
         aggregate_by: query.all("aggregate_by"),
     };
     let models = state.models(&principal).await?;
-    cache::json(&state.kept, &principal, uri.path(), &query, || {
-        search(&state.db, &principal, &models, &params)
-    })
+    cache::json(
+        &state.kept,
+        &principal,
+        (uri.path(), &query, &headers),
+        || search(&state.db, &principal, &models, &params),
+    )
     .await
 }

@@ -298,6 +298,7 @@ impl TestApp {
                 &self.account_id,
                 "test key",
                 &rules,
+                &Default::default(),
                 &self.quota.plans,
             )
             .await

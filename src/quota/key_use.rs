@@ -1,0 +1,136 @@
+//! Last use and requests per day of every key, tallied in memory as requests are
+//! admitted and written with the quota flush (never a write per request).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use serde::Serialize;
+
+use super::usage::{SECONDS_PER_DAY, window_start};
+use crate::db::Sql;
+use crate::time::format_iso;
+
+#[derive(Default)]
+struct Tally {
+    days: BTreeMap<i64, u64>,
+    /// Microseconds since the epoch.
+    last_used: i64,
+}
+
+/// What this instance admitted per key since its last flush.
+#[derive(Default)]
+pub struct KeyUse {
+    tallies: Mutex<HashMap<String, Tally>>,
+}
+
+impl KeyUse {
+    pub fn note(&self, key_id: &str, day: i64, requests: u64, now: i64) {
+        let mut tallies = self.tallies.lock().expect("key tallies");
+        // Known keys (every request but a key's first since the flush) allocate nothing.
+        let tally = match tallies.get_mut(key_id) {
+            Some(tally) => tally,
+            None => tallies.entry(key_id.to_owned()).or_default(),
+        };
+        *tally.days.entry(day).or_default() += requests;
+        tally.last_used = tally.last_used.max(now);
+    }
+
+    /// Writes the tallies in one transaction; on failure they wait for the next flush.
+    pub async fn flush(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let taken = std::mem::take(&mut *self.tallies.lock().expect("key tallies"));
+        if taken.is_empty() {
+            return Ok(());
+        }
+        match write(db, &taken).await {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                let mut tallies = self.tallies.lock().expect("key tallies");
+                for (key_id, old) in taken {
+                    let tally = tallies.entry(key_id).or_default();
+                    for (day, requests) in old.days {
+                        *tally.days.entry(day).or_default() += requests;
+                    }
+                    tally.last_used = tally.last_used.max(old.last_used);
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+async fn write(db: &DatabaseConnection, tallies: &HashMap<String, Tally>) -> Result<(), DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    let backend = db.get_database_backend();
+    for (key_id, tally) in tallies {
+        for (&day, &requests) in &tally.days {
+            // A key deleted since its requests were admitted gets no rows.
+            let mut sql = Sql::new(backend);
+            sql.push(
+                "INSERT INTO key_usage (key_id, account_id, day, requests) SELECT id, account_id, ",
+            )
+            .bind(day)
+            .push(", ")
+            .bind(requests as i64)
+            .push(" FROM api_keys WHERE id = ")
+            .bind(key_id.as_str())
+            .push(
+                " ON CONFLICT (key_id, day) \
+                     DO UPDATE SET requests = key_usage.requests + excluded.requests",
+            );
+            txn.execute_raw(sql.statement()).await?;
+        }
+        let mut sql = Sql::new(backend);
+        sql.push("UPDATE api_keys SET last_used_at = ")
+            .bind(tally.last_used)
+            .push(" WHERE id = ")
+            .bind(key_id.as_str())
+            .push(" AND (last_used_at IS NULL OR last_used_at < ")
+            .bind(tally.last_used)
+            .push(")");
+        txn.execute_raw(sql.statement()).await?;
+    }
+    txn.commit().await
+}
+
+/// Forgets days that have left the window.
+pub async fn prune(db: &DatabaseConnection, today: i64) -> Result<(), DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("DELETE FROM key_usage WHERE day < ")
+        .bind(window_start(today) - 1);
+    db.execute_raw(sql.statement()).await.map(drop)
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyDay {
+    pub day: String,
+    pub requests: u64,
+}
+
+/// What `contentgate keys usage` prints: the key's requests per day in the window.
+pub async fn days_of(
+    db: &DatabaseConnection,
+    key_id: &str,
+    today: i64,
+) -> Result<Vec<KeyDay>, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT day, requests FROM key_usage WHERE key_id = ")
+        .bind(key_id)
+        .push(" AND day >= ")
+        .bind(window_start(today))
+        .push(" ORDER BY day");
+    let rows = db.query_all_raw(sql.statement()).await?;
+    rows.iter()
+        .map(|row| {
+            let day: i64 = row.try_get("", "day")?;
+            let requests: i64 = row.try_get("", "requests")?;
+            Ok(KeyDay {
+                day: format_iso(day * SECONDS_PER_DAY * 1_000_000)
+                    .chars()
+                    .take(10)
+                    .collect(),
+                requests: requests.max(0) as u64,
+            })
+        })
+        .collect()
+}
