@@ -765,6 +765,116 @@ async fn admins_keys_qr_and_the_audit_log_from_the_command_line() {
 }
 
 #[tokio::test]
+async fn keys_get_expiry_limits_grace_and_usage_from_the_command_line() {
+    let cli = Cli::new().await;
+    let made = cli.json(&[
+        "keys",
+        "create",
+        "--name",
+        "frontend",
+        "--rule",
+        "_tag=r",
+        "--expires-in",
+        "30d",
+        "--origin",
+        "https://*.example.com",
+        "--origin",
+        "http://localhost:3000",
+        "--network",
+        "10.0.0.0/8",
+    ]);
+    let id = made["id"].as_str().unwrap();
+    let expires = made["expires_at"].as_str().unwrap();
+    let in_30_days = chrono::Utc::now() + chrono::Duration::days(30);
+    assert_eq!(&expires[..10], in_30_days.format("%Y-%m-%d").to_string());
+    assert_eq!(
+        made["origins"],
+        json!(["https://*.example.com", "http://localhost:3000"])
+    );
+    assert_eq!(made["networks"], json!(["10.0.0.0/8"]));
+    assert!(made["last_used_at"].is_null());
+    // Only what is given changes.
+    let moved = cli.json(&[
+        "keys",
+        "update",
+        id,
+        "--expires-at",
+        "2099-01-31T00:00:00Z",
+        "--any-network",
+    ]);
+    assert_eq!(moved["expires_at"], "2099-01-31T00:00:00+00:00");
+    assert_eq!(moved["origins"], made["origins"]);
+    assert_eq!(moved["networks"], json!([]));
+    assert_eq!(moved["rules"], made["rules"]);
+    let lasting = cli.json(&["keys", "update", id, "--no-expiry", "--any-origin"]);
+    assert!(lasting["expires_at"].is_null());
+    assert_eq!(lasting["origins"], json!([]));
+    // Refusals: each one line, nothing changed.
+    for (args, says) in [
+        (vec!["keys", "update", id], "nothing to change"),
+        (
+            vec!["keys", "update", id, "--origin", "example.com"],
+            "is not an origin",
+        ),
+        (
+            vec!["keys", "update", id, "--network", "10.0.0.0/33"],
+            "is not a network",
+        ),
+        (
+            vec!["keys", "update", id, "--expires-at", "2001-01-01T00:00:00Z"],
+            "must lie in the future",
+        ),
+        (
+            vec!["keys", "update", id, "--expires-at", "tomorrow"],
+            "rfc 3339",
+        ),
+        (
+            vec!["keys", "update", "read_only", "--no-expiry"],
+            "application keys",
+        ),
+        (vec!["keys", "regenerate", id, "--grace", "soon"], "grace"),
+    ] {
+        let output = cli.run(&args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.to_lowercase().contains(says), "{args:?}: {stderr}");
+    }
+    assert_eq!(cli.json(&["keys", "list"])[2]["expires_at"], json!(null));
+
+    // Rotation with grace: the old secret keeps working, `keys list` shows until when.
+    let (mut child, address, _, reader) = start_server(&cli, &[]);
+    let old = lasting["key"].as_str().unwrap().to_owned();
+    let rotated = cli.json(&["keys", "regenerate", id, "--grace", "1h"]);
+    let new = rotated["key"].as_str().unwrap().to_owned();
+    assert!(rotated["previous_valid_until"].is_string());
+    assert_eq!(
+        cli.json(&["keys", "list"])[2]["previous_valid_until"],
+        rotated["previous_valid_until"]
+    );
+    let client = reqwest::Client::new();
+    for secret in [&old, &new, &old] {
+        let status = client
+            .get(format!("http://{address}/api/v1/content/_tag"))
+            .header("x-auth-token", secret)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+    }
+    assert!(terminate(&mut child).success());
+    reader.join().unwrap();
+    // The requests reach `keys usage` with the flush at shutdown.
+    let usage = cli.json(&["keys", "usage", id, "--json"]);
+    assert_eq!(usage["days"][0]["requests"], 3, "{usage}");
+    assert!(usage["last_used_at"].is_string());
+    let text = cli.run(&["keys", "usage", id]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("3 requests in the last 30 days"));
+    let immediate = cli.json(&["keys", "regenerate", id]);
+    assert!(immediate["previous_valid_until"].is_null());
+}
+
+#[tokio::test]
 async fn the_demo_admin_password_never_reaches_a_log() {
     let cli = Cli::new().await;
     let (mut child, _address, lines, reader) = start_server(&cli, &["--demo"]);

@@ -127,7 +127,8 @@ pub(super) async fn run(global: &GlobalArgs, command: KeysCommand) -> Result<(),
             access,
             ..
         } => {
-            let current = keys.get(&account, KeyRef::Id(id.clone())).await?;
+            // `read_only`/`read_write` name the application keys, refused below.
+            let current = keys.get(&account, KeyRef::parse(id)).await?;
             let change = KeyChange {
                 name,
                 rules: (no_rules || !rules.is_empty()).then_some(rules),
@@ -144,7 +145,10 @@ pub(super) async fn run(global: &GlobalArgs, command: KeysCommand) -> Result<(),
                     2,
                 ));
             }
-            print_json(global, &keys.update(&actor, &account, &id, &change).await?)
+            print_json(
+                global,
+                &keys.update(&actor, &account, &current.id, &change).await?,
+            )
         }
         KeysCommand::Regenerate { key, grace } => print_json(
             global,
