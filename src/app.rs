@@ -154,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         shared: state.shared,
         schemas: state.schemas,
         kept: state.kept,
+        persisted: Arc::default(),
     };
     // CORS on the API routes only, never the panel; preflights are answered by the
     // layer itself, before authentication and quotas.

@@ -20,6 +20,7 @@ pub mod http;
 pub mod listener;
 pub mod media;
 pub mod panel;
+pub mod persisted;
 pub mod qr;
 pub mod quota;
 pub mod rest;

@@ -24,6 +24,7 @@ struct KeyRow {
     previous_until: Option<i64>,
     origins: String,
     networks: String,
+    persisted_only: bool,
     schema_revision: i64,
     content_revision: i64,
     content_type: Option<String>,
@@ -41,7 +42,8 @@ impl KeyStore {
         sql.push(
             "SELECT k.id AS key_id, k.account_id AS account_id, k.kind AS kind, \
              k.digest AS digest, k.expires_at AS expires_at, k.previous_until AS previous_until, \
-             k.origins AS origins, k.networks AS networks, a.schema_revision AS schema_revision, \
+             k.origins AS origins, k.networks AS networks, a.persisted_only AS persisted_only, \
+             a.schema_revision AS schema_revision, \
              (SELECT CAST(COALESCE(SUM(c.revision), 0) AS BIGINT) FROM content_counts c \
               WHERE c.account_id = k.account_id) AS content_revision, \
              r.content_type AS content_type, r.can_create AS can_create, r.can_read AS can_read, \
@@ -70,6 +72,7 @@ impl KeyStore {
         };
         let valid_until = [first.expires_at, grace_end].into_iter().flatten().min();
         let access = KeyAccess::from_columns(&first.origins, &first.networks);
+        let persisted_only = first.persisted_only;
         let mut rules = BTreeMap::new();
         if kind == KeyKind::User {
             for row in rows {
@@ -86,7 +89,8 @@ impl KeyStore {
         }
         Ok(
             Principal::for_key(account_id, key_id, kind, rules, revisions)
-                .limited(access, valid_until),
+                .limited(access, valid_until)
+                .in_persisted_only_account(persisted_only),
         )
     }
 }

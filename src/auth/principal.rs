@@ -109,6 +109,8 @@ pub struct Principal {
     /// Microseconds since the epoch after which the presented secret no longer works
     /// (the key's expiry, or the end of a rotation's grace for the previous secret).
     valid_until: Option<i64>,
+    /// The account runs only persisted GraphQL documents.
+    persisted_only: bool,
 }
 
 /// Permission to write objects of one type, handed out only by `Principal::writer`
@@ -175,7 +177,19 @@ impl Principal {
             revisions,
             access: Arc::default(),
             valid_until: None,
+            persisted_only: false,
         }
+    }
+
+    /// The same principal of an account that runs only persisted GraphQL documents.
+    pub(super) fn in_persisted_only_account(mut self, on: bool) -> Self {
+        self.persisted_only = on;
+        self
+    }
+
+    /// Whether the account runs only persisted (stored) GraphQL documents.
+    pub fn runs_only_persisted(&self) -> bool {
+        self.persisted_only
     }
 
     /// The same principal limited to `access` (user-defined keys only) and `valid_until`.
@@ -260,6 +274,7 @@ impl Principal {
             revisions: Revisions::default(),
             access: Arc::default(),
             valid_until: None,
+            persisted_only: false,
         }
     }
 

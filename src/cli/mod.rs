@@ -12,6 +12,7 @@ mod admins;
 mod failure;
 mod keys;
 mod media;
+mod queries;
 use failure::Failure;
 
 use crate::error::AppError;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Serve(args)) => run_serve(&cli.global, args).await,
         Some(Command::Accounts(command)) => run_accounts(&cli.global, command).await,
         Some(Command::Keys(command)) => keys::run(&cli.global, command).await,
+        Some(Command::Queries(command)) => queries::run(&cli.global, command).await,
         Some(Command::Admins(command)) => admins::run(&cli.global, command).await,
         Some(Command::Audit { limit }) => admins::run_audit(&cli.global, limit).await,
         Some(Command::Media(crate::config::MediaCommand::Gc)) => media::run_gc(&cli.global).await,
@@ -308,6 +310,11 @@ async fn run_accounts(global: &GlobalArgs, command: AccountsCommand) -> Result<(
                     print_usage(report);
                 }
             }
+        }
+        AccountsCommand::PersistedOnly { name, mode } => {
+            let account = find_account(&keys, &name).await?;
+            crate::persisted::set_persisted_only(&keys.db, &account.id, mode == "on").await?;
+            println!("account {name}: persisted-only {mode}");
         }
         AccountsCommand::Plans => {
             let all: Vec<&Plan> = plans.all().map(|p| p.as_ref()).collect();

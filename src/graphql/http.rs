@@ -17,6 +17,7 @@ use super::budget::ObjectBudget;
 use super::cache::{AccountSchemas, SchemaCache};
 use super::limits::{self, MAX_BATCH};
 use super::loader::RelationLoader;
+use super::persisted::Unresolved;
 use super::playground;
 use super::schema::Flavor;
 use crate::auth::Principal;
@@ -32,6 +33,8 @@ pub struct GraphqlState {
     pub schemas: Arc<SchemaCache>,
     /// Kept answers, shared with REST (one memory budget).
     pub kept: Arc<KeptAnswers>,
+    /// Persisted queries of every account (Apollo's APQ).
+    pub persisted: Arc<crate::persisted::PersistedDocuments>,
 }
 
 impl std::ops::Deref for GraphqlState {
@@ -178,6 +181,18 @@ struct Operations<'a> {
     graphql_media: bool,
 }
 
+/// Apollo's answer to a hash it does not know: the client sends the document next.
+fn persisted_query_not_found(graphql_media: bool) -> HttpResponse {
+    let mut error = ServerError::new("PersistedQueryNotFound", None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", "PERSISTED_QUERY_NOT_FOUND");
+    error.extensions = Some(extensions);
+    respond(
+        BatchResponse::Single(Response::from_errors(vec![error])),
+        graphql_media,
+    )
+}
+
 async fn execute(
     state: &GraphqlState,
     request: Operations<'_>,
@@ -205,6 +220,11 @@ async fn execute(
             "A batch holds at most {MAX_BATCH} operations, {count} sent"
         ));
     }
+    let to_store = match super::persisted::resolve(state, &principal, &mut batch).await {
+        Ok(documents) => documents,
+        Err(Unresolved::NotFound) => return Ok(persisted_query_not_found(graphql_media)),
+        Err(Unresolved::Refused(err)) => return Ok(graphql_refusal(err, graphql_media)),
+    };
     // A single query kept before is answered at once: it passed every check below then,
     // and nothing it depends on has changed since (see `http::kept`). Over GET, its key
     // is also the answer's entity tag.
@@ -257,6 +277,7 @@ async fn execute(
             Ok(checked) => writes |= checked.is_mutation,
         }
     }
+    super::persisted::store(state, &principal, to_store).await;
     let schema = match flavor {
         Flavor::Current => &schemas.current,
         Flavor::Legacy => &schemas.legacy,

@@ -10,6 +10,7 @@ pub mod http;
 pub mod limits;
 pub mod loader;
 pub mod naming;
+mod persisted;
 mod playground;
 mod read;
 pub mod schema;
