@@ -111,7 +111,7 @@ async fn a_document_sent_once_with_its_hash_then_runs_by_hash_on_every_instance(
     let stored = contentgate::persisted::PersistedDocuments::list(&app.db, &app.account_id)
         .await
         .unwrap();
-    assert_eq!(stored, [hash.clone()]);
+    assert_eq!(stored, [hash]);
 }
 
 #[tokio::test]
