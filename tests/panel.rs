@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{Instance, TestApp};
 use contentgate::admins::{self, Grants, sessions::Timeouts};
 use contentgate::app::{AppState, GraphqlOptions, PanelOptions};
-use contentgate::auth::keys::KeyStore;
+use contentgate::auth::keys::{KeyRef, KeyStore};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 
 const EMAIL: &str = "ops@example.com";
@@ -439,6 +439,147 @@ async fn keys_made_in_the_panel_act_on_the_next_api_request() {
     }
     let page = browser.get(KEYS).await;
     assert!(page.body.contains("key.regenerate") && page.body.contains(EMAIL));
+}
+
+#[tokio::test]
+async fn a_key_card_sets_expiry_and_limits_and_shows_use_grace_and_a_coming_expiry() {
+    let (app, browser) = signed_in().await;
+    let (id, key) = create_key(&app, &browser, "Storefront", &[("post", "r")]).await;
+    let page = browser.get(KEYS).await;
+    assert!(page.body.contains("Never expires"), "{}", page.body);
+    assert!(page.body.contains("Never used"));
+    // Set an expiry within 7 days and limit the key to an origin and a network.
+    let soon = (chrono::Utc::now() + chrono::Duration::days(3))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let csrf = browser.csrf().await;
+    let fields = |origins: &'static str, networks: &'static str, expires: String| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("name".to_owned(), "Storefront".to_owned()),
+            ("type_0".to_owned(), "post".to_owned()),
+            ("read_0".to_owned(), "on".to_owned()),
+            ("origins".to_owned(), origins.to_owned()),
+            ("networks".to_owned(), networks.to_owned()),
+            ("expires".to_owned(), expires),
+        ]
+    };
+    let post = |fields: Vec<(String, String)>| {
+        let browser = &browser;
+        let path = format!("{KEYS}/{id}");
+        async move {
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            browser.post(&path, &pairs).await
+        }
+    };
+    let saved = post(fields(
+        "https://shop.example.com\r\nhttp://localhost:3000",
+        "127.0.0.0/8",
+        soon.clone(),
+    ))
+    .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let view = app
+        .keys
+        .get(&app.account_id, KeyRef::Id(id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        view.origins,
+        ["https://shop.example.com", "http://localhost:3000"]
+    );
+    assert_eq!(view.networks, ["127.0.0.0/8"]);
+    assert!(view.expires_at.as_deref().unwrap().starts_with(&soon[..16]));
+    // It acts on the next request.
+    let from = |origin: &'static str| {
+        let client = reqwest::Client::new();
+        let (url, key) = (app.url(POSTS), key.clone());
+        async move {
+            client
+                .get(url)
+                .header("x-auth-token", key)
+                .header("origin", origin)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(from("https://shop.example.com").await, 200);
+    assert_eq!(from("https://elsewhere.example.com").await, 403);
+    let page = browser.get(KEYS).await;
+    assert!(page.body.contains("Expires soon"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("https://shop.example.com\nhttp://localhost:3000")
+    );
+    // Mistakes come back on the card as typed, and change nothing.
+    let refused = post(fields(
+        "shop.example.com",
+        "10.0.0.0/99",
+        "next week".into(),
+    ))
+    .await;
+    assert_eq!(refused.status, 400);
+    for text in [
+        "is not an origin",
+        "is not a network",
+        "is not a date and time",
+        "next week",
+    ] {
+        assert!(refused.body.contains(text), "{text}: {}", refused.body);
+    }
+    let past = post(fields("", "", "2001-01-01T00:00".into())).await;
+    assert_eq!(past.status, 400);
+    assert!(past.body.contains("must lie in the future"));
+    let unchanged = app
+        .keys
+        .get(&app.account_id, KeyRef::Id(id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(unchanged.origins, view.origins);
+    // Rotation with a grace: the old secret keeps working and the card says until when.
+    let csrf = browser.csrf().await;
+    let rotated = browser
+        .post(
+            &format!("{KEYS}/{id}/regenerate"),
+            &[("csrf", &csrf), ("grace", "1h")],
+        )
+        .await;
+    assert_eq!(rotated.status, 303, "{}", rotated.body);
+    assert_eq!(
+        from("https://shop.example.com").await,
+        200,
+        "the old secret still works"
+    );
+    let new = key_of(&app, &id).await.unwrap();
+    assert_ne!(new, key);
+    let page = browser.get(KEYS).await;
+    assert!(
+        page.body
+            .contains("The secret before the last rotation works until")
+    );
+    let bad_grace = browser
+        .post(
+            &format!("{KEYS}/{id}/regenerate"),
+            &[("csrf", &csrf), ("grace", "forever")],
+        )
+        .await;
+    assert_eq!(bad_grace.status, 400);
+    assert_eq!(key_of(&app, &id).await.unwrap(), new);
+    // Clearing the limits opens the key again; the card then shows its use.
+    let cleared = post(fields("", "", String::new())).await;
+    assert_eq!(cleared.status, 303);
+    assert_eq!(app.get(POSTS, &new).await.0, 200);
+    let view = app
+        .keys
+        .get(&app.account_id, KeyRef::Id(id.clone()))
+        .await
+        .unwrap();
+    assert!(view.origins.is_empty() && view.networks.is_empty() && view.expires_at.is_none());
 }
 
 #[tokio::test]

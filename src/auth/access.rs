@@ -80,19 +80,28 @@ pub struct KeyAccess {
 }
 
 impl KeyAccess {
-    /// From the operator's `--origin` and `--network` values (or the panel's lines).
+    /// From the operator's `--origin` and `--network` values (or the panel's lines);
+    /// every value that is wrong is named.
     pub fn parse(origins: &[String], networks: &[String]) -> AppResult<Self> {
-        let origins = origins
-            .iter()
-            .filter(|o| !o.trim().is_empty())
-            .map(|o| OriginPattern::parse(o).map_err(|m| AppError::field("origins", m)))
-            .collect::<AppResult<Vec<_>>>()?;
-        let networks = networks
-            .iter()
-            .filter(|n| !n.trim().is_empty())
-            .map(|n| parse_network(n).map_err(|m| AppError::field("networks", m)))
-            .collect::<AppResult<Vec<_>>>()?;
-        Ok(KeyAccess { origins, networks })
+        let mut errors = crate::error::FieldErrors::new();
+        let mut access = KeyAccess::default();
+        for origin in origins.iter().filter(|o| !o.trim().is_empty()) {
+            match OriginPattern::parse(origin) {
+                Ok(pattern) => access.origins.push(pattern),
+                Err(message) => errors.entry("origins".into()).or_default().push(message),
+            }
+        }
+        for network in networks.iter().filter(|n| !n.trim().is_empty()) {
+            match parse_network(network) {
+                Ok(network) => access.networks.push(network),
+                Err(message) => errors.entry("networks".into()).or_default().push(message),
+            }
+        }
+        if errors.is_empty() {
+            Ok(access)
+        } else {
+            Err(AppError::Validation(errors))
+        }
     }
 
     /// From the stored JSON columns (written by `to_columns`; anything unreadable

@@ -15,7 +15,7 @@ use super::views::{self, Section};
 use super::{PanelState, error_page, html, managed, nav, posted_to};
 use crate::admins::sessions;
 use crate::auth::ApiToken;
-use crate::auth::keys::{KeyRef, KeyView};
+use crate::auth::keys::{KeyChange, KeyRef, KeyView};
 use crate::error::AppError;
 
 /// The largest audit page asked for (a longer log is read from the command line).
@@ -38,16 +38,7 @@ pub async fn page(
             .map(|(_, v)| v.as_str())
     };
     let extra = Extra {
-        new_card: param("new").map(|_| {
-            (
-                Draft {
-                    name: String::new(),
-                    rows: Vec::new(),
-                    invalid_rows: false,
-                },
-                Vec::new(),
-            )
-        }),
+        new_card: param("new").map(|_| (Draft::default(), Vec::new())),
         failed: None,
         audit_page: param("audit")
             .and_then(|p| p.parse().ok())
@@ -135,9 +126,9 @@ pub async fn create(
         Ok(submitted) => submitted,
         Err(response) => return response,
     };
-    let created = match rules {
+    let created = match both(rules, draft.limits()) {
         Err(errors) => Err(errors),
-        Ok(rules) => {
+        Ok((rules, limits)) => {
             let actor = signed_in.actor();
             match state
                 .keys
@@ -146,7 +137,7 @@ pub async fn create(
                     &account.id,
                     &draft.name,
                     &rules,
-                    &crate::auth::keys::KeyLimits::default(),
+                    &limits,
                     &state.plans,
                 )
                 .await
@@ -170,6 +161,24 @@ pub async fn create(
     }
 }
 
+/// Both parts of a card, or every error of either.
+fn both<A, B>(
+    first: Result<A, Vec<String>>,
+    second: Result<B, Vec<String>>,
+) -> Result<(A, B), Vec<String>> {
+    match (first, second) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (first, second) => Err([first.err(), second.err()]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect()),
+    }
+}
+
+/// The longest grace a rotation may give the old secret.
+const MAX_GRACE: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
 fn label_in(types: &[(String, String)], name: &str) -> String {
     types
         .iter()
@@ -187,15 +196,18 @@ pub async fn save(
         Ok(submitted) => submitted,
         Err(response) => return response,
     };
-    let saved = match rules {
+    let saved = match both(rules, draft.limits()) {
         Err(errors) => Err(errors),
-        Ok(rules) => {
+        Ok((rules, limits)) => {
             let actor = signed_in.actor();
-            match state
-                .keys
-                .update_rules(&actor, &account.id, &id, Some(&draft.name), &rules)
-                .await
-            {
+            // The card shows every part of the key, so a save sets every part.
+            let change = KeyChange {
+                name: Some(draft.name.clone()),
+                rules: Some(rules),
+                expires_at: Some(limits.expires_at),
+                access: Some(limits.access),
+            };
+            match state.keys.update(&actor, &account.id, &id, &change).await {
                 Ok(view) => Ok(view),
                 // Only a user-defined key's card shows errors; the refusal of rules for
                 // an application key is a page of its own.
@@ -234,9 +246,19 @@ pub async fn regenerate(
         Ok(account) => account,
         Err(response) => return response,
     };
+    let grace = match form.get("grace").unwrap_or_default().trim() {
+        "" => None,
+        text => match humantime::parse_duration(text) {
+            Ok(grace) if grace <= MAX_GRACE => Some(grace),
+            _ => {
+                let err = AppError::BadRequest(format!("'{text}' is not a grace period"));
+                return error_page(&err);
+            }
+        },
+    };
     match state
         .keys
-        .regenerate(&signed_in.actor(), &account.id, KeyRef::parse(id), None)
+        .regenerate(&signed_in.actor(), &account.id, KeyRef::parse(id), grace)
         .await
     {
         Ok(view) => done(&state, &signed_in, &account.name, Some(&view)).await,

@@ -9,7 +9,7 @@ use super::PanelState;
 use super::keys_form::Draft;
 use super::session::SignedIn;
 use super::usage::type_label;
-use super::views::{Card, KeysPage};
+use super::views::{Card, Expiry, KeyLife, KeysPage};
 use crate::admins::sessions;
 use crate::auth::keys::KeyView;
 use crate::auth::{KeyKind, Perms};
@@ -46,6 +46,41 @@ pub async fn types_of(state: &PanelState, account_id: &str) -> AppResult<Vec<(St
         .collect())
 }
 
+/// How soon before its expiry a key's card warns.
+const WARN_BEFORE_DAYS: i64 = 7;
+
+/// `2027-01-31 00:00` of a stored ISO time (UTC).
+fn minutes(iso: &str) -> String {
+    iso.get(..16).unwrap_or(iso).replace('T', " ")
+}
+
+fn life_of(key: &KeyView, requests_30_days: u64) -> KeyLife {
+    let expiry = key.expires_at.as_deref().map(|at| {
+        let when = chrono::DateTime::parse_from_rfc3339(at).map(|t| t.with_timezone(&chrono::Utc));
+        let now = chrono::Utc::now();
+        match when {
+            Ok(when) if when <= now => Expiry::Passed(minutes(at)),
+            Ok(when) if when - now <= chrono::Duration::days(WARN_BEFORE_DAYS) => {
+                Expiry::Soon(minutes(at))
+            }
+            _ => Expiry::Later(minutes(at)),
+        }
+    });
+    KeyLife {
+        origins: key.origins.join("\n"),
+        networks: key.networks.join("\n"),
+        expires: key
+            .expires_at
+            .as_deref()
+            .map(|at| at.get(..16).unwrap_or(at).to_owned())
+            .unwrap_or_default(),
+        expiry,
+        grace_until: key.previous_valid_until.as_deref().map(minutes),
+        last_used: key.last_used_at.as_deref().map(minutes),
+        requests_30_days,
+    }
+}
+
 pub async fn render(
     state: &PanelState,
     signed_in: &SignedIn,
@@ -65,6 +100,8 @@ pub async fn render(
         None => None,
     };
     let keys = state.keys.list(&account.id).await?;
+    let today = crate::quota::usage::utc_day_and_second().0;
+    let requests = crate::quota::key_use::totals_of_account(&state.db, &account.id, today).await?;
     let card = |key: &KeyView| {
         let id = anchor_of(key);
         let once = revealed.as_ref().filter(|(rid, _)| *rid == key.id);
@@ -88,6 +125,7 @@ pub async fn render(
                 })
                 .collect(),
             errors: Vec::new(),
+            life: life_of(key, requests.get(&key.id).copied().unwrap_or(0)),
         };
         if let Some((failed_id, draft, errors)) = &extra.failed
             && *failed_id == key.id
@@ -95,6 +133,9 @@ pub async fn render(
             card.name = draft.name.clone();
             card.rules = draft.rows.clone();
             card.errors = errors.clone();
+            card.life.origins = draft.origins.clone();
+            card.life.networks = draft.networks.clone();
+            card.life.expires = draft.expires.clone();
         }
         card
     };
@@ -127,6 +168,12 @@ pub async fn render(
             shown_once: false,
             rules: draft.rows,
             errors,
+            life: KeyLife {
+                origins: draft.origins,
+                networks: draft.networks,
+                expires: draft.expires,
+                ..KeyLife::default()
+            },
         });
     }
     let once_qr = revealed

@@ -134,3 +134,26 @@ pub async fn days_of(
         })
         .collect()
 }
+
+/// Requests per key of the account in the 30-day window (the panel's key cards).
+pub async fn totals_of_account(
+    db: &DatabaseConnection,
+    account_id: &str,
+    today: i64,
+) -> Result<HashMap<String, u64>, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT key_id, CAST(SUM(requests) AS BIGINT) AS total FROM key_usage WHERE account_id = ",
+    )
+    .bind(account_id)
+    .push(" AND day >= ")
+    .bind(window_start(today))
+    .push(" GROUP BY key_id");
+    let rows = db.query_all_raw(sql.statement()).await?;
+    rows.iter()
+        .map(|row| {
+            let total: i64 = row.try_get("", "total")?;
+            Ok((row.try_get("", "key_id")?, total.max(0) as u64))
+        })
+        .collect()
+}

@@ -21,6 +21,28 @@ pub struct Card {
     pub shown_once: bool,
     pub rules: Vec<(String, Perms)>,
     pub errors: Vec<String>,
+    pub life: KeyLife,
+}
+
+/// A key's limits as its form shows them, and what the page says of its life.
+#[derive(Default)]
+pub struct KeyLife {
+    /// Form values: origins and networks one per line, the expiry as `datetime-local`.
+    pub origins: String,
+    pub networks: String,
+    pub expires: String,
+    pub expiry: Option<Expiry>,
+    /// Until when the secret before the last rotation still works.
+    pub grace_until: Option<String>,
+    pub last_used: Option<String>,
+    pub requests_30_days: u64,
+}
+
+pub enum Expiry {
+    Passed(String),
+    /// Within the next 7 days: the card warns.
+    Soon(String),
+    Later(String),
 }
 
 pub struct KeysPage {
@@ -115,6 +137,40 @@ fn secret_block(base: &str, page: &KeysPage, card: &Card) -> Markup {
     }
 }
 
+/// What the card says of the key's life: expiry (a warning 7 days before), a rotation's
+/// grace, the last use and the requests of the last 30 days.
+fn life_block(life: &KeyLife) -> Markup {
+    html! {
+        ul.life {
+            @match &life.expiry {
+                Some(Expiry::Passed(at)) => li.warning role="status" { "Expired " (at) " UTC: requests with it get 401" }
+                Some(Expiry::Soon(at)) => li.warning role="status" { "Expires soon: " (at) " UTC" }
+                Some(Expiry::Later(at)) => li { "Expires " (at) " UTC" }
+                None => li { "Never expires" }
+            }
+            @if let Some(until) = &life.grace_until {
+                li.warning { "The secret before the last rotation works until " (until) " UTC" }
+            }
+            li { @match &life.last_used { Some(at) => { "Last used " (at) " UTC" } None => { "Never used" } } }
+            li { (life.requests_30_days) " requests in the last 30 days" }
+        }
+    }
+}
+
+fn limits_block(anchor: &str, life: &KeyLife) -> Markup {
+    html! {
+        fieldset.limits {
+            legend { "Limits" }
+            label for={ "expires-" (anchor) } { "Expires (UTC, empty: never)" }
+            input #{ "expires-" (anchor) } type="datetime-local" name="expires" value=(life.expires);
+            label for={ "origins-" (anchor) } { "Allowed origins, one per line (empty: any; https://*.example.com for subdomains)" }
+            textarea #{ "origins-" (anchor) } name="origins" rows="2" { (life.origins) }
+            label for={ "networks-" (anchor) } { "Allowed client networks, one per line (CIDR; empty: any)" }
+            textarea #{ "networks-" (anchor) } name="networks" rows="2" { (life.networks) }
+        }
+    }
+}
+
 fn mask(secret: &str) -> String {
     let tail: String = secret
         .chars()
@@ -133,11 +189,18 @@ fn csrf(nav: &Nav) -> Markup {
 
 fn regenerate_form(base: &str, nav: &Nav, id: &str, title: &str) -> Markup {
     let warning = format!(
-        "Regenerate “{title}”? The old key stops working at once, for every client that uses it."
+        "Regenerate “{title}”? The old key stops working when the chosen grace ends, for every client that uses it."
     );
     html! {
-        form method="post" action={ (base) "/" (id) "/regenerate" } data-confirm=(warning) {
+        form.regenerate method="post" action={ (base) "/" (id) "/regenerate" } data-confirm=(warning) {
             (csrf(nav))
+            label for={ "grace-" (id) } { "Old key works" }
+            select #{ "grace-" (id) } name="grace" {
+                option value="" selected { "not at all" }
+                option value="1h" { "1 more hour" }
+                option value="1d" { "1 more day" }
+                option value="7d" { "7 more days" }
+            }
             button type="submit" { "Regenerate" }
         }
     }
@@ -149,6 +212,7 @@ fn application_card(base: &str, nav: &Nav, page: &KeysPage, card: &Card) -> Mark
         article.card #{ "key-" (id) } aria-labelledby={ "title-" (id) } {
             h3 #{ "title-" (id) } { (card.title) }
             (secret_block(base, page, card))
+            (life_block(&card.life))
             div.actions { (regenerate_form(base, nav, &id, &card.title)) }
         }
     }
@@ -168,7 +232,9 @@ fn user_card(base: &str, nav: &Nav, page: &KeysPage, card: &Card) -> Markup {
                 label for={ "name-" (anchor) } { "Name" }
                 input #{ "name-" (anchor) } name="name" value=(card.name) maxlength="100" required;
                 (secret_block(base, page, card))
+                @if card.id.is_some() { (life_block(&card.life)) }
                 (rules(&anchor, page, &card.rules))
+                (limits_block(&anchor, &card.life))
                 @if !card.errors.is_empty() {
                     div.error role="alert" {
                         ul { @for error in &card.errors { li { (error) } } }

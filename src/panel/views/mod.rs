@@ -5,7 +5,7 @@ mod keys;
 mod layout;
 mod usage;
 
-pub use keys::{Card, KeysPage, page as keys_page};
+pub use keys::{Card, Expiry, KeyLife, KeysPage, page as keys_page};
 pub use layout::{Nav, Section};
 pub use usage::{TypeRow, TypesPage, UsagePage, types as types_page, usage as usage_page};
 
