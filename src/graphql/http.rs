@@ -181,6 +181,13 @@ struct Operations<'a> {
     graphql_media: bool,
 }
 
+fn persisted_store(state: &GraphqlState) -> super::persisted::Store<'_> {
+    super::persisted::Store {
+        documents: &state.persisted,
+        db: &state.db,
+    }
+}
+
 /// Apollo's answer to a hash it does not know: the client sends the document next.
 fn persisted_query_not_found(graphql_media: bool) -> HttpResponse {
     let mut error = ServerError::new("PersistedQueryNotFound", None);
@@ -220,11 +227,12 @@ async fn execute(
             "A batch holds at most {MAX_BATCH} operations, {count} sent"
         ));
     }
-    let to_store = match super::persisted::resolve(state, &principal, &mut batch).await {
-        Ok(documents) => documents,
-        Err(Unresolved::NotFound) => return Ok(persisted_query_not_found(graphql_media)),
-        Err(Unresolved::Refused(err)) => return Ok(graphql_refusal(err, graphql_media)),
-    };
+    let to_store =
+        match super::persisted::resolve(persisted_store(state), &principal, &mut batch).await {
+            Ok(documents) => documents,
+            Err(Unresolved::NotFound) => return Ok(persisted_query_not_found(graphql_media)),
+            Err(Unresolved::Refused(err)) => return Ok(graphql_refusal(err, graphql_media)),
+        };
     // A single query kept before is answered at once: it passed every check below then,
     // and nothing it depends on has changed since (see `http::kept`). Over GET, its key
     // is also the answer's entity tag.
@@ -277,7 +285,7 @@ async fn execute(
             Ok(checked) => writes |= checked.is_mutation,
         }
     }
-    super::persisted::store(state, &principal, to_store).await;
+    super::persisted::store(persisted_store(state), &principal, to_store).await;
     let schema = match flavor {
         Flavor::Current => &schemas.current,
         Flavor::Legacy => &schemas.legacy,

@@ -5,9 +5,10 @@
 
 use async_graphql::{BatchRequest, Value};
 
-use super::http::GraphqlState;
 use crate::auth::Principal;
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
+use crate::persisted::PersistedDocuments;
 use crate::persisted::hash_of;
 
 /// Why an operation cannot run as sent.
@@ -49,8 +50,14 @@ fn requested_hash(request: &async_graphql::Request) -> AppResult<Option<String>>
 /// Puts the stored document into every operation that sent only its hash, and checks
 /// the rest against the account's mode. Returns the documents to store once the
 /// operations pass the request checks.
+/// Where stored documents are read and written.
+pub(super) struct Store<'a> {
+    pub documents: &'a PersistedDocuments,
+    pub db: &'a Db,
+}
+
 pub(super) async fn resolve(
-    state: &GraphqlState,
+    state: Store<'_>,
     principal: &Principal,
     batch: &mut BatchRequest,
 ) -> Result<Vec<String>, Unresolved> {
@@ -61,7 +68,7 @@ pub(super) async fn resolve(
     };
     let mut to_store = Vec::new();
     for request in requests {
-        if let Some(document) = resolve_one(state, principal, request).await? {
+        if let Some(document) = resolve_one(&state, principal, request).await? {
             to_store.push(document);
         }
     }
@@ -69,7 +76,7 @@ pub(super) async fn resolve(
 }
 
 async fn resolve_one(
-    state: &GraphqlState,
+    state: &Store<'_>,
     principal: &Principal,
     request: &mut async_graphql::Request,
 ) -> Result<Option<String>, Unresolved> {
@@ -78,7 +85,7 @@ async fn resolve_one(
     let sent = !request.query.trim().is_empty();
     match (hash, sent) {
         (Some(hash), false) => {
-            let document = state.persisted.find(&state.db, account, &hash).await?;
+            let document = state.documents.find(state.db, account, &hash).await?;
             request.query = document.ok_or(Unresolved::NotFound)?.to_string();
             Ok(None)
         }
@@ -101,8 +108,8 @@ async fn resolve_one(
     }
 }
 
-async fn require_stored(state: &GraphqlState, account: &str, hash: &str) -> Result<(), Unresolved> {
-    match state.persisted.find(&state.db, account, hash).await? {
+async fn require_stored(state: &Store<'_>, account: &str, hash: &str) -> Result<(), Unresolved> {
+    match state.documents.find(state.db, account, hash).await? {
         Some(_) => Ok(()),
         None => Err(AppError::ForbiddenBecause(
             "This account runs only persisted queries; this document is not one of them".into(),
@@ -112,11 +119,11 @@ async fn require_stored(state: &GraphqlState, account: &str, hash: &str) -> Resu
 }
 
 /// Stores what `resolve` returned, after the operations passed the checks.
-pub(super) async fn store(state: &GraphqlState, principal: &Principal, documents: Vec<String>) {
+pub(super) async fn store(state: Store<'_>, principal: &Principal, documents: Vec<String>) {
     for document in documents {
         if let Err(err) = state
-            .persisted
-            .store(&state.db, principal.account_id(), &document)
+            .documents
+            .store(state.db, principal.account_id(), &document)
             .await
         {
             // The operation runs all the same; the client sends the document again.
