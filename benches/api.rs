@@ -47,12 +47,26 @@ async fn measure(
     key: &str,
     clients: usize,
 ) -> Stats {
+    measure_with(client, urls, key, &[], 200, clients).await
+}
+
+/// `measure` with extra request headers, expecting `status`.
+async fn measure_with(
+    client: &reqwest::Client,
+    urls: Arc<Vec<String>>,
+    key: &str,
+    extra: &[(&'static str, String)],
+    status: u16,
+    clients: usize,
+) -> Stats {
+    let extra = Arc::new(extra.to_vec());
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..clients {
         let client = client.clone();
         let urls = urls.clone();
         let key = key.to_owned();
+        let extra = extra.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut i = worker;
@@ -60,13 +74,12 @@ async fn measure(
                 let url = &urls[i % urls.len()];
                 i += clients;
                 let sent = Instant::now();
-                let response = client
-                    .get(url)
-                    .header("x-auth-token", &key)
-                    .send()
-                    .await
-                    .expect("request");
-                assert_eq!(response.status(), 200, "{url}");
+                let mut request = client.get(url).header("x-auth-token", &key);
+                for (name, value) in extra.iter() {
+                    request = request.header(*name, value);
+                }
+                let response = request.send().await.expect("request");
+                assert_eq!(response.status(), status, "{url}");
                 response.bytes().await.expect("body");
                 latencies.push(sent.elapsed());
             }
@@ -272,6 +285,115 @@ async fn write_row(client: &reqwest::Client, base: &str, rw_key: &str, size: usi
         times[times.len() - 1].as_secs_f64() * 1000.0,
         "",
         "",
+    );
+}
+
+/// What a browser page adds to a kept read: CORS (an `Origin` to match and echo, the
+/// exposed headers), a key limited to origins (checked on every request), and the
+/// conditional request (`If-None-Match`, answered 304). Plain and browser requests run
+/// in alternating rounds on the same server, so that noise falls on both. The ETag is
+/// computed for every read in both; its own cost is timed alone.
+async fn browser_rows(
+    client: &reqwest::Client,
+    keys: &KeyStore,
+    account_id: &str,
+    rows: [(&str, Vec<String>); 2],
+    size: usize,
+) {
+    use contentgate::auth::access::KeyAccess;
+    use contentgate::auth::keys::KeyLimits;
+    let origin = "http://localhost:3000";
+    let read = contentgate::auth::Perms {
+        read: true,
+        ..Default::default()
+    };
+    let rules: std::collections::BTreeMap<String, contentgate::auth::Perms> =
+        ["post", "author", "category"]
+            .iter()
+            .map(|t| (t.to_string(), read))
+            .collect();
+    let make = |name: &'static str, origins: Vec<String>| {
+        let rules = rules.clone();
+        async move {
+            let limits = KeyLimits {
+                expires_at: None,
+                access: KeyAccess::parse(&origins, &[]).expect("origins"),
+            };
+            let plans = Plans::default();
+            keys.create_user_key(
+                &contentgate::audit::Actor::cli(),
+                account_id,
+                name,
+                &rules,
+                &limits,
+                &plans,
+            )
+            .await
+            .expect("key")
+            .key
+            .expect("secret")
+        }
+    };
+    let open = make("bench open", Vec::new()).await;
+    let limited = make("bench browser", vec![origin.to_owned()]).await;
+    for (name, urls) in rows {
+        let urls = Arc::new(urls);
+        let browser = [("origin", origin.to_owned())];
+        let (mut plain_rps, mut browser_rps) = (0.0, 0.0);
+        for round in 0..4 {
+            for browser_turn in [round % 2 == 1, round % 2 == 0] {
+                let stats = if browser_turn {
+                    measure_with(client, urls.clone(), &limited, &browser, 200, CONCURRENCY).await
+                } else {
+                    measure_with(client, urls.clone(), &open, &[], 200, CONCURRENCY).await
+                };
+                *(if browser_turn {
+                    &mut browser_rps
+                } else {
+                    &mut plain_rps
+                }) += stats.rps / 4.0;
+            }
+        }
+        // The tag the browser would send back, for one URL repeated.
+        let one = Arc::new(vec![urls[0].clone()]);
+        let answer = client
+            .get(&urls[0])
+            .header("x-auth-token", &limited)
+            .header("origin", origin)
+            .send()
+            .await
+            .expect("tag");
+        let etag = answer.headers()["etag"].to_str().expect("etag").to_owned();
+        let conditional = [("origin", origin.to_owned()), ("if-none-match", etag)];
+        let not_modified =
+            measure_with(client, one, &limited, &conditional, 304, CONCURRENCY).await;
+        println!(
+            "Browser requests at {size}, kept {name}: {plain_rps:.0} req/s plain, {browser_rps:.0} \
+             req/s with Origin, CORS and a key limited to origins (mean of 4 alternating rounds): \
+             cost {:.1}%; If-None-Match answered 304: {:.0} req/s",
+            100.0 * (1.0 - browser_rps / plain_rps),
+            not_modified.rps
+        );
+    }
+    // The entity tag alone: a digest of the kept-answer key, computed for every read.
+    let principal = contentgate::auth::Principal::unchecked(
+        account_id,
+        contentgate::auth::KeyKind::ReadOnly,
+        Default::default(),
+    );
+    let key = contentgate::http::KeptKey::new(
+        &principal,
+        contentgate::http::KeptScope::Read(principal.read_scope()),
+        "/api/v1/content/post?limit=25&hydrate=1&page=3".to_owned(),
+    );
+    let started = Instant::now();
+    let rounds = 100_000;
+    for _ in 0..rounds {
+        std::hint::black_box(key.etag());
+    }
+    println!(
+        "ETag of one read: {:.2} µs",
+        started.elapsed().as_secs_f64() * 1e6 / rounds as f64
     );
 }
 
@@ -521,6 +643,14 @@ async fn main() {
                 })
                 .collect()
         };
+        browser_rows(
+            &client,
+            &keys,
+            &account.id,
+            [("REST list", list(&base)), ("GraphQL", current(&base))],
+            size,
+        )
+        .await;
         row(
             &client,
             "GraphQL legacy list 25, rendered",

@@ -62,7 +62,10 @@ main().then(
     document.getElementById('log').textContent = JSON.stringify(results, null, 2);
   },
   (err) => {
-    window.failure = String(err && err.stack ? err.stack : err);
+    // An ApolloError's stack lacks its message; the server's answer is in networkError.
+    const answer = err && err.networkError && err.networkError.result;
+    window.failure = [String(err), answer && `server said: ${JSON.stringify(answer)}`, err && err.stack]
+      .filter(Boolean).join('\n');
     document.getElementById('log').textContent = window.failure;
   },
 );
