@@ -67,7 +67,10 @@ impl AppState {
         AppState {
             shared,
             statistics_interval: crate::analyze::DEFAULT_INTERVAL,
-            kept: Arc::new(KeptAnswers::new(DEFAULT_KEPT_BYTES)),
+            kept: Arc::new(KeptAnswers::new(
+                DEFAULT_KEPT_BYTES,
+                panel.keys.secret.clone(),
+            )),
             schemas: Arc::new(SchemaCache::new(graphql)),
             panel,
             media: None,
@@ -121,7 +124,7 @@ impl AppState {
 
     /// Keeps rendered answers (REST and GraphQL) up to `bytes` of memory (0: none).
     pub fn with_response_cache(mut self, bytes: u64) -> Self {
-        self.kept = Arc::new(KeptAnswers::new(bytes));
+        self.kept = Arc::new(KeptAnswers::new(bytes, self.panel.keys.secret.clone()));
         self
     }
 }

@@ -20,10 +20,14 @@ const GRAPHQL: contentgate::app::GraphqlOptions = contentgate::app::GraphqlOptio
 };
 const LIST: &str = "/api/v1/content/post?limit=2&hydrate=1";
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+/// Every value of a header, joined as one list.
+fn header(headers: &HeaderMap, name: &str) -> String {
     headers
-        .get(name)
-        .map_or("", |v| v.to_str().unwrap_or_default())
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn preflight(app: &TestApp, base: &str, path: &str, origin: &str, method: &str) -> HeaderMap {
@@ -253,6 +257,11 @@ async fn reads_carry_an_etag_and_a_matching_one_gets_304_until_something_changes
             assert_eq!(
                 header(first.headers(), "cache-control"),
                 "private, no-cache",
+                "{path}"
+            );
+            // A browser keeps one copy per key, not per URL alone.
+            assert!(
+                header(first.headers(), "vary").contains("x-auth-token"),
                 "{path}"
             );
             let first_body = first.text().await.unwrap();

@@ -20,6 +20,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct ServerSecret {
     digest_key: [u8; 32],
     seal_key: [u8; 32],
+    tag_key: [u8; 32],
 }
 
 impl std::fmt::Debug for ServerSecret {
@@ -40,6 +41,7 @@ impl ServerSecret {
         ServerSecret {
             digest_key: derive(b"contentgate key digest"),
             seal_key: derive(b"contentgate key seal"),
+            tag_key: derive(b"contentgate entity tag"),
         }
     }
 
@@ -72,6 +74,18 @@ impl ServerSecret {
             .expect("hmac takes any key length");
         mac.update(token.expose().as_bytes());
         hex(&mac.finalize().into_bytes())
+    }
+
+    /// A keyed digest of `parts` (each length-prefixed): the same on every instance
+    /// sharing the secret, and not computable by anyone without it (entity tags).
+    pub fn tag(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.tag_key).expect("hmac takes any key length");
+        for part in parts {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
     }
 
     pub fn seal(&self, token: &ApiToken) -> String {

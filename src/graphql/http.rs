@@ -244,7 +244,9 @@ async fn execute(
         }
         _ => None,
     };
-    let etag = conditional.and(kept_key.as_ref()).map(|key| key.etag());
+    let etag = conditional
+        .and(kept_key.as_ref())
+        .map(|key| state.kept.etag(key));
     if let (Some(etag), Some(headers)) = (&etag, conditional)
         && not_modified(headers, etag)
     {
@@ -356,7 +358,7 @@ async fn sdl(
         crate::http::KeptScope::Schema(principal.schema_scope()),
         format!("sdl {flavor:?}"),
     );
-    let etag = key.etag();
+    let etag = state.kept.etag(&key);
     if not_modified(&headers, &etag) {
         return Ok(not_modified_response(etag));
     }

@@ -17,8 +17,8 @@ use axum::response::IntoResponse;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
-use crate::auth::Principal;
 use crate::auth::principal::{ReadScope, Revisions, SchemaScope};
+use crate::auth::{Principal, ServerSecret};
 
 /// What decides an answer besides the account and the request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
@@ -46,26 +46,21 @@ impl KeptKey {
         }
     }
 
-    /// The answer's entity tag: a digest of everything the key holds (and of the
-    /// server's version, whose rendering may differ), so equal tags mean equal bodies on
-    /// every instance, and a client can be told "not modified" without rendering.
-    pub fn etag(&self) -> HeaderValue {
-        use sha2::{Digest, Sha256};
-        let mut digest = Sha256::new();
-        for part in [
-            env!("CARGO_PKG_VERSION"),
-            &self.account_id,
-            &format!("{:?}", self.revisions),
-            &format!("{:?}", self.scope),
-            &self.request,
-        ] {
-            digest.update((part.len() as u64).to_le_bytes());
-            digest.update(part.as_bytes());
-        }
-        let hex: String = digest.finalize()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+    /// The answer's entity tag: a keyed digest (under the server secret, so no client
+    /// can compute one for a request it could not make) of everything the key holds and
+    /// of the server's version, whose rendering may differ. Equal tags mean equal bodies
+    /// on every instance, and a client can be told "not modified" without rendering.
+    pub fn etag(&self, secret: &ServerSecret) -> HeaderValue {
+        let revisions = format!("{:?}", self.revisions);
+        let scope = format!("{:?}", self.scope);
+        let tag = secret.tag(&[
+            env!("CARGO_PKG_VERSION").as_bytes(),
+            self.account_id.as_bytes(),
+            revisions.as_bytes(),
+            scope.as_bytes(),
+            self.request.as_bytes(),
+        ]);
+        let hex: String = tag[..16].iter().map(|b| format!("{b:02x}")).collect();
         HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a header value")
     }
 }
@@ -85,6 +80,8 @@ pub fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
 /// Headers of a read answer that a browser may keep but must revalidate.
 pub fn read_headers(headers: &mut HeaderMap, etag: HeaderValue) {
     headers.insert(header::ETAG, etag);
+    // Another key may get another answer at the same URL: a browser's copy is per key.
+    headers.append(header::VARY, HeaderValue::from_static("x-auth-token"));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
@@ -121,20 +118,28 @@ impl KeptScope {
 /// Rendered bodies by request, up to a memory budget; a zero budget keeps nothing.
 pub struct KeptAnswers {
     entries: Option<Cache<KeptKey, Bytes, BodySize>>,
+    /// Keys the answers' entity tags.
+    secret: ServerSecret,
 }
 
 /// The default memory budget.
 pub const DEFAULT_KEPT_BYTES: u64 = 64 * 1024 * 1024;
 
 impl KeptAnswers {
-    pub fn new(budget_bytes: u64) -> Self {
+    pub fn new(budget_bytes: u64, secret: ServerSecret) -> Self {
         KeptAnswers {
+            secret,
             entries: (budget_bytes > 0).then(|| {
                 // quick_cache sizes its tables from an item estimate; 16 KiB per body.
                 let items = (budget_bytes / 16_384).clamp(16, 1 << 20) as usize;
                 Cache::with_weighter(items, budget_bytes, BodySize)
             }),
         }
+    }
+
+    /// The entity tag of the answer kept (or that would be kept) under `key`.
+    pub fn etag(&self, key: &KeptKey) -> HeaderValue {
+        key.etag(&self.secret)
     }
 
     pub fn enabled(&self) -> bool {

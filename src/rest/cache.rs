@@ -47,7 +47,7 @@ where
 {
     let (path, query, headers) = request;
     let key = KeptKey::new(principal, scope, request_key(path, query));
-    let etag = key.etag();
+    let etag = kept.etag(&key);
     if not_modified(headers, &etag) {
         return Ok(not_modified_response(etag));
     }
