@@ -278,7 +278,8 @@ async fn imported_media_never_reads_outside_its_folder_nor_changes_a_stored_file
 
     // Imported once; the same id with other bytes is refused, and the file stays.
     let first = media_export(std::slice::from_ref(&doc));
-    assert!(contentgate(&app, &["import", first.path().to_str().unwrap()]).0);
+    let (ok, report, stderr) = contentgate(&app, &["import", first.path().to_str().unwrap()]);
+    assert!(ok, "{report} {stderr}");
     let changed = media_export(&[doc]);
     let file = changed
         .path()
