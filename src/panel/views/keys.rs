@@ -189,7 +189,7 @@ fn csrf(nav: &Nav) -> Markup {
 
 fn regenerate_form(base: &str, nav: &Nav, id: &str, title: &str) -> Markup {
     let warning = format!(
-        "Regenerate “{title}”? The old key stops working when the chosen grace ends, for every client that uses it."
+        "Regenerate “{title}”? The old key stops working at once (or when the grace chosen beside the button ends), for every client that uses it."
     );
     html! {
         form.regenerate method="post" action={ (base) "/" (id) "/regenerate" } data-confirm=(warning) {
