@@ -123,8 +123,14 @@ async fn endpoint(
         Err(err) => return err.into_response(),
     };
     let admission = crate::http::Admission::of(&parts);
-    // Queries over GET are conditional requests (`If-None-Match`).
-    let conditional = (method == Method::GET).then(|| parts.headers.clone());
+    // Queries over GET are conditional requests: only their `If-None-Match` is kept.
+    let conditional = (method == Method::GET).then(|| {
+        let mut tags = HeaderMap::new();
+        for tag in parts.headers.get_all(header::IF_NONE_MATCH) {
+            tags.append(header::IF_NONE_MATCH, tag.clone());
+        }
+        tags
+    });
     let batch = super::read::batch(parts, body).await;
     // Each operation of a batch counts; a request that cannot be read counts once.
     let operations = match &batch {
