@@ -72,11 +72,15 @@ impl PersistedDocuments {
             return Ok(hash);
         }
         let backend = db.get_database_backend();
+        // Counted and inserted under one lock, so concurrent registrations cannot pass
+        // the maximum together.
+        let txn = crate::db::begin_write(db).await?;
+        crate::db::lock_name(&txn, &format!("{account_id}#persisted")).await?;
         let mut count = Sql::new(backend);
         count
             .push("SELECT COUNT(*) AS n FROM persisted_queries WHERE account_id = ")
             .bind(account_id);
-        let stored: i64 = match db.query_one_raw(count.statement()).await? {
+        let stored: i64 = match txn.query_one_raw(count.statement()).await? {
             Some(row) => row.try_get("", "n")?,
             None => 0,
         };
@@ -95,7 +99,8 @@ impl PersistedDocuments {
             .push(", ")
             .bind(now_micros())
             .push(") ON CONFLICT (account_id, hash) DO NOTHING");
-        db.execute_raw(sql.statement()).await?;
+        txn.execute_raw(sql.statement()).await?;
+        txn.commit().await?;
         Ok(hash)
     }
 

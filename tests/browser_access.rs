@@ -298,6 +298,8 @@ async fn reads_carry_an_etag_and_a_matching_one_gets_304_until_something_changes
             )
             .await;
             assert_eq!(stale.status(), 200);
+            let any = get_with(&app, &base, &path, &reader, &[("if-none-match", "*")]).await;
+            assert_eq!(any.status(), 200, "{path}: `*` is never taken");
             assert_eq!(stale.text().await.unwrap(), first_body, "{path}");
             // A key with another scope never shares a tag.
             let other = get_with(
@@ -342,7 +344,7 @@ async fn reads_carry_an_etag_and_a_matching_one_gets_304_until_something_changes
         &app.url(""),
         "/api/v1/content/post/nope",
         &reader,
-        &[],
+        &[("if-none-match", "*")],
     )
     .await;
     assert_eq!(missing.status(), 404);
@@ -406,6 +408,30 @@ async fn a_key_limited_to_origins_and_networks_is_refused_elsewhere_and_the_refu
     let here = limited_key(&app, &[], &["127.0.0.1"]).await;
     assert_eq!(app.get(LIST, &elsewhere).await.0, 403);
     assert_eq!(app.get(LIST, &here).await.0, 200);
+    // GraphiQL opened with the key in its URL shows nothing of the schema to a refused key.
+    let playground = |key: String| {
+        let url = app.url(&format!("/api/v2/graphql?auth_token={key}"));
+        let client = app.client.clone();
+        async move {
+            let page = client
+                .get(url)
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap();
+            page.text().await.unwrap()
+        }
+    };
+    assert!(
+        !playground(elsewhere.clone())
+            .await
+            .contains("The first five objects")
+    );
+    assert!(
+        playground(here.clone())
+            .await
+            .contains("The first five objects")
+    );
     // X-Forwarded-For is believed only from a trusted proxy.
     let forwarded = [("x-forwarded-for", "10.1.2.3")];
     assert_eq!(

@@ -833,6 +833,14 @@ async fn keys_get_expiry_limits_grace_and_usage_from_the_command_line() {
             "application keys",
         ),
         (vec!["keys", "regenerate", id, "--grace", "soon"], "grace"),
+        (
+            vec!["keys", "regenerate", id, "--grace", "31d"],
+            "at most 30 days",
+        ),
+        (
+            vec!["keys", "update", id, "--expires-in", "999999999999d"],
+            "within 100 years",
+        ),
     ] {
         let output = cli.run(&args);
         assert!(!output.status.success(), "{args:?}");
@@ -872,6 +880,64 @@ async fn keys_get_expiry_limits_grace_and_usage_from_the_command_line() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("3 requests in the last 30 days"));
     let immediate = cli.json(&["keys", "regenerate", id]);
     assert!(immediate["previous_valid_until"].is_null());
+}
+
+#[tokio::test]
+async fn another_sqlite_client_closing_the_database_never_removes_the_servers_wal() {
+    let cli = Cli::new().await;
+    if cli.database_url.is_some() {
+        return; // SQLite's files only
+    }
+    let (mut child, address, _, reader) = start_server(&cli, &[]);
+    let rw = cli.json(&["keys", "list"])[1]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::new();
+    let types = format!("http://{address}/api/v1/internal/contenttype");
+    let listed = client
+        .get(&types)
+        .header("x-auth-token", &rw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    // An operator's read with another SQLite client, which then closes the file: with
+    // the server's locks held, SQLite keeps the WAL (it deletes it only when no
+    // process has the database open).
+    let db = cli.dir.path().join("contentgate.db");
+    let other = rusqlite::Connection::open(&db).unwrap();
+    let keys: i64 = other
+        .query_row("SELECT COUNT(*) FROM api_keys", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(keys, 2);
+    drop(other);
+    assert!(
+        cli.dir.path().join("contentgate.db-wal").exists(),
+        "the WAL was removed under the server"
+    );
+    // A write acknowledged now is seen by a new process.
+    let created = client
+        .post(format!("http://{address}/api/v1/content/_tag"))
+        .header("x-auth-token", &rw)
+        .header("content-type", "application/json")
+        .body(r#"{"id":"after-reader","name":"after"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200, "{}", created.text().await.unwrap());
+    let other = rusqlite::Connection::open(&db).unwrap();
+    let seen: i64 = other
+        .query_row(
+            "SELECT COUNT(*) FROM content_objects WHERE object_id = 'after-reader'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(seen, 1);
+    drop(other);
+    assert!(terminate(&mut child).success());
+    reader.join().unwrap();
 }
 
 #[tokio::test]

@@ -166,6 +166,16 @@ async fn wrong_hashes_bad_extensions_and_deep_documents_are_refused_and_never_st
         .await;
     assert_eq!(plain.0, 400, "{}", plain.1);
     assert_eq!(hashed, plain);
+    // Documents that do not validate are answered as always and never stored.
+    for invalid in [
+        "{ nosuchfield }",
+        "query A { __typename } query A { __typename }",
+    ] {
+        let body = json!({"query": invalid, "extensions": extension(&hash_of(invalid))});
+        let (status, answer) = app.post("/api/v2/graphql", &app.ro, &body).await;
+        assert_eq!(status, 200);
+        assert!(answer["errors"].is_array(), "{answer}");
+    }
     let stored = contentgate::persisted::PersistedDocuments::list(&app.db, &app.account_id)
         .await
         .unwrap();

@@ -23,7 +23,8 @@ pub enum OriginPattern {
 impl OriginPattern {
     /// A pattern from what an operator wrote; the error says what is wrong.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim().trim_end_matches('/').to_ascii_lowercase();
+        let text = text.trim().to_ascii_lowercase();
+        let text = text.strip_suffix('/').unwrap_or(&text).to_owned();
         let bad = || {
             format!(
                 "'{text}' is not an origin: expected scheme://host[:port] such as https://app.example.com or https://*.example.com"
@@ -50,15 +51,22 @@ impl OriginPattern {
     }
 
     pub fn matches(&self, origin: &str) -> bool {
-        let origin = origin.trim_end_matches('/');
         match self {
             OriginPattern::Exact(exact) => exact.eq_ignore_ascii_case(origin),
             OriginPattern::Subdomains { scheme, suffix } => {
                 let origin = origin.to_ascii_lowercase();
+                // What stands for `*`: one or more DNS labels, nothing else.
                 origin
                     .strip_prefix(scheme.as_str())
                     .and_then(|host| host.strip_suffix(suffix.as_str()))
-                    .is_some_and(|label| !label.is_empty() && !label.contains(['/', '@', ':']))
+                    .is_some_and(|labels| {
+                        labels.split('.').all(|label| {
+                            !label.is_empty()
+                                && label
+                                    .bytes()
+                                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                        })
+                    })
             }
         }
     }
@@ -194,9 +202,21 @@ mod tests {
         assert!(!p.matches("https://app.example.com.evil.net"));
         assert!(!p.matches("https://evilexample.com"));
         assert!(!p.matches("https://x.example.com:8443"));
+        for forged in [
+            "https://evil.com#.example.com",
+            "https://evil.com?.example.com",
+            "https://evil.com,.example.com",
+            "https://evil.com .example.com",
+            "https://evil.com\\.example.com",
+            "https://evil.com%2f.example.com",
+            "https://a..example.com",
+        ] {
+            assert!(!p.matches(forged), "{forged}");
+        }
         let exact = OriginPattern::parse("http://localhost:3000/").unwrap();
         assert!(exact.matches("http://LOCALHOST:3000"));
         assert!(!exact.matches("http://localhost:3001"));
+        assert!(!exact.matches("http://localhost:3000///"));
         for bad in [
             "localhost:3000",
             "ftp://x.com",

@@ -198,10 +198,13 @@ impl KeyStore {
         change: &KeyChange,
     ) -> AppResult<KeyView> {
         let name = change.name.as_deref().map(checked_name).transpose()?;
-        if let Some(expires_at) = change.expires_at {
+        let key = self.find(account_id, key_id).await?;
+        let expires_at = change
+            .expires_at
+            .filter(|expires_at| !same_minute(*expires_at, key.expires_at));
+        if let Some(expires_at) = expires_at {
             check_expiry(expires_at)?;
         }
-        let key = self.find(account_id, key_id).await?;
         if KeyKind::parse(&key.kind) != Some(KeyKind::User) {
             return Err(AppError::Refused(vec![
                 "Application keys have no rules, expiry or limits; they can only be regenerated"
@@ -216,7 +219,7 @@ impl KeyStore {
         if let Some(name) = name {
             active.name = Set(name.to_owned());
         }
-        if let Some(expires_at) = change.expires_at {
+        if let Some(expires_at) = expires_at {
             active.expires_at = Set(expires_at);
         }
         if let Some(access) = &change.access {
@@ -246,6 +249,12 @@ impl KeyStore {
         which: KeyRef,
         grace: Option<Duration>,
     ) -> AppResult<KeyView> {
+        if grace.is_some_and(|grace| grace > MAX_GRACE) {
+            return Err(AppError::field(
+                "grace",
+                "A grace period may last at most 30 days",
+            ));
+        }
         let key = self.find_ref(account_id, which).await?;
         let token = ApiToken::generate();
         let now = now_micros();
@@ -356,13 +365,34 @@ impl KeyStore {
     }
 }
 
-/// An expiry given to a key must lie ahead.
+/// How far ahead an expiry may lie (further is "never": `--no-expiry`).
+const MAX_EXPIRY_MICROS: i64 = 100 * 366 * 86_400 * 1_000_000;
+
+/// The longest grace a rotation may give the old secret.
+pub const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
+
+/// An expiry given to a key must lie ahead, and within 100 years.
 fn check_expiry(expires_at: Option<i64>) -> AppResult<()> {
+    let now = now_micros();
     match expires_at {
-        Some(at) if at <= now_micros() => Err(AppError::field(
+        Some(at) if at <= now => Err(AppError::field(
             "expires_at",
             "The expiry must lie in the future",
         )),
+        Some(at) if at - now > MAX_EXPIRY_MICROS => Err(AppError::field(
+            "expires_at",
+            "The expiry must lie within 100 years (or give none)",
+        )),
         _ => Ok(()),
+    }
+}
+
+/// The same minute: the panel shows and sends back expiries to the minute, so an
+/// unchanged card keeps the stored second (and an expired key can still be saved).
+fn same_minute(a: Option<i64>, b: Option<i64>) -> bool {
+    const MINUTE: i64 = 60_000_000;
+    match (a, b) {
+        (Some(a), Some(b)) => a.div_euclid(MINUTE) == b.div_euclid(MINUTE),
+        (a, b) => a == b,
     }
 }

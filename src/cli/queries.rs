@@ -18,6 +18,14 @@ pub(super) async fn run(global: &GlobalArgs, command: QueriesCommand) -> Result<
             .map(|file| {
                 let text = std::fs::read_to_string(file)
                     .map_err(|err| Failure(format!("cannot read {}: {err}", file.display()), 1))?;
+                let limit = crate::graphql::limits::MAX_DOCUMENT_BYTES;
+                if text.len() > limit {
+                    let name = file.display();
+                    return Err(Failure(
+                        format!("{name} is larger than {limit} bytes, the limit of any document"),
+                        1,
+                    ));
+                }
                 async_graphql::parser::parse_query(&text).map_err(|err| {
                     Failure(
                         format!("{} is not a GraphQL document: {err}", file.display()),

@@ -45,12 +45,26 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 
 /// Creates the SQLite file 0600 before SQLite does (SQLite gives its `-wal` and `-shm`
 /// files the database file's mode), and sets 0600 on any of the three that exist.
-fn secure_sqlite_files(path: &Path) -> std::io::Result<()> {
+/// Creates the database file readable by its owner alone, before any connection opens
+/// it: a file descriptor of ours opened and closed on it later would drop every POSIX
+/// lock this process holds on it (SQLite's among them), and another client could then
+/// delete the WAL under a running server.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    // An existing file may be open in this process already (a second pool): leave it.
+    if path.exists() {
+        return Ok(());
+    }
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .open(path)?;
+        .open(path)
+        .map(drop)
+}
+
+/// Makes the database's files (and its WAL and shared memory, once they exist) private,
+/// by path: `chmod`, which opens nothing, so it is safe while connections are open.
+fn restrict_sqlite_files(path: &Path) -> std::io::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let mut file = path.as_os_str().to_owned();
         file.push(suffix);
@@ -66,14 +80,16 @@ fn secure_sqlite_files(path: &Path) -> std::io::Result<()> {
 /// made readable by their owner alone.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let sqlite_file = sqlite_path(url);
+    let failed =
+        |path: &Path, err: std::io::Error| DbErr::Custom(format!("{}: {err}", path.display()));
     if let Some(path) = &sqlite_file {
-        secure_sqlite_files(path)
-            .map_err(|err| DbErr::Custom(format!("{}: {err}", path.display())))?;
+        create_private(path)
+            .and_then(|()| restrict_sqlite_files(path))
+            .map_err(|err| failed(path, err))?;
     }
     let db = open_and_migrate(url).await?;
     if let Some(path) = &sqlite_file {
-        secure_sqlite_files(path)
-            .map_err(|err| DbErr::Custom(format!("{}: {err}", path.display())))?;
+        restrict_sqlite_files(path).map_err(|err| failed(path, err))?;
     }
     Ok(db)
 }

@@ -1,13 +1,15 @@
 //! GraphQL answers over HTTP: their status and media type, and the key they are kept
 //! by (see `http::kept`).
 
-use async_graphql::{BatchResponse, Response};
+use async_graphql::{BatchResponse, Response, ServerError};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 
 use super::schema::Flavor;
 use crate::auth::Principal;
+use crate::error::AppError;
+use crate::graphql::errors::IntoGraphql;
 use crate::http::{KeptKey, KeptScope};
 
 /// The kept-answer key of one GraphQL request: its flavor and media type, document,
@@ -105,4 +107,25 @@ pub(super) fn wants_graphql_media(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("application/graphql-response+json"))
+}
+
+/// A refusal before execution (quota, rate, limits, unreadable requests) in the
+/// GraphQL response shape, with the REST status and headers.
+pub(super) fn graphql_refusal(err: AppError, graphql_media: bool) -> HttpResponse {
+    let status = crate::http::status_of(&err);
+    let retry_after = err.retry_after();
+    let graphql_error = err.into_graphql();
+    let mut error = ServerError::new(graphql_error.message, None);
+    error.extensions = graphql_error.extensions;
+    let mut response = respond(
+        BatchResponse::Single(Response::from_errors(vec![error])),
+        graphql_media,
+    );
+    *response.status_mut() = status;
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
 }

@@ -4,7 +4,7 @@
 use async_graphql::dataloader::DataLoader;
 use std::sync::Arc;
 
-use async_graphql::{BatchResponse, Executor, Response, ServerError};
+use async_graphql::{BatchResponse, Executor, Response};
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::request::Parts;
@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 
-use super::answer::{encode, graphql_response, kept_key, respond, wants_graphql_media};
+use super::answer::{encode, graphql_refusal, graphql_response, kept_key, wants_graphql_media};
 use super::budget::ObjectBudget;
 use super::cache::{AccountSchemas, SchemaCache};
 use super::limits::{self, MAX_BATCH};
@@ -23,7 +23,6 @@ use super::schema::Flavor;
 use crate::auth::Principal;
 use crate::content::{NUL_MESSAGE, contains_nul};
 use crate::error::{AppError, AppResult};
-use crate::graphql::errors::IntoGraphql;
 use crate::http::{KeptAnswers, Shared, not_modified, not_modified_response, read_headers};
 
 /// What the GraphQL endpoints use: the shared services and the kept schemas.
@@ -73,6 +72,12 @@ pub fn router(state: GraphqlState) -> Router {
 async fn first_query(state: &GraphqlState, parts: &Parts) -> Option<String> {
     crate::http::QueryParams::from_parts(parts).get("auth_token")?;
     let principal = crate::http::authenticate(parts, &state.shared).await.ok()?;
+    // Counted, and refused from an origin or network the key does not allow, as any
+    // request with the key is.
+    crate::http::Admission::of(parts)
+        .admit(&state.shared, &principal, 1)
+        .await
+        .ok()?;
     let models = state.shared.models(&principal).await.ok()?;
     let readable: Vec<_> = models
         .ordered
@@ -157,25 +162,11 @@ async fn endpoint(
     }
 }
 
-/// A refusal before execution (quota, rate, limits, unreadable requests) in the
-/// GraphQL response shape, with the REST status and headers.
-fn graphql_refusal(err: AppError, graphql_media: bool) -> HttpResponse {
-    let status = crate::http::status_of(&err);
-    let retry_after = err.retry_after();
-    let graphql_error = err.into_graphql();
-    let mut error = ServerError::new(graphql_error.message, None);
-    error.extensions = graphql_error.extensions;
-    let mut response = respond(
-        BatchResponse::Single(Response::from_errors(vec![error])),
-        graphql_media,
-    );
-    *response.status_mut() = status;
-    if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, seconds.into());
+fn persisted_store(state: &GraphqlState) -> super::persisted::Store<'_> {
+    super::persisted::Store {
+        documents: &state.persisted,
+        db: &state.db,
     }
-    response
 }
 
 /// How a batch came: its endpoint, method, the headers of a conditional GET, and the
@@ -185,25 +176,6 @@ struct Operations<'a> {
     method: &'a Method,
     conditional: Option<&'a HeaderMap>,
     graphql_media: bool,
-}
-
-fn persisted_store(state: &GraphqlState) -> super::persisted::Store<'_> {
-    super::persisted::Store {
-        documents: &state.persisted,
-        db: &state.db,
-    }
-}
-
-/// Apollo's answer to a hash it does not know: the client sends the document next.
-fn persisted_query_not_found(graphql_media: bool) -> HttpResponse {
-    let mut error = ServerError::new("PersistedQueryNotFound", None);
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", "PERSISTED_QUERY_NOT_FOUND");
-    error.extensions = Some(extensions);
-    respond(
-        BatchResponse::Single(Response::from_errors(vec![error])),
-        graphql_media,
-    )
 }
 
 async fn execute(
@@ -236,7 +208,7 @@ async fn execute(
     let to_store =
         match super::persisted::resolve(persisted_store(state), &principal, &mut batch).await {
             Ok(documents) => documents,
-            Err(Unresolved::NotFound) => return Ok(persisted_query_not_found(graphql_media)),
+            Err(Unresolved::NotFound) => return Ok(super::persisted::not_found(graphql_media)),
             Err(Unresolved::Refused(err)) => return Ok(graphql_refusal(err, graphql_media)),
         };
     // A single query kept before is answered at once: it passed every check below then,
@@ -293,7 +265,6 @@ async fn execute(
             Ok(checked) => writes |= checked.is_mutation,
         }
     }
-    super::persisted::store(persisted_store(state), &principal, to_store).await;
     let schema = match flavor {
         Flavor::Current => &schemas.current,
         Flavor::Legacy => &schemas.legacy,
@@ -311,6 +282,15 @@ async fn execute(
         );
     }
     let answer = schema.execute_batch(batch).await;
+    // A document is stored once it ran: one that did not parse or validate never is.
+    let ran = |r: &Response| r.data != async_graphql::Value::Null || r.errors.is_empty();
+    let all_ran = match &answer {
+        BatchResponse::Single(response) => ran(response),
+        BatchResponse::Batch(responses) => responses.iter().all(ran),
+    };
+    if all_ran {
+        super::persisted::store(persisted_store(state), &principal, to_store).await;
+    }
     let keep = match (&answer, kept_key) {
         (BatchResponse::Single(response), Some(key)) if !writes && response.errors.is_empty() => {
             Some(key)

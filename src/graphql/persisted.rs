@@ -3,7 +3,8 @@
 //! `PersistedQueryNotFound` until the client sends both once), and an account may run
 //! only stored documents ("persisted only"). Cost limits apply to the document as to any.
 
-use async_graphql::{BatchRequest, Value};
+use async_graphql::{BatchRequest, BatchResponse, Response, ServerError, Value};
+use axum::response::Response as HttpResponse;
 
 use crate::auth::Principal;
 use crate::db::Db;
@@ -130,4 +131,16 @@ pub(super) async fn store(state: Store<'_>, principal: &Principal, documents: Ve
             tracing::warn!(error = %err, "storing a persisted query failed");
         }
     }
+}
+
+/// Apollo's answer to a hash it does not know: the client sends the document next.
+pub(super) fn not_found(graphql_media: bool) -> HttpResponse {
+    let mut error = ServerError::new("PersistedQueryNotFound", None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", "PERSISTED_QUERY_NOT_FOUND");
+    error.extensions = Some(extensions);
+    super::answer::respond(
+        BatchResponse::Single(Response::from_errors(vec![error])),
+        graphql_media,
+    )
 }

@@ -29,32 +29,41 @@ impl TrustedProxies {
     }
 
     /// Walks `X-Forwarded-For` from the right (the entry our proxy wrote) past trusted
-    /// proxies; entries further left were written by the client and prove nothing.
-    pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    /// proxies; entries further left were written by the client and prove nothing. An
+    /// entry that is no address (`unknown`, garbage) leaves the client unknown: a key
+    /// limited to networks is then refused, never taken for the proxy's own address.
+    pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> Option<IpAddr> {
         let mut client = canonical(peer);
         if !self.trusts(client) {
-            return client;
+            return Some(client);
         }
         let hops: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|hop| !hop.is_empty())
             .collect();
         for hop in hops.iter().rev() {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(ip) => {
-                    client = canonical(ip);
-                    if !self.trusts(client) {
-                        break;
-                    }
-                }
-                // Garbage ends the walk at the last address a trusted proxy vouched for.
-                Err(_) => break,
+            client = canonical(forwarded_address(hop)?);
+            if !self.trusts(client) {
+                break;
             }
         }
-        client
+        Some(client)
     }
+}
+
+/// An address as proxies write it: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or
+/// `[2001:db8::1]:443`.
+fn forwarded_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    hop.parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|addr| addr.ip())
 }
 
 pub async fn resolve_client(
@@ -66,8 +75,7 @@ pub async fn resolve_client(
         .extensions()
         .get::<ConnectInfo<crate::listener::ClientAddr>>()
         .map(|info| info.0.0.ip());
-    if let Some(peer) = peer {
-        let client = trusted.client_address(peer, request.headers());
+    if let Some(client) = peer.and_then(|peer| trusted.client_address(peer, request.headers())) {
         request.extensions_mut().insert(ClientIp(client));
     }
     next.run(request).await
@@ -85,14 +93,24 @@ mod tests {
         headers.append("x-forwarded-for", "10.0.0.7".parse().unwrap());
         let proxy: IpAddr = "10.0.0.1".parse().unwrap();
         let direct: IpAddr = "3.3.3.3".parse().unwrap();
-        assert_eq!(
-            trusted.client_address(proxy, &headers),
-            "2.2.2.2".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(trusted.client_address(direct, &headers), direct);
+        let ip = |text: &str| Some(text.parse::<IpAddr>().unwrap());
+        assert_eq!(trusted.client_address(proxy, &headers), ip("2.2.2.2"));
+        assert_eq!(trusted.client_address(direct, &headers), Some(direct));
         let none = TrustedProxies::default();
-        assert_eq!(none.client_address(proxy, &headers), proxy);
-        headers.insert("x-forwarded-for", "junk".parse().unwrap());
-        assert_eq!(trusted.client_address(proxy, &headers), proxy);
+        assert_eq!(none.client_address(proxy, &headers), Some(proxy));
+        for (forwarded, client) in [
+            ("junk", None),
+            ("unknown", None),
+            ("8.8.8.8:4711", ip("8.8.8.8")),
+            ("[2001:db8::1]:443", ip("2001:db8::1")),
+            ("8.8.8.8, ", ip("8.8.8.8")),
+        ] {
+            headers.insert("x-forwarded-for", forwarded.parse().unwrap());
+            assert_eq!(
+                trusted.client_address(proxy, &headers),
+                client,
+                "{forwarded}"
+            );
+        }
     }
 }

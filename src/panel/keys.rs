@@ -176,9 +176,6 @@ fn both<A, B>(
     }
 }
 
-/// The longest grace a rotation may give the old secret.
-const MAX_GRACE: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
-
 fn label_in(types: &[(String, String)], name: &str) -> String {
     types
         .iter()
@@ -249,7 +246,7 @@ pub async fn regenerate(
     let grace = match form.get("grace").unwrap_or_default().trim() {
         "" => None,
         text => match humantime::parse_duration(text) {
-            Ok(grace) if grace <= MAX_GRACE => Some(grace),
+            Ok(grace) if grace <= crate::auth::keys::MAX_GRACE => Some(grace),
             _ => {
                 let err = AppError::BadRequest(format!("'{text}' is not a grace period"));
                 return error_page(&err);
