@@ -253,6 +253,21 @@ async fn a_rotation_with_grace_keeps_the_old_secret_working_on_every_instance_un
             );
         }
     }
+    // Two rotations at once run one after the other: both new secrets work (the later
+    // one current, the earlier one in its grace).
+    let actor = Actor::cli();
+    let regenerate = || {
+        app.keys.regenerate(
+            &actor,
+            &app.account_id,
+            KeyRef::Id(view.id.clone()),
+            Some(Duration::from_secs(3600)),
+        )
+    };
+    let (first, second) = tokio::join!(regenerate(), regenerate());
+    for secret in [first.unwrap().key.unwrap(), second.unwrap().key.unwrap()] {
+        assert_eq!(app.get(LIST, &secret).await.0, 200);
+    }
     // A grace ends by itself, for application keys too.
     let ro = app.ro.clone();
     let short = app

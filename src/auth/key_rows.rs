@@ -129,3 +129,32 @@ pub(super) fn view(
         last_used_at: key.last_used_at.map(format_iso),
     }
 }
+
+/// How far ahead an expiry may lie (further is "never": `--no-expiry`).
+const MAX_EXPIRY_MICROS: i64 = 100 * 366 * 86_400 * 1_000_000;
+
+/// An expiry given to a key must lie ahead, and within 100 years.
+pub(super) fn check_expiry(expires_at: Option<i64>) -> AppResult<()> {
+    let now = crate::db::now_micros();
+    match expires_at {
+        Some(at) if at <= now => Err(AppError::field(
+            "expires_at",
+            "The expiry must lie in the future",
+        )),
+        Some(at) if at - now > MAX_EXPIRY_MICROS => Err(AppError::field(
+            "expires_at",
+            "The expiry must lie within 100 years (or give none)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The same minute: the panel shows and sends back expiries to the minute, so an
+/// unchanged card keeps the stored second (and an expired key can still be saved).
+pub(super) fn same_minute(a: Option<i64>, b: Option<i64>) -> bool {
+    const MINUTE: i64 = 60_000_000;
+    match (a, b) {
+        (Some(a), Some(b)) => a.div_euclid(MINUTE) == b.div_euclid(MINUTE),
+        (a, b) => a == b,
+    }
+}

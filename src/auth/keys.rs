@@ -12,7 +12,9 @@ use sea_orm::{
 };
 
 use super::access::KeyAccess;
-use super::key_rows::{INTERNAL_TYPES, checked_name, record, replace_rules, view};
+use super::key_rows::{
+    INTERNAL_TYPES, check_expiry, checked_name, record, replace_rules, same_minute, view,
+};
 pub use super::key_rows::{KeyView, RuleView};
 use super::{ApiToken, KeyKind, Perms, ServerSecret};
 use crate::audit::{Action, Actor};
@@ -255,7 +257,11 @@ impl KeyStore {
                 "A grace period may last at most 30 days",
             ));
         }
-        let key = self.find_ref(account_id, which).await?;
+        let txn = crate::db::begin_write(&self.db).await?;
+        // Read and replaced under one lock: two rotations at once cannot both start from
+        // the same secret (the first new one would be lost).
+        crate::db::lock_name(&txn, &format!("{account_id}#keys")).await?;
+        let key = find_ref_on(&txn, account_id, which).await?;
         let token = ApiToken::generate();
         let now = now_micros();
         let grace_end = grace
@@ -268,7 +274,6 @@ impl KeyStore {
         active.previous_digest = Set(grace_end.map(|_| previous));
         active.previous_until = Set(grace_end);
         active.updated_at = Set(now);
-        let txn = crate::db::begin_write(&self.db).await?;
         let key = active.update(&txn).await?;
         record(&txn, actor, Action::KeyRegenerate, &key).await?;
         txn.commit().await?;
@@ -299,15 +304,7 @@ impl KeyStore {
     }
 
     async fn find_ref(&self, account_id: &str, which: KeyRef) -> AppResult<api_key::Model> {
-        match which {
-            KeyRef::Id(id) => self.find(account_id, &id).await,
-            KeyRef::Application(kind) => api_key::Entity::find()
-                .filter(api_key::Column::AccountId.eq(account_id))
-                .filter(api_key::Column::Kind.eq(kind.as_str()))
-                .one(&self.db)
-                .await?
-                .ok_or(AppError::NotFound),
-        }
+        find_ref_on(&self.db, account_id, which).await
     }
 
     /// Every rule must name a content type of the account (a typo would otherwise make
@@ -342,11 +339,7 @@ impl KeyStore {
     }
 
     async fn find(&self, account_id: &str, key_id: &str) -> AppResult<api_key::Model> {
-        api_key::Entity::find_by_id(key_id.to_owned())
-            .filter(api_key::Column::AccountId.eq(account_id))
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound)
+        find_ref_on(&self.db, account_id, KeyRef::Id(key_id.to_owned())).await
     }
 
     fn reveal(&self, key: &api_key::Model) -> Option<ApiToken> {
@@ -365,34 +358,24 @@ impl KeyStore {
     }
 }
 
-/// How far ahead an expiry may lie (further is "never": `--no-expiry`).
-const MAX_EXPIRY_MICROS: i64 = 100 * 366 * 86_400 * 1_000_000;
+/// The key `which` names in the account, read on `conn` (a transaction, or the pool).
+async fn find_ref_on<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    which: KeyRef,
+) -> AppResult<api_key::Model> {
+    let query = match which {
+        KeyRef::Id(id) => api_key::Entity::find_by_id(id),
+        KeyRef::Application(kind) => {
+            api_key::Entity::find().filter(api_key::Column::Kind.eq(kind.as_str()))
+        }
+    };
+    query
+        .filter(api_key::Column::AccountId.eq(account_id))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
 
 /// The longest grace a rotation may give the old secret.
 pub const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
-
-/// An expiry given to a key must lie ahead, and within 100 years.
-fn check_expiry(expires_at: Option<i64>) -> AppResult<()> {
-    let now = now_micros();
-    match expires_at {
-        Some(at) if at <= now => Err(AppError::field(
-            "expires_at",
-            "The expiry must lie in the future",
-        )),
-        Some(at) if at - now > MAX_EXPIRY_MICROS => Err(AppError::field(
-            "expires_at",
-            "The expiry must lie within 100 years (or give none)",
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The same minute: the panel shows and sends back expiries to the minute, so an
-/// unchanged card keeps the stored second (and an expired key can still be saved).
-fn same_minute(a: Option<i64>, b: Option<i64>) -> bool {
-    const MINUTE: i64 = 60_000_000;
-    match (a, b) {
-        (Some(a), Some(b)) => a.div_euclid(MINUTE) == b.div_euclid(MINUTE),
-        (a, b) => a == b,
-    }
-}
