@@ -36,34 +36,38 @@ impl KeyUse {
         tally.last_used = tally.last_used.max(now);
     }
 
-    /// Writes the tallies in one transaction; on failure they wait for the next flush.
+    /// Writes the tallies; on failure they wait for the next flush.
     pub async fn flush(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
-        let taken = std::mem::take(&mut *self.tallies.lock().expect("key tallies"));
+        let mut taken = std::mem::take(&mut *self.tallies.lock().expect("key tallies"));
         if taken.is_empty() {
             return Ok(());
         }
-        match write(db, &taken).await {
-            Ok(()) => Ok(()),
-            Err(err) => {
-                let mut tallies = self.tallies.lock().expect("key tallies");
-                for (key_id, old) in taken {
-                    let tally = tallies.entry(key_id).or_default();
-                    for (day, requests) in old.days {
-                        *tally.days.entry(day).or_default() += requests;
-                    }
-                    tally.last_used = tally.last_used.max(old.last_used);
+        let written = write(db, &mut taken).await;
+        if written.is_err() {
+            // What was not written joins what was admitted meanwhile.
+            let mut tallies = self.tallies.lock().expect("key tallies");
+            for (key_id, old) in taken {
+                let tally = tallies.entry(key_id).or_default();
+                for (day, requests) in old.days {
+                    *tally.days.entry(day).or_default() += requests;
                 }
-                Err(err)
+                tally.last_used = tally.last_used.max(old.last_used);
             }
         }
+        written
     }
 }
 
-async fn write(db: &DatabaseConnection, tallies: &HashMap<String, Tally>) -> Result<(), DbErr> {
-    let txn = crate::db::begin_write(db).await?;
+/// Statement by statement, like the account counts: no write transaction is held across
+/// the awaits of a flush, so a flush never keeps another process (an import, a command)
+/// waiting on SQLite's write lock. What is written leaves `tallies`; on failure the rest
+/// stays there for the next flush (nothing counted twice, nothing lost).
+async fn write(db: &DatabaseConnection, tallies: &mut HashMap<String, Tally>) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    for (key_id, tally) in tallies {
-        for (&day, &requests) in &tally.days {
+    let keys: Vec<String> = tallies.keys().cloned().collect();
+    for key_id in keys {
+        let tally = tallies.get_mut(&key_id).expect("a key of the tallies");
+        while let Some((&day, &requests)) = tally.days.first_key_value() {
             // A key deleted since its requests were admitted gets no rows.
             let mut sql = Sql::new(backend);
             sql.push(
@@ -78,7 +82,8 @@ async fn write(db: &DatabaseConnection, tallies: &HashMap<String, Tally>) -> Res
                 " ON CONFLICT (key_id, day) \
                      DO UPDATE SET requests = key_usage.requests + excluded.requests",
             );
-            txn.execute_raw(sql.statement()).await?;
+            db.execute_raw(sql.statement()).await?;
+            tally.days.remove(&day);
         }
         let mut sql = Sql::new(backend);
         sql.push("UPDATE api_keys SET last_used_at = ")
@@ -88,9 +93,10 @@ async fn write(db: &DatabaseConnection, tallies: &HashMap<String, Tally>) -> Res
             .push(" AND (last_used_at IS NULL OR last_used_at < ")
             .bind(tally.last_used)
             .push(")");
-        txn.execute_raw(sql.statement()).await?;
+        db.execute_raw(sql.statement()).await?;
+        tallies.remove(&key_id);
     }
-    txn.commit().await
+    Ok(())
 }
 
 /// Forgets days that have left the window.
