@@ -7,9 +7,8 @@ use std::sync::Mutex;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use serde::Serialize;
 
-use super::usage::{SECONDS_PER_DAY, window_start};
+use super::usage::{day_text, window_start};
 use crate::db::Sql;
-use crate::time::format_iso;
 
 #[derive(Default)]
 struct Tally {
@@ -131,10 +130,7 @@ pub async fn days_of(
             let day: i64 = row.try_get("", "day")?;
             let requests: i64 = row.try_get("", "requests")?;
             Ok(KeyDay {
-                day: format_iso(day * SECONDS_PER_DAY * 1_000_000)
-                    .chars()
-                    .take(10)
-                    .collect(),
+                day: day_text(day),
                 requests: requests.max(0) as u64,
             })
         })

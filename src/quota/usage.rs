@@ -80,6 +80,14 @@ pub async fn plan_and_window(
     Ok(Some((plan, days)))
 }
 
+/// A day (days since the epoch, UTC) as `2026-12-02`.
+pub fn day_text(day: i64) -> String {
+    format_iso(day * SECONDS_PER_DAY * 1_000_000)
+        .chars()
+        .take(10)
+        .collect()
+}
+
 /// Forgets days that have left every window.
 pub async fn prune(db: &DatabaseConnection, today: i64) -> Result<(), DbErr> {
     let mut sql = Sql::new(db.get_database_backend());
@@ -132,10 +140,7 @@ pub async fn report(
         days: days
             .into_iter()
             .map(|(day, requests)| DayUsage {
-                day: format_iso(day * SECONDS_PER_DAY * 1_000_000)
-                    .chars()
-                    .take(10)
-                    .collect(),
+                day: day_text(day),
                 requests,
             })
             .collect(),
