@@ -1,4 +1,4 @@
-//! Media benchmark: uploading a 4 MB JPEG, the first delivery of `/image/400x0/...` (a
+//! Media benchmark: uploading a 2 MB JPEG, the first delivery of `/image/400x0/...` (a
 //! resize, made and kept) and a repeated one (the kept copy), on SQLite in a temporary
 //! data folder. `cargo bench --bench media`.
 
@@ -16,10 +16,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const UPLOADS: usize = 24;
 
-/// A photo-like JPEG (gradients with noise, 2400 x 1600; about 4 MB at quality 90).
+/// A photo-like JPEG (gradients with noise, 1700 x 1134; about 2 MB at quality 90).
 fn jpeg() -> Vec<u8> {
     let mut seed = 0x2545_f491_u32;
-    let image = image::RgbImage::from_fn(2400, 1600, |x, y| {
+    let image = image::RgbImage::from_fn(1700, 1134, |x, y| {
         seed ^= seed << 13;
         seed ^= seed >> 17;
         seed ^= seed << 5;
@@ -96,7 +96,7 @@ async fn main() {
     let client = reqwest::Client::new();
     let photo = jpeg();
     println!(
-        "Media on SQLite, one client at a time; the photo is a {:.2} MB JPEG of 2400 x 1600.",
+        "Media on SQLite, one client at a time; the photo is a {:.2} MB JPEG of 1700 x 1134.",
         photo.len() as f64 / (1024.0 * 1024.0)
     );
     println!("| scenario                                 |    req/s |   p50 ms |");

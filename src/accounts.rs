@@ -66,7 +66,7 @@ pub async fn create(keys: &KeyStore, name: &str, plan: &str) -> AppResult<accoun
         KeyKind::ReadWrite,
     )
     .await?;
-    txn.commit().await?;
+    crate::db::commit(&keys.db, txn).await?;
     crate::content::internal::ensure(&keys.db, &model.id).await?;
     Ok(model)
 }
@@ -100,7 +100,7 @@ pub async fn set_plan(
     let txn = crate::db::begin_write(&keys.db).await?;
     let model = active.update(&txn).await?;
     audit::record(&txn, Some(&model.id), actor, Action::PlanChange, &subject).await?;
-    txn.commit().await?;
+    crate::db::commit(&keys.db, txn).await?;
     Ok(model)
 }
 

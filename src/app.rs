@@ -304,6 +304,7 @@ pub async fn serve(
             },
         ))
     });
+    state.shared.ready().await;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let listener = crate::listener::JsonErrorsListener(listener);
     // The panel reads the client's address (sign-in throttling, the audit log).

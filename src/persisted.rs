@@ -100,7 +100,7 @@ impl PersistedDocuments {
             .bind(now_micros())
             .push(") ON CONFLICT (account_id, hash) DO NOTHING");
         txn.execute_raw(sql.statement()).await?;
-        txn.commit().await?;
+        crate::db::commit(db, txn).await?;
         Ok(hash)
     }
 

@@ -399,3 +399,16 @@ fn only_auth_makes_a_principal_without_a_key() {
         .collect();
     assert!(offenders.is_empty(), "{}", offenders.join("\n"));
 }
+
+#[test]
+fn every_write_transaction_commits_through_db_commit() {
+    // `db::commit` counts the commit for this process's change watch: on PostgreSQL a
+    // client's next request here must see its own write before the notification comes.
+    let offenders: Vec<String> = source_files()
+        .iter()
+        .filter(|file| file.module != ["db"])
+        .filter(|file| file.code.contains(".commit()"))
+        .map(|file| file.path.display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}

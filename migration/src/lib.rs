@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 pub use m20261126_000008_add_search_scope::scope_token;
 pub use m20261201_000009_add_unique_values::{unique_property, unique_value};
+pub use m20261202_000012_add_principal_notifications::PRINCIPAL_CHANNEL;
 
 /// The unique index of live objects by (account, type, id), created by the first
 /// migration; reads by id name it on SQLite, whose planner otherwise prefers the listing
@@ -23,6 +24,7 @@ mod m20261126_000008_add_search_scope;
 mod m20261201_000009_add_unique_values;
 mod m20261202_000010_add_admins;
 mod m20261202_000011_add_key_life;
+mod m20261202_000012_add_principal_notifications;
 
 pub struct Migrator;
 
@@ -41,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_add_unique_values::Migration),
             Box::new(m20261202_000010_add_admins::Migration),
             Box::new(m20261202_000011_add_key_life::Migration),
+            Box::new(m20261202_000012_add_principal_notifications::Migration),
         ]
     }
 }

@@ -91,7 +91,7 @@ pub async fn create(
     for account_id in account_ids {
         grant_row(&txn, &model.id, &account_id).await?;
     }
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     view(db, model).await
 }
 
@@ -157,7 +157,7 @@ pub async fn delete(db: &DatabaseConnection, email: &str) -> AppResult<()> {
         .exec(&txn)
         .await?;
     admin::Entity::delete_by_id(model.id).exec(&txn).await?;
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(())
 }
 
@@ -171,7 +171,7 @@ pub async fn reset_password(db: &DatabaseConnection, email: &str, password: &str
     let mut active: admin::ActiveModel = model.into();
     active.password_hash = Set(hash);
     active.update(&txn).await?;
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(())
 }
 

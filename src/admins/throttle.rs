@@ -65,7 +65,7 @@ pub async fn claim(db: &DatabaseConnection, subjects: &[String]) -> AppResult<Op
             );
         txn.execute_raw(sql.statement()).await?;
     }
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(None)
 }
 

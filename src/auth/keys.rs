@@ -169,7 +169,7 @@ impl KeyStore {
         let key = active.update(&txn).await?;
         replace_rules(&txn, &key, rules).await?;
         record(&txn, actor, Action::KeyCreate, &key).await?;
-        txn.commit().await?;
+        crate::db::commit(&self.db, txn).await?;
         let rules = self.rules_of(&key.id).await?;
         Ok(view(&key, Some(&token), rules))
     }
@@ -235,7 +235,7 @@ impl KeyStore {
             replace_rules(&txn, &key, rules).await?;
         }
         record(&txn, actor, Action::KeyUpdate, &key).await?;
-        txn.commit().await?;
+        crate::db::commit(&self.db, txn).await?;
         let rules = self.rules_of(&key.id).await?;
         let secret = self.reveal(&key);
         Ok(view(&key, secret.as_ref(), rules))
@@ -276,7 +276,7 @@ impl KeyStore {
         active.updated_at = Set(now);
         let key = active.update(&txn).await?;
         record(&txn, actor, Action::KeyRegenerate, &key).await?;
-        txn.commit().await?;
+        crate::db::commit(&self.db, txn).await?;
         let rules = self.rules_of(&key.id).await?;
         Ok(view(&key, Some(&token), rules))
     }
@@ -292,7 +292,7 @@ impl KeyStore {
         let txn = crate::db::begin_write(&self.db).await?;
         record(&txn, actor, Action::KeyDelete, &key).await?;
         api_key::Entity::delete_by_id(key.id).exec(&txn).await?;
-        txn.commit().await?;
+        crate::db::commit(&self.db, txn).await?;
         Ok(())
     }
 

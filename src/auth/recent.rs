@@ -1,7 +1,8 @@
-//! Principals authenticated recently, reused only while nothing at all has been
-//! committed to the database since they were read (see `ChangeWatch`): a key deleted or
-//! changed, by this process or any other, is looked up again on its next request. Where
-//! the watch cannot tell (PostgreSQL), every request is looked up.
+//! Principals authenticated recently, reused only while nothing they are read from has
+//! been committed since (see `ChangeWatch`): a key deleted or changed, by this process
+//! or any other, is looked up again on its next request (on PostgreSQL, on the first
+//! request after the commit's notification has arrived). Where the watch cannot tell,
+//! every request is looked up.
 
 use quick_cache::sync::Cache;
 use sea_orm::DatabaseConnection;
@@ -26,6 +27,11 @@ impl RecentPrincipals {
             watch: ChangeWatch::on(db),
             entries: Cache::new(CAPACITY),
         }
+    }
+
+    /// Waits (briefly) until the change watch can tell whether principals are current.
+    pub async fn ready(&self) {
+        self.watch.ready(std::time::Duration::from_secs(5)).await;
     }
 
     /// The principal of a presented key, as `KeyStore::principal_of` reads it.

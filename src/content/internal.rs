@@ -156,7 +156,7 @@ pub async fn ensure(db: &DatabaseConnection, account_id: &str) -> AppResult<bool
     if added {
         bump_revision(&txn, account_id).await?;
     }
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(added)
 }
 

@@ -203,7 +203,7 @@ pub async fn create(
     check_schema(check, &rows, &model)?;
     let row = insert_definition(&txn, account_id, stored, &model).await?;
     bump_revision(&txn, account_id).await?;
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(render(&row))
 }
 
@@ -291,7 +291,7 @@ pub async fn update(
     active.updated_at = Set(now_micros());
     let row = active.update(&txn).await?;
     bump_revision(&txn, account_id).await?;
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(render(&row))
 }
 
@@ -359,6 +359,6 @@ pub async fn delete(db: &DatabaseConnection, principal: &Principal, name: &str) 
         .exec(&txn)
         .await?;
     bump_revision(&txn, account_id).await?;
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(())
 }

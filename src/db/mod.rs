@@ -7,6 +7,7 @@ pub mod quick;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use migration::MigratorTrait;
@@ -111,6 +112,10 @@ async fn open_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                // The pool serves writes and the reads quick reads hand over; 512 KiB of
+                // pages each (SQLite's default is 2 MiB) keeps eight of them from holding
+                // most of the server's memory, and the OS caches the file anyway.
+                .pragma("cache_size", "-512")
         });
     // SQLite connections that were open while a migration changed the schema can keep
     // using the old one ("no such table" on the first write after an upgrade; "trigger
@@ -300,6 +305,41 @@ impl Sql {
     pub fn statement(&self) -> Statement {
         Statement::from_sql_and_values(self.backend, self.text.clone(), self.values.clone())
     }
+}
+
+/// Write transactions committed by this process, per PostgreSQL database. PostgreSQL
+/// tells other instances of a commit by notification, a moment later; this count
+/// tells this process at once, so that a client's next request here sees its own
+/// write (`ChangeWatch`). SQLite's `data_version` needs no help.
+type CommitCounts = std::sync::Mutex<std::collections::HashMap<String, Arc<AtomicI64>>>;
+static LOCAL_COMMITS: std::sync::LazyLock<CommitCounts> =
+    std::sync::LazyLock::new(Default::default);
+
+/// This process's count of commits to the PostgreSQL database behind `db` (`None` on
+/// SQLite): one per database, whichever pool reaches it.
+pub fn local_commits(db: &DatabaseConnection) -> Option<Arc<AtomicI64>> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return None;
+    }
+    let options = db.get_postgres_connection_pool().connect_options();
+    let name = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    );
+    let mut counts = LOCAL_COMMITS.lock().ok()?;
+    Some(counts.entry(name).or_default().clone())
+}
+
+/// Commits a write transaction begun on `db`; every transaction of the services ends
+/// here (`tests/layering.rs`).
+pub async fn commit(db: &DatabaseConnection, txn: DatabaseTransaction) -> Result<(), DbErr> {
+    txn.commit().await?;
+    if let Some(count) = local_commits(db) {
+        count.fetch_add(1, Ordering::SeqCst);
+    }
+    Ok(())
 }
 
 /// Starts a write transaction. On SQLite the write lock is taken at `BEGIN IMMEDIATE`,

@@ -40,6 +40,11 @@ impl Shared {
         }
     }
 
+    /// Waits (briefly) until keys read by one request can be reused by the next.
+    pub async fn ready(&self) {
+        self.principals.ready().await;
+    }
+
     /// What the caller's key is, for `GET /api/auth-context` (never its secret).
     pub async fn key_context(&self, principal: &Principal) -> AppResult<KeyContext> {
         self.keys.context_of(principal).await

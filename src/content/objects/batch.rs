@@ -153,7 +153,7 @@ pub async fn batch_create(
             None => insert_object(&txn, &writer, &model, &id, data).await?,
         };
     }
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(BatchReport::new(items.len(), errors))
 }
 
@@ -205,7 +205,7 @@ pub async fn batch_patch(
         }
         replace_object(&txn, &writer, &model, existing, data).await?;
     }
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(BatchReport::new(items.len(), errors))
 }
 
@@ -245,7 +245,7 @@ pub async fn batch_delete(
         soft_delete(&txn, &writer, row).await?;
         deleted += 1;
     }
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(DeleteReport {
         errors: reasons,
         deleted_count: deleted,

@@ -131,25 +131,28 @@ pub async fn list(
     } else {
         ReadKind::Evaluating
     };
-    let mut sql = Sql::new(db.get_database_backend());
-    if params.filters.is_empty() && params.ids.is_empty() {
-        // Unfiltered: the live count kept by the database's own triggers.
-        sql.push("SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) AS num FROM content_counts WHERE account_id = ")
+    // Unfiltered: the live count kept by the database's own triggers, read in the
+    // page's own statement (one round trip less on PostgreSQL); anything else, or an
+    // empty page, is counted by a statement of its own.
+    let stored_count = params.filters.is_empty() && params.ids.is_empty();
+    let push_stored_count = |sql: &mut Sql| {
+        sql.push("(SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) FROM content_counts WHERE account_id = ")
             .bind(principal.account_id().to_owned())
             .push(" AND content_type = ")
-            .bind(type_name.to_owned());
-    } else {
-        sql.push("SELECT COUNT(*) AS num");
-        where_clause(&mut sql);
-    }
-    let total = stored::count(db, &sql, kind).await?;
+            .bind(type_name.to_owned())
+            .push(")");
+    };
 
     let mut sql = Sql::new(db.get_database_backend());
     // The page is chosen on the index alone (no JSON read for skipped rows), then
     // only its rows are fetched.
-    sql.push("SELECT ")
-        .push(COLUMNS)
-        .push(" FROM content_objects WHERE pk IN (SELECT pk");
+    sql.push("SELECT ").push(COLUMNS);
+    if stored_count {
+        sql.push(", ");
+        push_stored_count(&mut sql);
+        sql.push(" AS num");
+    }
+    sql.push(" FROM content_objects WHERE pk IN (SELECT pk");
     where_clause(&mut sql);
     sql.push(" ORDER BY ");
     sql.push_ordering(&params.ordering);
@@ -159,7 +162,23 @@ pub async fn list(
         .bind(params.offset as i64)
         .push(") ORDER BY ");
     sql.push_ordering(&params.ordering);
-    let rows = stored::fetch(db, &sql, kind).await?;
+    let (rows, counted) = stored::fetch_counted(db, &sql, kind, stored_count).await?;
+
+    let total = match counted {
+        Some(total) => total,
+        None => {
+            let mut sql = Sql::new(db.get_database_backend());
+            if stored_count {
+                sql.push("SELECT ");
+                push_stored_count(&mut sql);
+                sql.push(" AS num");
+            } else {
+                sql.push("SELECT COUNT(*) AS num");
+                where_clause(&mut sql);
+            }
+            stored::count(db, &sql, kind).await?
+        }
+    };
     Ok(Page::new(rows, total, params.page, params.limit))
 }
 

@@ -25,39 +25,65 @@ pub const COLUMNS: &str =
 
 /// The rows of `sql` (which selects `COLUMNS`), read quickly where SQLite can.
 pub async fn fetch(db: &Db, sql: &Sql, kind: ReadKind) -> AppResult<Vec<StoredObject>> {
+    Ok(fetch_counted(db, sql, kind, false).await?.0)
+}
+
+/// The rows of `sql` (which selects `COLUMNS`, then a `num` column when `counted`),
+/// read quickly where SQLite can, with the first row's `num`.
+pub async fn fetch_counted(
+    db: &Db,
+    sql: &Sql,
+    kind: ReadKind,
+    counted: bool,
+) -> AppResult<(Vec<StoredObject>, Option<u64>)> {
+    let to_count = |n: i64| u64::try_from(n).unwrap_or(0);
     let quick = db.quick(sql, kind, |row| {
-        Ok(StoredObject {
-            pk: row.get(0)?,
-            content_type: row.get(1)?,
-            object_id: row.get(2)?,
-            data: row.get(3)?,
-            created_at: row.get(4)?,
-            updated_at: row.get(5)?,
-            deleted_at: row.get(6)?,
-            version: row.get(7)?,
-        })
+        let num: Option<i64> = if counted { row.get(8)? } else { None };
+        Ok((
+            StoredObject {
+                pk: row.get(0)?,
+                content_type: row.get(1)?,
+                object_id: row.get(2)?,
+                data: row.get(3)?,
+                created_at: row.get(4)?,
+                updated_at: row.get(5)?,
+                deleted_at: row.get(6)?,
+                version: row.get(7)?,
+            },
+            num,
+        ))
     });
-    if let Some(rows) = quick {
-        return Ok(rows);
-    }
-    let rows = db.query_all_raw(sql.statement()).await?;
-    let rows = rows
-        .iter()
-        .map(|row| {
-            Ok(StoredObject {
-                pk: row.try_get("", "pk")?,
-                content_type: row.try_get("", "content_type")?,
-                object_id: row.try_get("", "object_id")?,
-                // PostgreSQL keeps `jsonb`, whose text has other spacing: one spelling.
-                data: row.try_get::<serde_json::Value>("", "data")?.to_string(),
-                created_at: row.try_get("", "created_at")?,
-                updated_at: row.try_get("", "updated_at")?,
-                deleted_at: row.try_get("", "deleted_at")?,
-                version: row.try_get("", "version")?,
+    let rows = match quick {
+        Some(rows) => rows,
+        None => db
+            .query_all_raw(sql.statement())
+            .await?
+            .iter()
+            .map(|row| {
+                let num: Option<i64> = if counted {
+                    row.try_get("", "num")?
+                } else {
+                    None
+                };
+                Ok((
+                    StoredObject {
+                        pk: row.try_get("", "pk")?,
+                        content_type: row.try_get("", "content_type")?,
+                        object_id: row.try_get("", "object_id")?,
+                        // PostgreSQL keeps `jsonb`, whose text has other spacing: one spelling.
+                        data: row.try_get::<serde_json::Value>("", "data")?.to_string(),
+                        created_at: row.try_get("", "created_at")?,
+                        updated_at: row.try_get("", "updated_at")?,
+                        deleted_at: row.try_get("", "deleted_at")?,
+                        version: row.try_get("", "version")?,
+                    },
+                    num,
+                ))
             })
-        })
-        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
-    Ok(rows)
+            .collect::<Result<Vec<_>, sea_orm::DbErr>>()?,
+    };
+    let total = rows.first().and_then(|(_, num)| *num).map(to_count);
+    Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
 }
 
 /// The `num` column of a counting statement, read quickly where SQLite can.

@@ -286,7 +286,7 @@ async fn create_object(
         return Err(AppError::Validation(errors));
     }
     let row = insert_object(&txn, &writer, &model, &id, data).await?;
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(write_answer(principal, &model, &row))
 }
 
@@ -323,7 +323,7 @@ pub async fn update(
         return Err(AppError::Validation(errors));
     }
     let row = replace_object(&txn, &writer, &model, existing, data).await?;
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(write_answer(principal, &model, &row))
 }
 
@@ -385,7 +385,7 @@ pub async fn delete(
         return Err(AppError::Refused(vec![reason]));
     }
     soft_delete(&txn, &writer, row).await?;
-    txn.commit().await?;
+    crate::db::commit(db, txn).await?;
     Ok(())
 }
 
