@@ -1,7 +1,6 @@
 //! GraphQL over HTTP: `/api/v2/graphql` (current) and `/api/graphql` (legacy), their
 //! SDL; the GraphiQL playground is in `playground`.
 
-use async_graphql::dataloader::DataLoader;
 use std::sync::Arc;
 
 use async_graphql::{BatchResponse, Executor, Response};
@@ -317,15 +316,7 @@ pub fn add_request_data(
     models: Arc<crate::content::models::Models>,
     budget: Arc<ObjectBudget>,
 ) {
-    let loader = RelationLoader {
-        db: db.clone(),
-        principal: principal.clone(),
-        models: models.clone(),
-    };
-    // No timer before a batch loads: the batch task is spawned by the first relation
-    // field of a page and runs once the request's task yields, by which time every
-    // field of the page has added its keys (they are polled in one pass).
-    let loader = DataLoader::new(loader, tokio::spawn).delay(std::time::Duration::ZERO);
+    let loader = RelationLoader::new(db.clone(), principal.clone(), models.clone());
     request.data.insert(loader);
     request.data.insert(principal.clone());
     request.data.insert(db.clone());

@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::dynamic::{Field, FieldFuture, FieldValue, Object, TypeRef};
 use serde_json::Value;
 
@@ -137,7 +136,7 @@ pub(super) fn relation_field(
                     .filter(|reference| reference.type_name == target)
                     .collect();
                 take_objects(&ctx, keys.len() as u64)?;
-                let loader = ctx.data::<DataLoader<RelationLoader>>()?;
+                let loader = ctx.data::<RelationLoader>()?;
                 let loaded = loader
                     .load_many(keys.iter().cloned())
                     .await
