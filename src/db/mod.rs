@@ -124,13 +124,19 @@ async fn open_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     // after the schema changed.
     let mut single = options.clone();
     single.max_connections(1).min_connections(1);
-    let migrating = Database::connect(single).await?;
     // Processes that start together on a new database (instances behind a load balancer,
     // a command run while the server starts) migrate one after the other: a lock file
-    // beside the SQLite database, an advisory lock on PostgreSQL (held by the migrating
-    // session until it closes).
-    let lock_file = match sqlite_path(url) {
+    // beside the SQLite database, taken before the first connection (switching a new
+    // file to WAL from two connections at once fails "database is locked" without
+    // waiting), an advisory lock on PostgreSQL (held by the migrating session until it
+    // closes).
+    let sqlite_lock = match sqlite_path(url) {
         Some(path) => Some(lock_beside(&path).await?),
+        None => None,
+    };
+    let migrating = Database::connect(single).await?;
+    let lock_file = match sqlite_lock {
+        Some(file) => Some(file),
         None if url.starts_with("postgres") => {
             migrating
                 .execute_unprepared("SELECT pg_advisory_lock(726573010)")
