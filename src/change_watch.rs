@@ -42,9 +42,13 @@ struct Notifications {
     /// Bumped by every change notification, loss and new start.
     count: AtomicI64,
     listening: AtomicBool,
-    /// When the last of our own pings came back, in milliseconds since `started`.
+    /// When the last of our own pings that came back was sent, in milliseconds since
+    /// `started`: notifications arrive in commit order, so everything committed before
+    /// then has been heard, however late the listener runs.
     last_echo: AtomicU64,
     started: Instant,
+    /// Names this process's pings among other instances' on the same channel.
+    echo_prefix: String,
 }
 
 /// How often an instance sends itself a ping through the database, and how old the
@@ -64,6 +68,11 @@ impl Notifications {
             .millis()
             .saturating_sub(self.last_echo.load(Ordering::SeqCst));
         self.listening.load(Ordering::SeqCst) && silent <= ECHO_WITHIN.as_millis() as u64
+    }
+
+    /// The sending time of one of our own pings, from its payload.
+    fn own_echo(&self, payload: &str) -> Option<u64> {
+        payload.strip_prefix(&self.echo_prefix)?.parse().ok()
     }
 
     /// Every notification sent while we were not hearing any is gone.
@@ -90,6 +99,7 @@ impl ChangeWatch {
                     listening: AtomicBool::new(false),
                     last_echo: AtomicU64::new(0),
                     started: Instant::now(),
+                    echo_prefix: format!("{ECHO}{}:", uuid::Uuid::new_v4().simple()),
                 });
                 let options = db.get_postgres_connection_pool().connect_options();
                 let task = runtime.spawn(listen((*options).clone(), notifications.clone()));
@@ -116,10 +126,14 @@ impl ChangeWatch {
                 .query_row("PRAGMA data_version", [], |row| row.get(0))
                 .ok(),
             Source::Postgres(notifications, own, _) => {
-                // The counts first: a loss noticed after this read makes them stale
-                // anyway. This process's own commits count at once.
-                let count = notifications.count.load(Ordering::SeqCst) + own.load(Ordering::SeqCst);
-                notifications.hears().then_some(count)
+                // Read on both sides of "hearing", as a seqlock is: a loss or a resume
+                // between the reads (each bumps the count) makes the answer unknown.
+                // This process's own commits count at once.
+                let own = own.load(Ordering::SeqCst);
+                let before = notifications.count.load(Ordering::SeqCst);
+                let hears = notifications.hears();
+                let after = notifications.count.load(Ordering::SeqCst);
+                (hears && before == after).then_some(before + own)
             }
             Source::Unknowing => None,
         }
@@ -139,8 +153,8 @@ impl ChangeWatch {
 }
 
 /// Listens on a connection of its own (not one of the pool's) for as long as the
-/// watch lives, and pings itself on another, reconnecting after a loss or a ping that
-/// did not come back.
+/// watch lives, and pings itself on another, reconnecting after a loss or when its
+/// pings stop coming back (a half-open socket blocks a listener without an error).
 async fn listen(options: PgConnectOptions, seen: Arc<Notifications>) {
     let pool = PgPoolOptions::new()
         .max_connections(2)
@@ -173,12 +187,16 @@ async fn receive(pool: &PgPool, seen: &Notifications) -> sea_orm::sqlx::Error {
     seen.listening.store(true, Ordering::SeqCst);
     loop {
         match listener.try_recv().await {
-            Ok(Some(notification)) if notification.payload() == ECHO => {
+            Ok(Some(notification)) if notification.payload().starts_with(ECHO) => {
+                // Another instance's pings say nothing about our connection.
+                let Some(sent) = seen.own_echo(notification.payload()) else {
+                    continue;
+                };
                 if !seen.hears() {
                     // Heard nothing for a while: what was sent meanwhile is gone.
                     seen.count.fetch_add(1, Ordering::SeqCst);
                 }
-                seen.last_echo.store(seen.millis(), Ordering::SeqCst);
+                seen.last_echo.fetch_max(sent, Ordering::SeqCst);
             }
             Ok(Some(_)) => {
                 seen.count.fetch_add(1, Ordering::SeqCst);
@@ -189,20 +207,65 @@ async fn receive(pool: &PgPool, seen: &Notifications) -> sea_orm::sqlx::Error {
     }
 }
 
-/// The payload of our pings (changes notify with an empty one).
-const ECHO: &str = "echo";
+/// The start of our pings' payloads, `echo:<instance>:<sent at>` (changes notify with
+/// an empty one).
+const ECHO: &str = "echo:";
 
 async fn ping(pool: &PgPool, seen: &Notifications) -> sea_orm::sqlx::Error {
     loop {
-        if seen.listening.load(Ordering::SeqCst)
-            && let Err(err) = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+        if seen.listening.load(Ordering::SeqCst) {
+            let now = seen.millis();
+            if now.saturating_sub(seen.last_echo.load(Ordering::SeqCst))
+                > 2 * ECHO_WITHIN.as_millis() as u64
+            {
+                return sea_orm::sqlx::Error::Protocol("our pings stopped coming back".into());
+            }
+            let payload = format!("{}{now}", seen.echo_prefix);
+            if let Err(err) = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(migration::PRINCIPAL_CHANNEL)
-                .bind(ECHO)
+                .bind(payload)
                 .execute(pool)
                 .await
-        {
-            return err;
+            {
+                return err;
+            }
         }
         tokio::time::sleep(PING_EVERY).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heard(started_ago: Duration, last_echo: u64) -> Notifications {
+        Notifications {
+            count: AtomicI64::new(0),
+            listening: AtomicBool::new(true),
+            last_echo: AtomicU64::new(last_echo),
+            started: Instant::now() - started_ago,
+            echo_prefix: "echo:ours:".into(),
+        }
+    }
+
+    #[test]
+    fn only_our_own_pings_say_when_we_last_heard() {
+        let seen = heard(Duration::ZERO, 0);
+        assert_eq!(seen.own_echo("echo:ours:1234"), Some(1234));
+        assert_eq!(seen.own_echo("echo:theirs:1234"), None);
+        assert_eq!(seen.own_echo(""), None);
+        assert_eq!(seen.own_echo("echo:ours:"), None);
+    }
+
+    #[test]
+    fn a_listener_whose_last_ping_was_sent_long_ago_does_not_hear() {
+        // A ping that came back just now but was sent 10 s ago means the listener
+        // runs 10 s late: what it has not yet delivered may include a revocation.
+        let late = heard(Duration::from_secs(20), 10_000);
+        assert!(!late.hears());
+        let current = heard(Duration::from_secs(20), 19_000);
+        assert!(current.hears());
+        current.lost();
+        assert!(!current.hears());
     }
 }

@@ -128,6 +128,10 @@ pub async fn set_persisted_only(
         .bind(only)
         .push(" WHERE id = ")
         .bind(account_id);
-    db.execute_raw(sql.statement()).await?;
+    // In a transaction ended by `db::commit`, like every write a key's principal is
+    // read from: this process must not reuse a principal from before it.
+    let txn = crate::db::begin_write(db).await?;
+    txn.execute_raw(sql.statement()).await?;
+    crate::db::commit(db, txn).await?;
     Ok(())
 }
