@@ -173,6 +173,15 @@ fn open(path: &Path) -> Option<Reader> {
     let connection = open_reader(path)?;
     // A busy database is the pool's to wait for, with its timeout.
     connection.busy_timeout(Duration::ZERO).ok()?;
+    // Without the planner's stability guarantee a statement whose plan looked at a
+    // bound value (a page's `LIMIT ?`, say) is compiled again at every execution: 6% of
+    // a rendered GraphQL page's CPU went to re-preparing its page statement.
+    connection
+        .set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .ok()?;
     connection.set_prepared_statement_cache_capacity(PREPARED_PER_CONNECTION);
     let budget = Arc::new(Budget {
         ticks: AtomicU32::new(TICKS_PER_STATEMENT),

@@ -16,21 +16,18 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
-use serde_json::Value;
 
 use crate::auth::Principal;
 use crate::content::hydrate::load;
 use crate::content::models::Models;
+use crate::content::objects::ObjectFields;
 use crate::content::refs::Reference;
 use crate::db::Db;
 use crate::error::AppError;
 
-/// A loaded object, shared (each reference to it gets the same copy), and its weight
-/// (`StoredObject::weight`), counted for every copy.
-pub type Sized = (Arc<Value>, u64);
-
-/// What a batch loaded, by reference.
-pub type Loaded = Result<Arc<HashMap<Reference, Sized>>, Arc<AppError>>;
+/// What a batch loaded, by reference: each object shared by every reference to it
+/// (its weight is counted for every copy).
+pub type Loaded = Result<Arc<HashMap<Reference, Arc<ObjectFields>>>, Arc<AppError>>;
 
 pub struct RelationLoader {
     source: Arc<Source>,
@@ -97,7 +94,7 @@ impl RelationLoader {
             Ok(Arc::new(
                 loaded
                     .into_iter()
-                    .map(|(key, (object, size))| (key, (Arc::new(object), size)))
+                    .map(|(key, object)| (key, Arc::new(object)))
                     .collect(),
             ))
         };

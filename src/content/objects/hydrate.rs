@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::render::{Name, Substitutes, render_text, render_value, stored_properties, weight};
+use super::fields::{ObjectFields, weight};
+use super::render::{Name, Substitutes, render_text, stored_properties};
 use super::stored::{COLUMNS, StoredObject, fetch};
 use crate::auth::Principal;
 use crate::auth::principal::ReadScope;
@@ -88,18 +89,17 @@ pub(crate) async fn load_rows(
     Ok(loaded)
 }
 
-/// `load_rows`, rendered as trees with their weights (GraphQL's relation loader).
+/// `load_rows`, as resolvers read them (GraphQL's relation loader).
 pub(crate) async fn load(
     db: &Db,
     principal: &Principal,
     keys: &BTreeSet<Reference>,
     models: &HashMap<String, TypeModel>,
-) -> AppResult<HashMap<Reference, (Value, u64)>> {
+) -> AppResult<HashMap<Reference, ObjectFields>> {
     let mut objects = HashMap::new();
     for (key, row) in load_rows(db, principal, keys).await? {
         if let Some(model) = models.get(&row.content_type) {
-            let weight = weight(Some(model), &row);
-            objects.insert(key, (render_value(model, &row)?, weight));
+            objects.insert(key, ObjectFields::new(model, row)?);
         }
     }
     Ok(objects)

@@ -2,6 +2,7 @@
 //! Writes run in one transaction each (a batch is one transaction for its valid items).
 
 pub mod batch;
+mod fields;
 pub mod hydrate;
 mod media_rules;
 mod read;
@@ -11,7 +12,8 @@ mod write;
 
 use crate::content::filter::{Condition, Ordering};
 
-pub use read::{authorized_type, get, list, list_rendered, list_values, removed};
+pub use fields::{Meta, ObjectFields};
+pub use read::{authorized_type, get, list, list_fields, list_rendered, list_values, removed};
 pub use render::render_value;
 pub use write::{UNREADABLE_REFERENCE, create, create_uploaded, delete, update};
 

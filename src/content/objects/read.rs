@@ -5,7 +5,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, Que
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::render::{render_value, weight};
+use super::fields::{ObjectFields, weight};
+use super::render::render_value;
 
 use super::stored::{self, COLUMNS, StoredObject, fetch};
 use super::{ListParams, MAX_LIST_LIMIT, hydrate};
@@ -182,7 +183,23 @@ pub async fn list(
     Ok(Page::new(rows, total, params.page, params.limit))
 }
 
-/// A page as trees (GraphQL's resolver parents), with the weight of its objects.
+/// A page as resolvers read it (GraphQL's parents), with the weight of its objects.
+pub async fn list_fields(
+    db: &Db,
+    principal: &Principal,
+    model: &TypeModel,
+    params: &ListParams,
+) -> AppResult<(Page<ObjectFields>, u64)> {
+    let mut page = list(db, principal, model, params).await?;
+    let objects = std::mem::take(&mut page.data)
+        .into_iter()
+        .map(|row| ObjectFields::new(model, row))
+        .collect::<AppResult<Vec<_>>>()?;
+    let weight = objects.iter().map(ObjectFields::weight).sum();
+    Ok((page.with_data(objects), weight))
+}
+
+/// A page as trees (the export), with the weight of its objects.
 pub async fn list_values(
     db: &Db,
     principal: &Principal,

@@ -1,8 +1,8 @@
 //! Objects as clients read them, and what a write answers. An answer is written from
 //! the stored text in one pass (`render_text`): the stored properties are copied as
 //! they are, `id` and `internal` are written beside them, and relations are replaced
-//! by the texts of the objects they point at when hydrating. Resolvers that need values
-//! (GraphQL) get a tree (`render_value`).
+//! by the texts of the objects they point at when hydrating. GraphQL's resolvers read
+//! `fields::ObjectFields`; write answers are trees (`render_value`).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -107,24 +107,6 @@ pub fn render(model: &TypeModel, row: &content_object::Model) -> Value {
     render_data(model, data, &row.into())
 }
 
-/// What an object weighs in an answer, known before it is rendered: its stored text,
-/// its title again (`internal.objectTitle` repeats the title properties), its id and
-/// about what the rest of `internal` adds.
-pub fn weight(model: Option<&TypeModel>, row: &StoredObject) -> u64 {
-    let data = row.data.len() as u64;
-    let fixed = 400 + row.object_id.len() as u64;
-    let Some(model) = model.filter(|m| m.properties.iter().any(|p| p.title_part)) else {
-        return data + fixed;
-    };
-    let title = match stored_properties(row) {
-        Ok(stored) => title_parts(model, &stored)
-            .map(|raw| raw.get().len() as u64 + 1)
-            .sum(),
-        Err(_) => data,
-    };
-    data + fixed + title
-}
-
 /// A stored row as a tree.
 pub fn render_value(model: &TypeModel, row: &StoredObject) -> AppResult<Value> {
     let data: Map<String, Value> = serde_json::from_str(&row.data).map_err(corrupt)?;
@@ -145,7 +127,7 @@ pub(super) fn stored_properties(row: &StoredObject) -> AppResult<BTreeMap<Name<'
 }
 
 /// The stored values of the type's title properties, in definition order.
-fn title_parts<'a>(
+pub(super) fn title_parts<'a>(
     model: &'a TypeModel,
     stored: &'a BTreeMap<Name<'a>, &'a RawValue>,
 ) -> impl Iterator<Item = &'a RawValue> + 'a {

@@ -7,15 +7,15 @@ use async_graphql::dynamic::{
 use serde_json::{Value, json};
 
 use super::{
-    FILTER_TYPE, Names, app_err, arg_str, arg_u64, give_back_objects, object_of, services,
-    take_bytes, take_objects,
+    FILTER_TYPE, Names, app_err, arg_str, arg_u64, give_back_objects, services, take_bytes,
+    take_objects,
 };
 use crate::auth::Action;
 use crate::content::definitions::TypeModel;
 use crate::content::filter::{
     FilterSpec, Ordering, conditions_of, equals_condition, parse_filters, parse_order,
 };
-use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT};
+use crate::content::objects::{self, ListParams, MAX_LIST_LIMIT, ObjectFields};
 use crate::error::AppError;
 use crate::graphql::errors::IntoGraphql;
 use crate::graphql::guard::{Need, guarded, ready};
@@ -23,7 +23,7 @@ use crate::graphql::limits::DEFAULT_FIRST;
 
 /// A page of objects as a connection's parent value.
 pub(super) struct Connection {
-    items: Vec<Value>,
+    items: Vec<ObjectFields>,
     total: u64,
     has_next: bool,
 }
@@ -36,7 +36,10 @@ pub(super) fn connection_types(names: &Names) -> [Object; 3] {
         read.clone(),
         |ctx| {
             // The edge is its node: the same object, lent, not copied.
-            let item = object_of(&ctx).map(|item| Some(FieldValue::borrowed_any(item)));
+            let item = ctx
+                .parent_value
+                .try_downcast_ref::<ObjectFields>()
+                .map(|item| Some(FieldValue::borrowed_any(item)));
             ready(&ctx, item)
         },
     ));
@@ -183,7 +186,7 @@ pub(super) fn connection_root(names: &Names) -> Field {
                     hydrate: 0,
                 };
                 take_objects(&ctx, limit)?;
-                let (page, weight) = objects::list_values(db, principal, model, &params)
+                let (page, weight) = objects::list_fields(db, principal, model, &params)
                     .await
                     .map_err(app_err)?;
                 give_back_objects(&ctx, limit, page.count);
@@ -246,7 +249,7 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                     hydrate: 0,
                 };
                 take_objects(&ctx, 1)?;
-                let (page, weight) = objects::list_values(db, principal, model, &params)
+                let (page, weight) = objects::list_fields(db, principal, model, &params)
                     .await
                     .map_err(app_err)?;
                 take_bytes(&ctx, weight)?;
@@ -288,7 +291,7 @@ pub(super) fn legacy_roots(names: &Names) -> [Field; 2] {
                     hydrate: 0,
                 };
                 take_objects(&ctx, params.limit)?;
-                let (page, weight) = objects::list_values(db, principal, model, &params)
+                let (page, weight) = objects::list_fields(db, principal, model, &params)
                     .await
                     .map_err(app_err)?;
                 give_back_objects(&ctx, params.limit, page.count);

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use async_graphql::dynamic::{Field, FieldFuture, FieldValue, Object, TypeRef};
 use serde_json::Value;
 
-use super::{INTERNAL_TYPE, JSON_SCALAR, Names, object_of, take_bytes, take_objects, to_graphql};
+use super::{
+    INTERNAL_TYPE, JSON_SCALAR, Names, Node, node_of, take_bytes, take_objects, to_graphql,
+};
 use crate::auth::Action;
 use crate::content::definitions::Property;
 use crate::content::definitions::model::SchemaType;
-use crate::content::refs::Reference;
+use crate::content::objects::{Meta, ObjectFields};
 use crate::error::AppError;
 use crate::graphql::errors::IntoGraphql;
 use crate::graphql::guard::{Need, guarded, ready};
@@ -20,12 +22,7 @@ use crate::graphql::loader::RelationLoader;
 pub(super) fn json_field(name: &str, ty: TypeRef, need: Need, key: &str) -> Field {
     let key = key.to_owned();
     guarded(name, ty, need, move |ctx| {
-        let value = object_of(&ctx).map(|parent| {
-            parent
-                .get(&key)
-                .filter(|v| !v.is_null())
-                .map(|v| FieldValue::value(to_graphql(v)))
-        });
+        let value = node_of(&ctx).map(|node| node.value(&key).map(FieldValue::value));
         ready(&ctx, value)
     })
 }
@@ -82,9 +79,12 @@ pub(super) fn object_type(
             TypeRef::named(INTERNAL_TYPE),
             read.clone(),
             |ctx| {
-                // Lent from the parent, as edges lend their nodes.
-                let internal = object_of(&ctx)
-                    .map(|parent| parent.get("internal").map(|i| FieldValue::borrowed_any(i)));
+                // Lent from the parent, as edges lend their nodes: a stored object
+                // answers its `internal` fields itself.
+                let internal = node_of(&ctx).map(|node| match node {
+                    Node::Stored(object) => Some(FieldValue::borrowed_any(object)),
+                    Node::Tree(tree) => tree.get("internal").map(|i| FieldValue::borrowed_any(i)),
+                });
                 ready(&ctx, internal)
             },
         ));
@@ -126,15 +126,8 @@ pub(super) fn relation_field(
             let key = key.clone();
             let target = target.clone();
             FieldFuture::new(async move {
-                let parent = object_of(&ctx)?;
-                let keys: Vec<Reference> = parent
-                    .get(&key)
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Reference::from_item)
-                    .filter(|reference| reference.type_name == target)
-                    .collect();
+                let mut keys = node_of(&ctx)?.references(&key);
+                keys.retain(|reference| reference.type_name == target);
                 take_objects(&ctx, keys.len() as u64)?;
                 let loader = ctx.data::<RelationLoader>()?;
                 let loaded = loader
@@ -145,12 +138,12 @@ pub(super) fn relation_field(
                         AppError::Internal("relation loader".into()).into_graphql()
                     })?;
                 // Every copy counts, and is weighed before it is made.
-                let found: Vec<&(Arc<Value>, u64)> =
+                let found: Vec<&Arc<ObjectFields>> =
                     keys.iter().filter_map(|k| loaded.get(k)).collect();
-                take_bytes(&ctx, found.iter().map(|(_, size)| size).sum())?;
+                take_bytes(&ctx, found.iter().map(|object| object.weight()).sum())?;
                 let items: Vec<FieldValue> = found
                     .into_iter()
-                    .map(|(object, _)| FieldValue::owned_any(object.clone()))
+                    .map(|object| FieldValue::owned_any(object.clone()))
                     .collect();
                 Ok(Some(FieldValue::list(items)))
             })
@@ -160,25 +153,33 @@ pub(super) fn relation_field(
 
 pub(super) fn internal_type() -> Object {
     let mut object = Object::new(INTERNAL_TYPE);
-    for field in [
-        "status",
-        "createdAt",
-        "deletedAt",
-        "updatedAt",
-        "contentType",
-        "objectTitle",
+    for (field, ty) in [
+        ("status", TypeRef::STRING),
+        ("createdAt", TypeRef::STRING),
+        ("deletedAt", TypeRef::STRING),
+        ("updatedAt", TypeRef::STRING),
+        ("contentType", TypeRef::STRING),
+        ("objectTitle", TypeRef::STRING),
+        ("latestVersion", TypeRef::INT),
     ] {
-        object = object.field(json_field(
-            field,
-            TypeRef::named(TypeRef::STRING),
-            Need::Key,
-            field,
-        ));
+        object = object.field(internal_field(field, ty));
     }
-    object.field(json_field(
-        "latestVersion",
-        TypeRef::named(TypeRef::INT),
-        Need::Key,
-        "latestVersion",
-    ))
+    object
+}
+
+/// A field of `internal`: made by a stored object on request, or read from a tree's.
+fn internal_field(name: &'static str, ty: &str) -> Field {
+    guarded(name, TypeRef::named(ty), Need::Key, move |ctx| {
+        let value = match ctx.parent_value.downcast_ref::<ObjectFields>() {
+            Some(object) => Ok(object.internal(name).map(|meta| match meta {
+                Meta::Text(text) => async_graphql::Value::String(text.into_owned()),
+                Meta::Number(n) => async_graphql::Value::from(n),
+            })),
+            None => ctx
+                .parent_value
+                .try_downcast_ref::<Value>()
+                .map(|tree| tree.get(name).filter(|v| !v.is_null()).map(to_graphql)),
+        };
+        ready(&ctx, value.map(|value| value.map(FieldValue::value)))
+    })
 }
