@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use serde_json::value::RawValue;
 
-use super::render::{Name, stored_properties, title_parts};
+use super::render::{Name, STATUS, stored_properties, title_parts};
 use super::stored::StoredObject;
 use crate::content::definitions::TypeModel;
 use crate::error::{AppError, AppResult};
@@ -76,7 +76,8 @@ impl ObjectFields {
         self.weight
     }
 
-    /// One field of `internal`, by its name there, as a rendered object writes it.
+    /// One field of `internal` that GraphQL's `flotiq___internal` has, by its name
+    /// there, as a rendered object writes it (`render::internal`).
     pub fn internal(&self, name: &str) -> Option<Meta<'_>> {
         let text = |t: &'static str| Some(Meta::Text(Cow::Borrowed(t)));
         let time = |t: i64| Some(Meta::Text(Cow::Owned(format_iso(t))));
@@ -90,10 +91,7 @@ impl ObjectFields {
             },
             "latestVersion" => Some(Meta::Number(i64::from(self.row.version))),
             "objectTitle" => Some(Meta::Text(Cow::Borrowed(&self.title))),
-            "publicVersion" => Some(Meta::Number(-1)),
-            "publishedAt" => text(""),
-            "status" => text("public"),
-            "workflowState" => text("saved"),
+            "status" => text(STATUS),
             _ => None,
         }
     }
@@ -103,14 +101,17 @@ impl ObjectFields {
 /// its title again (`internal.objectTitle` repeats the title properties), its id and
 /// about what the rest of `internal` adds.
 pub fn weight(model: Option<&TypeModel>, row: &StoredObject) -> u64 {
-    let fixed = row.data.len() as u64 + 400 + row.object_id.len() as u64;
     let Some(model) = model.filter(|m| m.properties.iter().any(|p| p.title_part)) else {
-        return fixed;
+        return untitled_weight(row);
     };
     match stored_properties(row) {
         Ok(stored) => weight_of(model, row, &stored),
-        Err(_) => fixed + row.data.len() as u64,
+        Err(_) => untitled_weight(row) + row.data.len() as u64,
     }
+}
+
+fn untitled_weight(row: &StoredObject) -> u64 {
+    row.data.len() as u64 + 400 + row.object_id.len() as u64
 }
 
 /// `weight` of a row whose top level is already read.
@@ -118,5 +119,5 @@ fn weight_of(model: &TypeModel, row: &StoredObject, stored: &BTreeMap<Name<'_>, 
     let title: u64 = title_parts(model, stored)
         .map(|raw| raw.get().len() as u64 + 1)
         .sum();
-    row.data.len() as u64 + 400 + row.object_id.len() as u64 + title
+    untitled_weight(row) + title
 }

@@ -56,6 +56,9 @@ impl<'a> From<&'a content_object::Model> for Meta<'a> {
     }
 }
 
+/// `internal.status` of every object (no drafts).
+pub(super) const STATUS: &str = "public";
+
 /// `internal` as Flotiq writes it; fields in the order a sorted map writes them.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -81,7 +84,7 @@ fn internal<'a>(meta: &Meta<'a>, title: String) -> Internal<'a> {
         object_title: title,
         public_version: -1,
         published_at: "",
-        status: "public",
+        status: STATUS,
         updated_at: format_iso(meta.updated_at),
         workflow_state: "saved",
     }
