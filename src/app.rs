@@ -158,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         schemas: state.schemas,
         kept: state.kept,
         persisted: Arc::default(),
+        parsed: Arc::default(),
     };
     // CORS on the API routes only, never the panel; preflights are answered by the
     // layer itself, before authentication and quotas.

@@ -33,6 +33,8 @@ pub struct GraphqlState {
     pub kept: Arc<KeptAnswers>,
     /// Persisted queries of every account (Apollo's APQ).
     pub persisted: Arc<crate::persisted::PersistedDocuments>,
+    /// Documents parsed before, per account.
+    pub parsed: Arc<super::documents::ParsedDocuments>,
 }
 
 impl std::ops::Deref for GraphqlState {
@@ -241,6 +243,10 @@ async fn execute(
     }
     let schemas = state.schemas(&principal).await?;
     let is_relation = |name: &str| schemas.relation_fields.contains(name);
+    let documents = limits::Documents {
+        cache: &state.parsed,
+        account_id: principal.account_id(),
+    };
     let mut writes = false;
     for request in batch.iter_mut() {
         if request.query.trim().is_empty() {
@@ -253,7 +259,7 @@ async fn execute(
         {
             return refuse(NUL_MESSAGE.to_owned());
         }
-        match limits::check(request, &is_relation) {
+        match limits::check(request, &documents, &is_relation) {
             Err(message) => return refuse(message),
             Ok(checked) if checked.is_mutation && method == Method::GET => {
                 return Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], axum::Json(serde_json::json!({

@@ -35,6 +35,12 @@ pub const DEFAULT_FIRST: u64 = 10;
 /// The schema's own depth limit, which introspection queries also meet.
 pub const MAX_SCHEMA_DEPTH: usize = 20;
 
+/// Where a request's document is parsed: the kept parses of its account.
+pub struct Documents<'a> {
+    pub cache: &'a super::documents::ParsedDocuments,
+    pub account_id: &'a str,
+}
+
 /// What a checked document is.
 pub struct Checked {
     pub is_mutation: bool,
@@ -297,9 +303,11 @@ fn too_many_lists() -> String {
 
 /// Checks one request's document; `Err` is the message for the client.
 /// `relation_fields` tells which field names are relations (charged `RELATION_SIZE`).
-/// The parsed document is handed to the request, so the executor does not parse it again.
+/// The parsed document (from `documents`, kept per account and text) is handed to the
+/// request, so the executor does not parse it again.
 pub fn check(
     request: &mut Request,
+    documents: &Documents<'_>,
     relation_fields: &dyn Fn(&str) -> bool,
 ) -> Result<Checked, String> {
     if request.query.len() > MAX_DOCUMENT_BYTES {
@@ -320,16 +328,16 @@ pub fn check(
         }
     }
     // Syntax errors are left to the executor, which reports them in the usual shape.
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+    let Some(document) = documents.cache.parse(documents.account_id, &request.query) else {
         return Ok(Checked { is_mutation: false });
     };
     let operation_name = request.operation_name.as_deref();
     let operations: Vec<_> = match &document.operations {
-        DocumentOperations::Single(op) => vec![op.clone()],
+        DocumentOperations::Single(op) => vec![op],
         DocumentOperations::Multiple(ops) => ops
             .iter()
             .filter(|(name, _)| operation_name.is_none_or(|wanted| name.as_str() == wanted))
-            .map(|(_, op)| op.clone())
+            .map(|(_, op)| op)
             .collect(),
     };
     let mut figures = Figures::default();
@@ -373,7 +381,7 @@ pub fn check(
             figures.cost
         ));
     }
-    request.set_parsed_query(document);
+    request.set_parsed_query(ExecutableDocument::clone(&document));
     Ok(Checked { is_mutation })
 }
 

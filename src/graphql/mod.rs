@@ -4,6 +4,7 @@
 mod answer;
 pub mod budget;
 pub mod cache;
+mod documents;
 pub mod errors;
 pub mod guard;
 pub mod http;
