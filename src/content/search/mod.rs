@@ -127,18 +127,6 @@ pub async fn search(
         words: words(&params.q)?,
         types,
     };
-    let backend = db.get_database_backend();
-
-    // The FTS query with the scope in it, when the index alone can answer.
-    let scoped = (backend == DbBackend::Sqlite && plan.index_alone()).then(|| plan.fts_query(true));
-    let mut sql = Sql::new(backend);
-    if let Some(scoped) = &scoped {
-        sql.push("SELECT COUNT(*) AS num FROM content_search WHERE content_search MATCH ")
-            .bind(scoped.clone());
-    } else {
-        sql.push("SELECT COUNT(*) AS num");
-        plan.push_from_where(&mut sql, None);
-    }
     // Words matched by the full-text index alone are bounded per step; `fields[]`
     // (LIKE) and filters evaluate stored values (`ReadKind`).
     let kind = if plan.index_alone() {
@@ -146,9 +134,14 @@ pub async fn search(
     } else {
         ReadKind::Evaluating
     };
-    let total = stored::count(db, &sql, kind).await?;
-
-    let hits = ranked_hits(db, &plan, scoped, total).await?;
+    let (hits, total) = if db.get_database_backend() == DbBackend::Sqlite
+        && plan.index_alone()
+        && word_hits_above(db, &plan, RANK_FROM_INDEX_ABOVE).await?
+    {
+        ranked_on_index(db, &plan).await?
+    } else {
+        ranked_on_rows(db, &plan, kind).await?
+    };
     let data = render_hits(db, principal, models, hits, params.hydrate).await?;
     let mut aggregations = BTreeMap::new();
     for name in &params.aggregate_by {
@@ -214,57 +207,114 @@ fn check_params(principal: &Principal, params: &SearchParams) -> AppResult<()> {
     Ok(())
 }
 
-/// The (pk, score) of the page's hits, ranked from the index alone when there are many
-/// hits and the index can answer (`scoped`), else from the rows.
-async fn ranked_hits(
+/// Whether the words match more than `above` objects of any account: an upper bound of
+/// the caller's hits read from the words' own document lists, which stops at `above`.
+async fn word_hits_above(db: &Db, plan: &Plan<'_>, above: u64) -> AppResult<bool> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT COUNT(*) AS num FROM (SELECT 1 FROM content_search WHERE content_search MATCH ",
+    )
+    .bind(plan.fts_query(false))
+    .push(" LIMIT ")
+    .bind(above as i64 + 1)
+    .push(") AS hits");
+    Ok(stored::count(db, &sql, ReadKind::Indexed).await? > above)
+}
+
+/// Many hits: counted and ranked on the index alone, with the caller's account and
+/// types as tokens of the query, so only the page's rows are read. That makes FTS5 pass
+/// over the scope tokens' document lists (every object of the account), cheaper than
+/// reading every hit's row only when there are many hits.
+async fn ranked_on_index(db: &Db, plan: &Plan<'_>) -> AppResult<(Vec<(i64, f64)>, u64)> {
+    let backend = db.get_database_backend();
+    let scoped = plan.fts_query(true);
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT COUNT(*) AS num FROM content_search WHERE content_search MATCH ")
+        .bind(scoped.clone());
+    let total = stored::count(db, &sql, ReadKind::Indexed).await?;
+    if total <= RANK_FROM_INDEX_ABOVE {
+        // Many hits in other accounts, few in this one.
+        return ranked_on_rows(db, plan, ReadKind::Indexed).await;
+    }
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT rowid AS pk, ");
+    plan.push_score(&mut sql);
+    sql.push(" AS score, 0 AS num FROM content_search WHERE content_search MATCH ")
+        .bind(scoped)
+        .push(" ORDER BY score DESC, rowid ASC");
+    push_page(&mut sql, plan.params);
+    let (hits, _) = page_hits(db, &sql, ReadKind::Indexed).await?;
+    Ok((hits, total))
+}
+
+/// The page's hits ranked on their rows, with the number of all hits counted in the
+/// same statement; an empty page (past the last hit) is counted by a statement of its own.
+async fn ranked_on_rows(
     db: &Db,
     plan: &Plan<'_>,
-    scoped: Option<String>,
-    total: u64,
-) -> AppResult<Vec<(i64, f64)>> {
-    let params = plan.params;
+    kind: ReadKind,
+) -> AppResult<(Vec<(i64, f64)>, u64)> {
     let backend = db.get_database_backend();
-    // The hits of the page are ranked on the index alone; only their rows are read.
-    // Ranking from the index makes bm25 weigh the scope tokens' document counts too,
-    // a pass over every object of the account: cheaper than reading the hits' rows only
-    // when there are many hits.
+    // The hits are found in a subquery: SQLite refuses bm25 in a statement with a
+    // window function.
     let mut sql = Sql::new(backend);
-    if let Some(scoped) = scoped.filter(|_| total > RANK_FROM_INDEX_ABOVE) {
-        sql.push("SELECT rowid AS pk, ");
-        plan.push_score(&mut sql);
-        sql.push(" AS score FROM content_search WHERE content_search MATCH ")
-            .bind(scoped)
-            .push(" ORDER BY score DESC, rowid ASC");
-    } else {
-        sql.push("SELECT o.pk AS pk, ");
-        plan.push_score(&mut sql);
-        sql.push(" AS score");
-        plan.push_from_where(&mut sql, None);
-        plan.push_order(&mut sql);
-    }
+    sql.push("SELECT pk, score, COUNT(*) OVER () AS num FROM (SELECT o.pk AS pk, ");
+    plan.push_score(&mut sql);
+    sql.push(" AS score");
+    plan.push_sort_key(&mut sql);
+    plan.push_from_where(&mut sql, None);
+    sql.push(") AS hits");
+    plan.push_order(&mut sql);
+    push_page(&mut sql, plan.params);
+    let (hits, counted) = page_hits(db, &sql, kind).await?;
+    let total = match counted {
+        Some(total) => total,
+        None if plan.params.offset == 0 => 0,
+        None => {
+            let mut sql = Sql::new(backend);
+            sql.push("SELECT COUNT(*) AS num");
+            plan.push_from_where(&mut sql, None);
+            stored::count(db, &sql, kind).await?
+        }
+    };
+    Ok((hits, total))
+}
+
+fn push_page(sql: &mut Sql, params: &SearchParams) {
     sql.push(" LIMIT ")
         .bind(params.limit as i64)
         .push(" OFFSET ")
         .bind(params.offset as i64);
-    let kind = if plan.index_alone() {
-        ReadKind::Indexed
-    } else {
-        ReadKind::Evaluating
+}
+
+/// The (pk, score) of each hit of a page statement, and the `num` of its first row.
+async fn page_hits(
+    db: &Db,
+    sql: &Sql,
+    kind: ReadKind,
+) -> AppResult<(Vec<(i64, f64)>, Option<u64>)> {
+    let rows: Vec<(i64, f64, i64)> = match db.quick(sql, kind, |row| {
+        Ok((row.get("pk")?, row.get("score")?, row.get("num")?))
+    }) {
+        Some(rows) => rows,
+        None => db
+            .query_all_raw(sql.statement())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<i64>("", "pk")?,
+                    row.try_get::<f64>("", "score")?,
+                    row.try_get::<i64>("", "num")?,
+                ))
+            })
+            .collect::<Result<_, sea_orm::DbErr>>()?,
     };
-    if let Some(hits) = db.quick(&sql, kind, |row| Ok((row.get("pk")?, row.get("score")?))) {
-        return Ok(hits);
-    }
-    let hits = db.query_all_raw(sql.statement()).await?;
-    let hits: Vec<(i64, f64)> = hits
-        .iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<i64>("", "pk")?,
-                row.try_get::<f64>("", "score")?,
-            ))
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()?;
-    Ok(hits)
+    let counted = rows.first().map(|row| u64::try_from(row.2).unwrap_or(0));
+    Ok((
+        rows.into_iter().map(|(pk, score, _)| (pk, score)).collect(),
+        counted,
+    ))
 }
 
 /// One page of hits, in Flotiq's search shape.

@@ -182,28 +182,19 @@ impl Plan<'_> {
         }
     }
 
-    pub(super) fn push_order(&self, sql: &mut Sql) {
-        let direction = if self.params.descending {
-            " DESC"
-        } else {
-            " ASC"
-        };
-        sql.push(" ORDER BY score DESC");
-        match self
-            .params
-            .order_by
-            .as_deref()
-            .map(|o| o.trim_end_matches(".keyword"))
-        {
-            None | Some("") => {}
+    /// `, <key> AS sort_key` for the `order_by` the caller asked for, selected beside the
+    /// score so that the page can be ordered outside the statement that finds the hits.
+    pub(super) fn push_sort_key(&self, sql: &mut Sql) {
+        match self.order_by() {
+            None => {}
             Some("internal.createdAt") => {
-                sql.push(", o.created_at").push(direction);
+                sql.push(", o.created_at AS sort_key");
             }
             Some("internal.updatedAt") => {
-                sql.push(", o.updated_at").push(direction);
+                sql.push(", o.updated_at AS sort_key");
             }
             Some("id") => {
-                sql.push(", o.object_id").push(direction);
+                sql.push(", o.object_id AS sort_key");
             }
             Some(name) => {
                 sql.push(", ");
@@ -212,10 +203,31 @@ impl Plan<'_> {
                 } else {
                     sql.push("json_extract(o.data, ").json_path(name).push(")");
                 }
-                sql.push(direction);
+                sql.push(" AS sort_key");
             }
         }
-        sql.push(", o.pk ASC");
+    }
+
+    /// The order of hits selected with `pk`, `score` and `push_sort_key`'s key: best
+    /// score first, then the requested key, then the order of storage.
+    pub(super) fn push_order(&self, sql: &mut Sql) {
+        sql.push(" ORDER BY score DESC");
+        if self.order_by().is_some() {
+            sql.push(if self.params.descending {
+                ", sort_key DESC"
+            } else {
+                ", sort_key ASC"
+            });
+        }
+        sql.push(", pk ASC");
+    }
+
+    fn order_by(&self) -> Option<&str> {
+        self.params
+            .order_by
+            .as_deref()
+            .map(|o| o.trim_end_matches(".keyword"))
+            .filter(|o| !o.is_empty())
     }
 }
 
