@@ -585,8 +585,8 @@ async fn awkward_names_get_deterministic_graphql_names() {
     .await;
     assert_eq!(
         body["data"]["search_2"]["edges"][0]["node"],
-        json!({"n_1st": "one", "n_1st_2": "two"}),
-        "{body}"
+        json!({"n_1st": "two", "n_1st_2": "one"}),
+        "a property whose name is valid keeps it: {body}"
     );
     let sdl = app
         .client

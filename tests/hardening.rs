@@ -899,3 +899,57 @@ async fn graphql_copies_of_large_objects_are_bounded_in_bytes() {
     assert!(body.get("errors").is_none());
     assert_eq!(body["data"]["post"]["edges"].as_array().unwrap().len(), 30);
 }
+
+/// What an alias repeats counts each time: aliases of `__typename` are aliases, and
+/// every alias of a large value takes its size from the answer's own budget, so a small
+/// query cannot make a huge answer out of a few objects.
+#[tokio::test]
+async fn aliases_count_whatever_they_repeat() {
+    let app = TestApp::with_demo().await;
+    let reader = app.user_key(&[("post", "r"), ("author", "r")]).await;
+    let typenames: String = (0..40).map(|i| format!("t{i}: __typename ")).collect();
+    let (status, body) = graphql(
+        &app,
+        "/api/v2/graphql",
+        &reader,
+        &json!({ "query": format!("{{ post {{ edges {{ node {{ {typenames} }} }} }} }}") }),
+    )
+    .await;
+    assert!(refusal(status, &body).contains("40 aliases"), "{body}");
+
+    let (status, _) = app
+        .post(
+            "/api/v1/content/author",
+            &app.rw,
+            &json!({"id": "big", "name": "Big", "email": "big@x.org", "bio": "x".repeat(900_000)}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let posts: Vec<Value> = (0..2)
+        .map(|i| json!({"title": format!("Amp {i}"), "slug": format!("amp-{i}"), "author": [reference("author", "big")]}))
+        .collect();
+    create_all(&app, "post", &posts).await;
+    // Two copies of the object (1.8 MB loaded), 20 aliases of its 900 KB value each:
+    // 36 MB of values, past 32 MiB.
+    let bios: String = (0..20).map(|i| format!("b{i}: bio ")).collect();
+    let query = format!(
+        r#"{{ post(first: 2, filter: {{slug: {{type: "startsWith", filter: "amp-"}}}}) {{ edges {{ node {{ id author {{ {bios} }} }} }} }} }}"#
+    );
+    let (status, body) =
+        graphql(&app, "/api/v2/graphql", &reader, &json!({ "query": query })).await;
+    assert_eq!(status, 200);
+    let text = body.to_string();
+    assert!(
+        text.contains("MiB of values"),
+        "{}",
+        &text[..text.len().min(500)]
+    );
+    assert!(text.len() < 33 * 1024 * 1024, "{}", text.len());
+    // One copy's 18 MB fit.
+    let one = query.replace("first: 2", "first: 1");
+    let (_, body) = graphql(&app, "/api/v2/graphql", &reader, &json!({ "query": one })).await;
+    assert!(body.get("errors").is_none());
+    let author = &body["data"]["post"]["edges"][0]["node"]["author"][0];
+    assert_eq!(author["b19"].as_str().map(str::len), Some(900_000));
+    still_serving(&app).await;
+}

@@ -569,4 +569,20 @@ async fn a_property_named_like_a_hit_field_does_not_shadow_it() {
         serde_json::from_str(body["data"][0]["item"]["object_data"].as_str().unwrap()).unwrap();
     assert_eq!(object["object_data"], "stored");
     assert_eq!(object["id"], "note-1");
+    // GraphQL's hits are the objects themselves: `object_data` is the property.
+    let query = r#"{ search(q: "quokka") { edges { node { ... on note { id object_data } } } } }"#;
+    let (status, body) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v2/graphql",
+            &app.ro,
+            Some(&json!({ "query": query })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["search"]["edges"][0]["node"],
+        json!({"id": "note-1", "object_data": "stored"}),
+        "{body}"
+    );
 }

@@ -13,10 +13,14 @@ pub const MAX_OBJECTS_PER_REQUEST: u64 = 10_000;
 /// Bytes (as stored JSON) of the objects one HTTP request resolves, every copy counted,
 /// at most: the bound REST's hydration has too.
 pub const MAX_BYTES_PER_REQUEST: u64 = crate::content::hydrate::MAX_EMBEDDED_BYTES;
+/// Bytes (as stored JSON) of the property values one HTTP request answers, every alias
+/// and every copy counted, at most: aliases repeat a value without loading anything.
+pub const MAX_ANSWER_BYTES_PER_REQUEST: u64 = MAX_BYTES_PER_REQUEST;
 
 pub struct ObjectBudget {
     left: AtomicU64,
     bytes_left: AtomicU64,
+    answer_bytes_left: AtomicU64,
 }
 
 impl Default for ObjectBudget {
@@ -24,6 +28,7 @@ impl Default for ObjectBudget {
         ObjectBudget {
             left: AtomicU64::new(MAX_OBJECTS_PER_REQUEST),
             bytes_left: AtomicU64::new(MAX_BYTES_PER_REQUEST),
+            answer_bytes_left: AtomicU64::new(MAX_ANSWER_BYTES_PER_REQUEST),
         }
     }
 }
@@ -42,6 +47,16 @@ impl ObjectBudget {
             format!(
                 "more than {} MiB of objects",
                 MAX_BYTES_PER_REQUEST / (1024 * 1024)
+            )
+        })
+    }
+
+    /// Takes the size of a value about to be answered, or refuses.
+    pub fn take_answer_bytes(&self, bytes: u64) -> Result<(), AppError> {
+        take_from(&self.answer_bytes_left, bytes, || {
+            format!(
+                "more than {} MiB of values (every alias and copy counted)",
+                MAX_ANSWER_BYTES_PER_REQUEST / (1024 * 1024)
             )
         })
     }

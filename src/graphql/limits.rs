@@ -14,12 +14,11 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, Request, Value, Variables};
 
+pub use super::nesting::MAX_NESTING;
+use super::nesting::{bracket_nesting, value_nesting};
 use crate::content::objects::MAX_LIST_LIMIT;
 
 pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024;
-/// Brackets (`{`, `[`, `(`) open at once anywhere in a document, and levels of arrays
-/// and objects in its variables.
-pub const MAX_NESTING: usize = 64;
 /// Fragments spread inside one another, one chain.
 pub const MAX_FRAGMENT_CHAIN: usize = 16;
 pub const MAX_ALIASES: usize = 30;
@@ -44,71 +43,6 @@ pub struct Documents<'a> {
 /// What a checked document is.
 pub struct Checked {
     pub is_mutation: bool,
-}
-
-/// The deepest bracket nesting of a document's text, stopping at the first level past
-/// `MAX_NESTING`; strings, block strings and comments are skipped. One pass, no
-/// recursion: this runs before the parser, whose recursion it bounds.
-fn bracket_nesting(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
-                    i += 1;
-                }
-            }
-            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                i += 3;
-                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                    // `\"""` is an escaped delimiter inside a block string.
-                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
-                        4
-                    } else {
-                        1
-                    };
-                }
-                i += 2;
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-                if depth > MAX_NESTING {
-                    return depth;
-                }
-            }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    deepest
-}
-
-/// Levels of arrays and objects in a variables value, past `MAX_NESTING` or not,
-/// measured without recursion.
-fn value_nesting(value: &Value) -> usize {
-    let mut stack = vec![(value, 0usize)];
-    let mut deepest = 0;
-    while let Some((value, depth)) = stack.pop() {
-        deepest = deepest.max(depth);
-        if depth > MAX_NESTING {
-            break;
-        }
-        match value {
-            Value::List(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
-            Value::Object(map) => stack.extend(map.values().map(|v| (v, depth + 1))),
-            _ => {}
-        }
-    }
-    deepest
 }
 
 /// Figures of a selection set as if every fragment spread in it were written inline.
@@ -196,7 +130,11 @@ impl Walk<'_> {
             })
         });
         match value {
-            Some(Ok(Value::Number(n))) => n.as_u64().unwrap_or(MAX_LIST_LIMIT).min(MAX_LIST_LIMIT),
+            // Clamped as the resolvers clamp it: `first: 0` still yields one object.
+            Some(Ok(Value::Number(n))) => n
+                .as_u64()
+                .unwrap_or(MAX_LIST_LIMIT)
+                .clamp(1, MAX_LIST_LIMIT),
             _ if place.root && field.name.node.ends_with("List") => 20,
             _ if place.root => DEFAULT_FIRST,
             _ if (self.relation_fields)(&field.name.node) => RELATION_SIZE,
@@ -211,7 +149,6 @@ impl Walk<'_> {
         let mut figures = Figures::default();
         for selection in &set.node.items {
             match &selection.node {
-                Selection::Field(field) if field.node.name.node == "__typename" => {}
                 Selection::Field(field) => figures.add(self.field(&field.node, place)?),
                 Selection::InlineFragment(fragment) => {
                     figures.add(self.set(&fragment.node.selection_set, place)?)
@@ -328,9 +265,10 @@ pub fn check(
         }
     }
     // Syntax errors are left to the executor, which reports them in the usual shape.
-    let Some(document) = documents.cache.parse(documents.account_id, &request.query) else {
+    let Some(parsed) = documents.cache.parse(documents.account_id, &request.query) else {
         return Ok(Checked { is_mutation: false });
     };
+    let document = &parsed.document;
     let operation_name = request.operation_name.as_deref();
     let operations: Vec<_> = match &document.operations {
         DocumentOperations::Single(op) => vec![op],
@@ -356,7 +294,7 @@ pub fn check(
             }
         }
         let mut walk = Walk {
-            document: &document,
+            document,
             variables,
             relation_fields,
             memo: HashMap::new(),
@@ -381,20 +319,40 @@ pub fn check(
             figures.cost
         ));
     }
-    request.set_parsed_query(ExecutableDocument::clone(&document));
+    documents
+        .cache
+        .keep(documents.account_id, &request.query, &parsed);
+    request.set_parsed_query(ExecutableDocument::clone(document));
     Ok(Checked { is_mutation })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graphql::documents::ParsedDocuments;
+
+    fn refusal(query: &str) -> Option<String> {
+        let cache = ParsedDocuments::default();
+        let documents = Documents {
+            cache: &cache,
+            account_id: "a",
+        };
+        check(&mut Request::new(query), &documents, &|_| false).err()
+    }
 
     #[test]
-    fn nesting_skips_strings_and_comments() {
-        assert_eq!(bracket_nesting("{ a(x: \"{{{[[\") { b } }"), 2);
-        assert_eq!(bracket_nesting("{ a # {{{{\n }"), 1);
-        assert_eq!(bracket_nesting("{ a(x: \"\"\" {{ \\\"\"\" {{ \"\"\") }"), 2);
-        let deep = "[".repeat(100_000);
-        assert_eq!(bracket_nesting(&deep), MAX_NESTING + 1);
+    fn a_page_of_none_costs_as_the_one_object_it_yields() {
+        let heavy = "{ x(first: 0) { y(first: 1000) { z(first: 1000) { id } } } }";
+        assert!(refusal(heavy).is_some_and(|r| r.contains("too complex")));
+        assert!(refusal("{ x(first: 0) { id } }").is_none());
+    }
+
+    #[test]
+    fn typename_counts_as_a_field_and_its_aliases_as_aliases() {
+        let aliased: String = (0..31).map(|i| format!("t{i}: __typename ")).collect();
+        let refused = refusal(&format!("{{ {aliased} }}")).unwrap_or_default();
+        assert!(refused.contains("31 aliases"), "{refused}");
+        let many = format!("{{ x(first: 1000) {{ {} }} }}", "__typename ".repeat(30));
+        assert!(refusal(&many).is_some_and(|r| r.contains("too complex")));
     }
 }

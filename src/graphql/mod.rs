@@ -11,6 +11,7 @@ pub mod http;
 pub mod limits;
 pub mod loader;
 pub mod naming;
+mod nesting;
 mod persisted;
 mod playground;
 mod read;

@@ -21,6 +21,10 @@ pub struct Hit {
     pub item: Box<RawValue>,
     #[serde(skip)]
     pub content_type: String,
+    /// The rendered object alone, as GraphQL's nodes read it (a property named
+    /// `object_data` or `@timestamp` is the object's own there).
+    #[serde(skip)]
+    pub object: Box<RawValue>,
 }
 
 /// The hits' rows, rendered and hydrated, in rank order, with Flotiq's extra fields.
@@ -66,6 +70,7 @@ pub(super) async fn render_hits(
                 score,
                 item,
                 content_type: row.content_type,
+                object,
             })
         })
         .collect()

@@ -7,11 +7,13 @@
 
 mod connections;
 mod mutations;
+mod node;
 mod object_types;
 mod search;
 
 use connections::{connection_root, connection_types, filter_input, legacy_roots};
 use mutations::{data_input, mutations, write_result};
+use node::{Node, node_of, to_graphql};
 use object_types::{internal_type, object_type};
 use search::search_types;
 
@@ -22,12 +24,9 @@ use async_graphql::dynamic::{
     FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Scalar, Schema,
     TypeRef,
 };
-use serde_json::Value;
 
 use crate::auth::{Action, Principal};
 use crate::content::definitions::TypeModel;
-use crate::content::objects::ObjectFields;
-use crate::content::refs::Reference;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::graphql::budget::ObjectBudget;
@@ -133,77 +132,6 @@ pub fn first_query(models: &[TypeModel]) -> Option<String> {
     ))
 }
 
-/// The object a resolver's parent holds: a page's item (lent by its connection) or a
-/// related object (shared by every reference to it).
-/// A content object as its fields read it: a stored object (pages and relations, each
-/// field parsing its own stored value) or a tree (write answers, search hits).
-enum Node<'a> {
-    Stored(&'a ObjectFields),
-    Tree(&'a Value),
-}
-
-fn node_of<'a>(ctx: &ResolverContext<'a>) -> async_graphql::Result<Node<'a>> {
-    let parent = ctx.parent_value;
-    if let Some(object) = parent.downcast_ref::<ObjectFields>() {
-        return Ok(Node::Stored(object));
-    }
-    if let Some(object) = parent.downcast_ref::<Arc<ObjectFields>>() {
-        return Ok(Node::Stored(object));
-    }
-    match parent.downcast_ref::<Value>() {
-        Some(tree) => Ok(Node::Tree(tree)),
-        None => Ok(Node::Tree(parent.try_downcast_ref::<Arc<Value>>()?)),
-    }
-}
-
-impl Node<'_> {
-    /// Property `key` (or the object's `id`), `None` when absent or null.
-    fn value(&self, key: &str) -> Option<async_graphql::Value> {
-        match self {
-            Node::Tree(tree) => tree.get(key).filter(|v| !v.is_null()).map(to_graphql),
-            Node::Stored(object) if key == "id" => {
-                Some(async_graphql::Value::String(object.id().to_owned()))
-            }
-            Node::Stored(object) => object
-                .stored(key)
-                .and_then(|text| serde_json::from_str::<async_graphql::Value>(text).ok())
-                .filter(|value| *value != async_graphql::Value::Null),
-        }
-    }
-
-    /// The references a relation property `key` holds, in stored order.
-    fn references(&self, key: &str) -> Vec<Reference> {
-        match self {
-            Node::Tree(tree) => tree
-                .get(key)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Reference::from_item)
-                .collect(),
-            Node::Stored(object) => object
-                .stored(key)
-                .and_then(|text| serde_json::from_str::<Vec<Value>>(text).ok())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(Reference::from_item)
-                .collect(),
-        }
-    }
-}
-
-fn to_graphql(value: &Value) -> async_graphql::Value {
-    use async_graphql::Value as Gql;
-    // Scalars directly; only lists and objects go through serde.
-    match value {
-        Value::Null => Gql::Null,
-        Value::Bool(b) => Gql::Boolean(*b),
-        Value::String(s) => Gql::String(s.clone()),
-        Value::Number(n) => Gql::Number(n.clone()),
-        _ => Gql::from_json(value.clone()).unwrap_or(Gql::Null),
-    }
-}
-
 fn app_err(err: AppError) -> async_graphql::Error {
     err.into_graphql()
 }
@@ -238,6 +166,13 @@ fn take_objects(ctx: &ResolverContext<'_>, objects: u64) -> async_graphql::Resul
 fn take_bytes(ctx: &ResolverContext<'_>, bytes: u64) -> async_graphql::Result<()> {
     ctx.data::<Arc<ObjectBudget>>()?
         .take_bytes(bytes)
+        .map_err(app_err)
+}
+
+/// Takes the size of a value about to be answered.
+fn take_answer_bytes(ctx: &ResolverContext<'_>, bytes: u64) -> async_graphql::Result<()> {
+    ctx.data::<Arc<ObjectBudget>>()?
+        .take_answer_bytes(bytes)
         .map_err(app_err)
 }
 

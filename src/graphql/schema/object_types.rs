@@ -7,7 +7,8 @@ use async_graphql::dynamic::{Field, FieldFuture, FieldValue, Object, TypeRef};
 use serde_json::Value;
 
 use super::{
-    INTERNAL_TYPE, JSON_SCALAR, Names, Node, node_of, take_bytes, take_objects, to_graphql,
+    INTERNAL_TYPE, JSON_SCALAR, Names, Node, node_of, take_answer_bytes, take_bytes, take_objects,
+    to_graphql,
 };
 use crate::auth::Action;
 use crate::content::definitions::Property;
@@ -22,7 +23,10 @@ use crate::graphql::loader::RelationLoader;
 pub(super) fn json_field(name: &str, ty: TypeRef, need: Need, key: &str) -> Field {
     let key = key.to_owned();
     guarded(name, ty, need, move |ctx| {
-        let value = node_of(&ctx).map(|node| node.value(&key).map(FieldValue::value));
+        let value = node_of(&ctx).and_then(|node| {
+            take_answer_bytes(&ctx, node.size(&key))?;
+            Ok(node.value(&key).map(FieldValue::value))
+        });
         ready(&ctx, value)
     })
 }

@@ -57,8 +57,8 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
                         .require(content_type, Action::Read)
                         .map_err(app_err)?;
                     let object = by_type.get(content_type).cloned().unwrap_or_default();
-                    // The hit's text as the tree the object's fields read.
-                    let item: Value = serde_json::from_str(hit.item.get()).map_err(|err| {
+                    // The object's text as the tree its fields read.
+                    let item: Value = serde_json::from_str(hit.object.get()).map_err(|err| {
                         AppError::Internal(format!("search hit: {err}")).into_graphql()
                     })?;
                     Ok(Some(FieldValue::owned_any(item).with_type(object)))
