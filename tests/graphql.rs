@@ -599,6 +599,45 @@ async fn awkward_names_get_deterministic_graphql_names() {
         .await
         .unwrap();
     assert!(sdl.contains("search_2(") && sdl.contains("search(q: String"));
+
+    // No change moves a kept property to another field: removing `n_1st` would give its
+    // field to `1st`, and adding `n_2nd` beside `2nd` would take `2nd`'s.
+    let (a, b) = prop("First");
+    let removing = definition("search", &[("1st", a.clone(), b.clone())], &[]);
+    let (status, refused) = app
+        .put("/api/v1/internal/contenttype/search", &app.rw, &removing)
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.to_string().contains("would move"), "{refused}");
+    let second = definition("second", &[("2nd", a.clone(), b.clone())], &[]);
+    let (status, _) = app
+        .post("/api/v1/internal/contenttype", &app.rw, &second)
+        .await;
+    assert_eq!(status, 200);
+    let adding = definition(
+        "second",
+        &[("2nd", a.clone(), b.clone()), ("n_2nd", a, b)],
+        &[],
+    );
+    let (status, refused) = app
+        .put("/api/v1/internal/contenttype/second", &app.rw, &adding)
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused.to_string().contains("property 2nd would move"),
+        "{refused}"
+    );
+    let body = v2(
+        &app,
+        &app.ro,
+        "{ search_2 { edges { node { n_1st n_1st_2 } } } }",
+    )
+    .await;
+    assert_eq!(
+        body["data"]["search_2"]["edges"][0]["node"],
+        json!({"n_1st": "two", "n_1st_2": "one"}),
+        "nothing changed: {body}"
+    );
 }
 
 #[tokio::test]

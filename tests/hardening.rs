@@ -951,5 +951,72 @@ async fn aliases_count_whatever_they_repeat() {
     assert!(body.get("errors").is_none());
     let author = &body["data"]["post"]["edges"][0]["node"]["author"][0];
     assert_eq!(author["b19"].as_str().map(str::len), Some(900_000));
-    still_serving(&app).await;
+    still_counting(&app, "post", 6).await;
+}
+
+/// `internal.objectTitle` repeats the title properties and is charged like them; a
+/// spent budget reports its refusal a bounded number of times, not once per copy.
+#[tokio::test]
+async fn titles_and_refusals_are_bounded_too() {
+    let app = TestApp::spawn().await;
+    let (schema, mut config) = text_property("Title");
+    config["isTitlePart"] = json!(true);
+    let (to_schema, to_config) = relation_property("titled");
+    for body in [
+        definition("titled", &[("t", schema, config)], &[]),
+        definition("hub", &[("to", to_schema, to_config)], &[]),
+    ] {
+        let (status, body) = app
+            .post("/api/v1/internal/contenttype", &app.rw, &body)
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, _) = app
+        .post(
+            "/api/v1/content/titled",
+            &app.rw,
+            &json!({"id": "big", "t": "x".repeat(200_000)}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let hubs: Vec<Value> = (0..100)
+        .map(|i| json!({"id": format!("hub-{i}"), "to": [reference("titled", "big")]}))
+        .collect();
+    create_all(&app, "hub", &hubs).await;
+    // 100 copies × 30 aliases × 200 KB = 600 MB asked for.
+    let titles: String = (0..30).map(|i| format!("o{i}: objectTitle ")).collect();
+    let query = format!(
+        "{{ hub(first: 100) {{ edges {{ node {{ to {{ internal {{ {titles} }} }} }} }} }} }}"
+    );
+    let (status, body) =
+        graphql(&app, "/api/v2/graphql", &app.ro, &json!({ "query": query })).await;
+    assert_eq!(status, 200);
+    let text = body.to_string();
+    assert!(text.len() < 34 * 1024 * 1024, "{}", text.len());
+    let errors = body["errors"].as_array().unwrap();
+    assert!(errors.len() <= 101, "{}", errors.len());
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MiB of values")
+    );
+    assert!(
+        errors.last().unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("left out"),
+        "{}",
+        errors.last().unwrap()
+    );
+    still_counting(&app, "hub", 100).await;
+}
+
+async fn still_counting(app: &TestApp, type_name: &str, total: u64) {
+    let query = format!("{{ {type_name} {{ totalCount }} }}");
+    let (status, body) = graphql(app, "/api/v2/graphql", &app.ro, &json!({ "query": query })).await;
+    assert_eq!(
+        (status, &body["data"][type_name]["totalCount"]),
+        (200, &json!(total))
+    );
 }

@@ -146,12 +146,13 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, name: &str) -> 
 
 /// Checks that a set of type models still makes a valid API (the GraphQL schema);
 /// passed in by the caller so that this service does not depend on the GraphQL layer.
-pub type SchemaCheck = fn(&[TypeModel]) -> Result<(), String>;
+pub type SchemaCheck = fn(&[TypeModel], Option<&TypeModel>) -> Result<(), String>;
 
 fn check_schema(
     check: SchemaCheck,
     rows: &[content_type::Model],
     changed: &TypeModel,
+    before: Option<&TypeModel>,
 ) -> AppResult<()> {
     let mut models: Vec<TypeModel> = rows
         .iter()
@@ -163,7 +164,7 @@ fn check_schema(
         .position(|row| row.name == changed.name)
         .unwrap_or(models.len());
     models.insert(position.min(models.len()), changed.clone());
-    check(&models).map_err(|reason| {
+    check(&models, before).map_err(|reason| {
         AppError::field(
             "schemaDefinition",
             format!("Cannot be turned into a GraphQL schema: {reason}"),
@@ -200,7 +201,7 @@ pub async fn create(
         return Err(AppError::field("name", "This value is already used"));
     }
     refuse_internal_flag(&stored)?;
-    check_schema(check, &rows, &model)?;
+    check_schema(check, &rows, &model, None)?;
     let row = insert_definition(&txn, account_id, stored, &model).await?;
     bump_revision(&txn, account_id).await?;
     crate::db::commit(db, txn).await?;
@@ -277,7 +278,7 @@ pub async fn update(
             "The name of a content type cannot be changed",
         ));
     }
-    check_schema(check, &rows, &model)?;
+    check_schema(check, &rows, &model, Some(&before))?;
     let unique = |model: &TypeModel| -> Vec<String> {
         let names = model.properties.iter().filter(|p| p.unique);
         names.map(|p| p.name.clone()).collect()

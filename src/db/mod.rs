@@ -116,7 +116,13 @@ async fn open_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
                 // pages each (SQLite's default is 2 MiB) keeps eight of them from holding
                 // most of the server's memory, and the OS caches the file anyway.
                 .pragma("cache_size", "-512")
-        });
+        })
+        // Every statement is prepared once per connection and run with bound values.
+        // PostgreSQL's default plans each run afresh while a generic plan's estimate
+        // (made without the values) looks costlier, which for a page (`LIMIT $n`) is
+        // always: planning took more time than running (0.4 of 0.7 ms). Our statements'
+        // plans follow their indexes (account and type first), not the values bound.
+        .map_sqlx_postgres_opts(|opts| opts.options([("plan_cache_mode", "force_generic_plan")]));
     // SQLite connections that were open while a migration changed the schema can keep
     // using the old one ("no such table" on the first write after an upgrade; "trigger
     // already exists" when a migration's statements land on different connections):

@@ -21,6 +21,7 @@ pub struct ObjectBudget {
     left: AtomicU64,
     bytes_left: AtomicU64,
     answer_bytes_left: AtomicU64,
+    errors: AtomicU64,
 }
 
 impl Default for ObjectBudget {
@@ -29,6 +30,7 @@ impl Default for ObjectBudget {
             left: AtomicU64::new(MAX_OBJECTS_PER_REQUEST),
             bytes_left: AtomicU64::new(MAX_BYTES_PER_REQUEST),
             answer_bytes_left: AtomicU64::new(MAX_ANSWER_BYTES_PER_REQUEST),
+            errors: AtomicU64::new(0),
         }
     }
 }
@@ -59,6 +61,11 @@ impl ObjectBudget {
                 MAX_ANSWER_BYTES_PER_REQUEST / (1024 * 1024)
             )
         })
+    }
+
+    /// Counts one error reported by a field; the number reported before it.
+    pub fn count_error(&self) -> u64 {
+        self.errors.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Gives back what a page did not use (it took its page size before loading).

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use async_graphql::Positioned;
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
@@ -78,41 +78,66 @@ impl ParsedDocuments {
     }
 }
 
-/// About what a parsed document holds beyond its text: its selections, arguments and
-/// variable definitions, counted without recursion.
+/// About what a parsed document holds beyond its text: its selections, directives,
+/// arguments and their values, variable definitions and their defaults, counted
+/// without recursion.
 fn weight(document: &ExecutableDocument) -> u64 {
-    let mut sets: Vec<&Positioned<SelectionSet>> = document
-        .operations
-        .iter()
-        .map(|(_, op)| &op.node.selection_set)
-        .chain(document.fragments.values().map(|f| &f.node.selection_set))
-        .collect();
-    let mut nodes = document
-        .operations
-        .iter()
-        .map(|(_, op)| 1 + op.node.variable_definitions.len() as u64)
-        .sum::<u64>()
-        + document.fragments.len() as u64;
+    let mut nodes = 0u64;
+    let mut sets: Vec<&Positioned<SelectionSet>> = Vec::new();
+    for (_, operation) in document.operations.iter() {
+        let operation = &operation.node;
+        nodes += 1 + directive_nodes(&operation.directives);
+        for variable in &operation.variable_definitions {
+            nodes += 1 + directive_nodes(&variable.node.directives);
+            if let Some(default) = &variable.node.default_value {
+                nodes += value_nodes(&default.node.clone().into_value());
+            }
+        }
+        sets.push(&operation.selection_set);
+    }
+    for fragment in document.fragments.values() {
+        nodes += 1 + directive_nodes(&fragment.node.directives);
+        sets.push(&fragment.node.selection_set);
+    }
     while let Some(set) = sets.pop() {
         for selection in &set.node.items {
             nodes += 1;
             match &selection.node {
                 Selection::Field(field) => {
-                    nodes += field.node.arguments.len() as u64;
-                    nodes += field
-                        .node
-                        .arguments
-                        .iter()
-                        .map(|(_, value)| value_nodes(&value.node))
-                        .sum::<u64>();
+                    nodes += arguments_nodes(&field.node.arguments)
+                        + directive_nodes(&field.node.directives);
                     sets.push(&field.node.selection_set);
                 }
-                Selection::InlineFragment(fragment) => sets.push(&fragment.node.selection_set),
-                Selection::FragmentSpread(_) => {}
+                Selection::InlineFragment(fragment) => {
+                    nodes += directive_nodes(&fragment.node.directives);
+                    sets.push(&fragment.node.selection_set);
+                }
+                Selection::FragmentSpread(spread) => {
+                    nodes += directive_nodes(&spread.node.directives);
+                }
             }
         }
     }
     nodes.saturating_mul(BYTES_PER_SELECTION)
+}
+
+type Arguments = [(
+    Positioned<async_graphql::Name>,
+    Positioned<async_graphql_value::Value>,
+)];
+
+fn arguments_nodes(arguments: &Arguments) -> u64 {
+    arguments
+        .iter()
+        .map(|(_, value)| 1 + value_nodes(&value.node))
+        .sum()
+}
+
+fn directive_nodes(directives: &[Positioned<Directive>]) -> u64 {
+    directives
+        .iter()
+        .map(|directive| 1 + arguments_nodes(&directive.node.arguments))
+        .sum()
 }
 
 /// The values in an argument's value (list items and object fields included).
@@ -160,5 +185,13 @@ mod tests {
         let list = format!("{{ x(ids: [{}]) {{ a }} }}", "1,".repeat(16_000));
         let list = async_graphql::parser::parse_query(&list).unwrap();
         assert!(weight(&list) > 4_000_000, "{}", weight(&list));
+        for text in [
+            format!("{{ a {} }}", "@a ".repeat(16_000)),
+            format!("{{ a @include(if: true, x: [{}]) }}", "1,".repeat(16_000)),
+            format!("query($v: [Int] = [{}]) {{ a }}", "1,".repeat(16_000)),
+        ] {
+            let parsed = async_graphql::parser::parse_query(&text).unwrap();
+            assert!(weight(&parsed) > 4_000_000, "{}", weight(&parsed));
+        }
     }
 }

@@ -6,8 +6,11 @@
 use async_graphql::Context;
 use async_graphql::dynamic::{Field, FieldFuture, FieldValue, ResolverContext, TypeRef};
 
+use std::sync::Arc;
+
 use crate::auth::{Action, Principal};
 use crate::error::AppError;
+use crate::graphql::budget::ObjectBudget;
 use crate::graphql::errors::IntoGraphql;
 
 /// What a field needs from the caller.
@@ -19,7 +22,21 @@ pub enum Need {
     On(String, Action),
 }
 
+/// Errors one HTTP request reports at most: a refusal met at every copy of a field
+/// (a spent budget) would otherwise make an answer larger than the data it stands for.
+pub const MAX_ERRORS_PER_REQUEST: u64 = 100;
+
 fn report(ctx: &Context<'_>, error: async_graphql::Error) {
+    let reported = ctx
+        .data_opt::<Arc<ObjectBudget>>()
+        .map_or(0, |budget| budget.count_error());
+    let error = match reported {
+        n if n < MAX_ERRORS_PER_REQUEST => error,
+        MAX_ERRORS_PER_REQUEST => async_graphql::Error::new(format!(
+            "More than {MAX_ERRORS_PER_REQUEST} fields failed; the errors of the others are left out"
+        )),
+        _ => return,
+    };
     ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
 }
 

@@ -20,9 +20,29 @@ pub mod schema;
 use crate::auth::Principal;
 use crate::content::definitions::TypeModel;
 
-/// Whether a set of content types makes valid schemas; content type writes that would
-/// break them are refused (the schema in service stays as it was).
-pub fn check_models(models: &[TypeModel]) -> Result<(), String> {
+/// Whether a set of content types makes valid schemas, and a changed type (`before`
+/// is what it was) keeps the GraphQL name of every property it keeps; content type
+/// writes that would break either are refused (the schema in service stays as it was).
+pub fn check_models(models: &[TypeModel], before: Option<&TypeModel>) -> Result<(), String> {
+    // Every property kept keeps its field (removing one can move another too).
+    if let Some(before) = before {
+        let after = models.iter().find(|m| m.name == before.name);
+        if let Some(after) = after {
+            let (old, new) = (schema::field_names(before), schema::field_names(after));
+            for (property, field) in &old {
+                let Some(moved) = new.get(property).filter(|moved| *moved != field) else {
+                    continue;
+                };
+                let taker = new.iter().find(|(_, f)| *f == field).map(|(p, _)| p);
+                return Err(format!(
+                    "property {property} would move from GraphQL field {field} to {moved}{}, and queries of {field} would read another property; name the properties so that no kept one moves",
+                    taker
+                        .map(|p| format!(" (its field going to property {p})"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+    }
     let options = schema::Options {
         introspection: true,
     };

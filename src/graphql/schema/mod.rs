@@ -86,6 +86,14 @@ impl Names {
     }
 }
 
+/// Property name → GraphQL field name, for the properties of one content type.
+pub fn field_names(model: &TypeModel) -> BTreeMap<String, String> {
+    unique_names(
+        model.properties.iter().map(|p| p.name.as_str()),
+        &["id", "internal"],
+    )
+}
+
 fn names_of(models: &[TypeModel]) -> Vec<Names> {
     let objects = unique_names(models.iter().map(|m| m.name.as_str()), RESERVED_TYPES);
     let roots = unique_names(models.iter().map(|m| m.name.as_str()), RESERVED_ROOTS);
@@ -95,10 +103,7 @@ fn names_of(models: &[TypeModel]) -> Vec<Names> {
             model: Arc::new(model.clone()),
             object: objects[&model.name].clone(),
             root: roots[&model.name].clone(),
-            fields: unique_names(
-                model.properties.iter().map(|p| p.name.as_str()),
-                &["id", "internal"],
-            ),
+            fields: field_names(model),
         })
         .collect()
 }

@@ -47,9 +47,15 @@ impl Node<'_> {
     /// The size of property `key` (or the object's `id`) as stored JSON.
     pub(super) fn size(&self, key: &str) -> u64 {
         match self {
-            Node::Tree(tree) => tree.get(key).map_or(0, crate::content::json_size),
+            Node::Tree(tree) => match tree.get(key) {
+                None => 0,
+                Some(value @ (Value::Array(_) | Value::Object(_))) => {
+                    answered_size(&serde_json::to_string(value).unwrap_or_default())
+                }
+                Some(value) => crate::content::json_size(value),
+            },
             Node::Stored(object) if key == "id" => object.id().len() as u64,
-            Node::Stored(object) => object.stored(key).map_or(0, |text| text.len() as u64),
+            Node::Stored(object) => object.stored(key).map_or(0, answered_size),
         }
     }
 
@@ -83,5 +89,35 @@ pub(super) fn to_graphql(value: &Value) -> async_graphql::Value {
         Value::String(s) => Gql::String(s.clone()),
         Value::Number(n) => Gql::Number(n.clone()),
         _ => Gql::from_json(value.clone()).unwrap_or(Gql::Null),
+    }
+}
+
+/// What a stored value costs to answer: its text, and for a list or an object about
+/// what each of its values takes in memory once parsed (`[{},{}]` is 7 bytes as text
+/// and about 200 as values), counted from the text's `[`, `{` and `,` (those inside
+/// strings too, which only overcounts).
+fn answered_size(text: &str) -> u64 {
+    const BYTES_PER_VALUE: u64 = 24;
+    let size = text.len() as u64;
+    if !text.starts_with(['[', '{']) {
+        return size;
+    }
+    let values = text
+        .bytes()
+        .filter(|b| matches!(b, b'[' | b'{' | b','))
+        .count() as u64;
+    size + values * BYTES_PER_VALUE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answered_size;
+
+    #[test]
+    fn lists_and_objects_cost_what_their_values_take() {
+        assert_eq!(answered_size("\"a,b,c\""), 7);
+        assert_eq!(answered_size("12"), 2);
+        let empties = format!("[{}{{}}]", "{},".repeat(1000));
+        assert!(answered_size(&empties) > 20 * empties.len() as u64 / 3);
     }
 }

@@ -175,14 +175,21 @@ pub(super) fn internal_type() -> Object {
 fn internal_field(name: &'static str, ty: &str) -> Field {
     guarded(name, TypeRef::named(ty), Need::Key, move |ctx| {
         let value = match ctx.parent_value.downcast_ref::<ObjectFields>() {
-            Some(object) => Ok(object.internal(name).map(|meta| match meta {
-                Meta::Text(text) => async_graphql::Value::String(text.into_owned()),
-                Meta::Number(n) => async_graphql::Value::from(n),
-            })),
+            // `objectTitle` repeats title properties, so it is charged like them.
+            Some(object) => match object.internal(name) {
+                Some(Meta::Text(text)) => take_answer_bytes(&ctx, text.len() as u64)
+                    .map(|()| Some(async_graphql::Value::String(text.into_owned()))),
+                Some(Meta::Number(n)) => Ok(Some(async_graphql::Value::from(n))),
+                None => Ok(None),
+            },
             None => ctx
                 .parent_value
                 .try_downcast_ref::<Value>()
-                .map(|tree| tree.get(name).filter(|v| !v.is_null()).map(to_graphql)),
+                .and_then(|tree| {
+                    let value = tree.get(name).filter(|v| !v.is_null());
+                    take_answer_bytes(&ctx, value.map_or(0, crate::content::json_size))?;
+                    Ok(value.map(to_graphql))
+                }),
         };
         ready(&ctx, value.map(|value| value.map(FieldValue::value)))
     })

@@ -12,7 +12,7 @@ use super::{
 use crate::auth::{Action, Principal};
 use crate::content::models::Models;
 use crate::content::objects::MAX_LIST_LIMIT;
-use crate::content::search::{Hit, SearchPage};
+use crate::content::search::SearchPage;
 use crate::content::search::{SearchParams, search};
 use crate::error::AppError;
 use crate::graphql::errors::IntoGraphql;
@@ -37,7 +37,7 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
             Need::Key,
             |ctx| {
                 FieldFuture::new(async move {
-                    let hit = ctx.parent_value.try_downcast_ref::<Hit>()?;
+                    let hit = ctx.parent_value.try_downcast_ref::<FoundHit>()?;
                     Ok(Some(FieldValue::value(hit.score)))
                 })
             },
@@ -49,7 +49,7 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
             move |ctx| {
                 let by_type = by_type.clone();
                 FieldFuture::new(async move {
-                    let hit = ctx.parent_value.try_downcast_ref::<Hit>()?;
+                    let hit = ctx.parent_value.try_downcast_ref::<FoundHit>()?;
                     let content_type = hit.content_type.as_str();
                     let principal = ctx.data::<Principal>()?;
                     // The search service only returns readable types; checked again per node.
@@ -57,11 +57,9 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
                         .require(content_type, Action::Read)
                         .map_err(app_err)?;
                     let object = by_type.get(content_type).cloned().unwrap_or_default();
-                    // The object's text as the tree its fields read.
-                    let item: Value = serde_json::from_str(hit.object.get()).map_err(|err| {
-                        AppError::Internal(format!("search hit: {err}")).into_graphql()
-                    })?;
-                    Ok(Some(FieldValue::owned_any(item).with_type(object)))
+                    Ok(Some(
+                        FieldValue::borrowed_any(&hit.object).with_type(object),
+                    ))
                 })
             },
         ));
@@ -72,8 +70,8 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
             Need::Key,
             |ctx| {
                 FieldFuture::new(async move {
-                    let page = ctx.parent_value.try_downcast_ref::<SearchPage>()?;
-                    Ok(Some(FieldValue::value(page.total_count)))
+                    let found = ctx.parent_value.try_downcast_ref::<Found>()?;
+                    Ok(Some(FieldValue::value(found.total_count)))
                 })
             },
         ))
@@ -83,9 +81,9 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
             Need::Key,
             |ctx| {
                 FieldFuture::new(async move {
-                    let page = ctx.parent_value.try_downcast_ref::<SearchPage>()?;
+                    let found = ctx.parent_value.try_downcast_ref::<Found>()?;
                     Ok(Some(FieldValue::list(
-                        page.data.iter().map(|hit| FieldValue::borrowed_any(hit)),
+                        found.hits.iter().map(|hit| FieldValue::borrowed_any(hit)),
                     )))
                 })
             },
@@ -117,7 +115,7 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
                 .map_err(app_err)?;
             give_back_objects(&ctx, limit, result.data.len() as u64);
             take_bytes(&ctx, crate::content::json_size(&result))?;
-            Ok(Some(FieldValue::owned_any(result)))
+            Ok(Some(FieldValue::owned_any(Found::from_page(result)?)))
         })
     })
     .argument(InputValue::new("q", TypeRef::named(TypeRef::STRING)))
@@ -128,4 +126,40 @@ pub(super) fn search_types(all: &[Names]) -> (Field, Vec<async_graphql::dynamic:
     .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)))
     .argument(InputValue::new("offset", TypeRef::named(TypeRef::INT)));
     (field, vec![union.into(), edge.into(), result.into()])
+}
+
+/// A search's page as its GraphQL fields read it: each hit's object parsed once, here,
+/// however many aliases of `node` read it.
+struct Found {
+    total_count: u64,
+    hits: Vec<FoundHit>,
+}
+
+struct FoundHit {
+    score: f64,
+    content_type: String,
+    object: Value,
+}
+
+impl Found {
+    fn from_page(page: SearchPage) -> async_graphql::Result<Found> {
+        let hits = page
+            .data
+            .into_iter()
+            .map(|hit| {
+                let object = serde_json::from_str(hit.object.get()).map_err(|err| {
+                    AppError::Internal(format!("search hit: {err}")).into_graphql()
+                })?;
+                Ok(FoundHit {
+                    score: hit.score,
+                    content_type: hit.content_type,
+                    object,
+                })
+            })
+            .collect::<async_graphql::Result<_>>()?;
+        Ok(Found {
+            total_count: page.total_count,
+            hits,
+        })
+    }
 }
