@@ -71,6 +71,22 @@ async fn the_newest_migrations_roll_back_and_apply_again() {
     let (live, again) = counts(&db).await;
     assert_eq!(live, live_before);
     assert!(again > 0, "{again}");
+    if url.starts_with("postgres") {
+        // The search index's pending list is bounded (searches read all of it).
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT array_to_string(reloptions, ',') AS options FROM pg_class \
+                 WHERE relname = 'idx_content_objects_search' \
+                 AND relnamespace = current_schema()::regnamespace",
+            ))
+            .await
+            .expect("options")
+            .expect("the index");
+        let options: String = row.try_get("", "options").expect("options");
+        assert_eq!(options, "gin_pending_list_limit=256");
+    }
 }
 
 /// The search index's scope tokens are written by a trigger (SQL) and asked for by the

@@ -25,6 +25,7 @@ mod m20261201_000009_add_unique_values;
 mod m20261202_000010_add_admins;
 mod m20261202_000011_add_key_life;
 mod m20261202_000012_add_principal_notifications;
+mod m20261204_000013_bound_search_pending_list;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_add_admins::Migration),
             Box::new(m20261202_000011_add_key_life::Migration),
             Box::new(m20261202_000012_add_principal_notifications::Migration),
+            Box::new(m20261204_000013_bound_search_pending_list::Migration),
         ]
     }
 }
