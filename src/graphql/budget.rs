@@ -2,7 +2,8 @@
 //! relation, search and mutation takes its objects from one budget per HTTP request
 //! (shared by the operations of a batch) before it loads them, and their bytes before
 //! their fields resolve, so a request that would resolve more is refused at that field
-//! before the work is done.
+//! before the work is done. The values answered have a budget of their own (aliases
+//! repeat them without loading anything), and so do the errors reported.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -44,7 +44,7 @@ impl Node<'_> {
         }
     }
 
-    /// The size of property `key` (or the object's `id`) as stored JSON.
+    /// What answering property `key` (or the object's `id`) costs (`answered_size`).
     pub(super) fn size(&self, key: &str) -> u64 {
         match self {
             Node::Tree(tree) => match tree.get(key) {
