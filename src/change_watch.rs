@@ -120,10 +120,12 @@ impl ChangeWatch {
     /// `None` when unknown, which callers treat as "changed".
     pub fn version(&self) -> Option<i64> {
         match &self.source {
+            // Prepared once per connection, not parsed again on every request.
             Source::Sqlite(connection) => connection
                 .lock()
                 .ok()?
-                .query_row("PRAGMA data_version", [], |row| row.get(0))
+                .prepare_cached("PRAGMA data_version")
+                .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
                 .ok(),
             Source::Postgres(notifications, own, _) => {
                 // Read on both sides of "hearing", as a seqlock is: a loss or a resume
