@@ -36,7 +36,7 @@ async fn a_repeated_read_is_answered_with_the_authentication_statement_at_most()
     ] {
         let (first, body) = app.statements_for(path, &app.ro).await;
         assert!(first > 1, "{path}: {first} statements");
-        let (again, same) = app.statements_for(path, &app.ro).await;
+        let (again, same) = repeated(&app, path, &app.ro).await;
         assert_eq!(again, expected, "{path}");
         assert_eq!(same, body, "{path}");
         // The key in the query instead of the header is the same request.
@@ -65,6 +65,23 @@ async fn a_repeated_read_is_answered_with_the_authentication_statement_at_most()
     }
 }
 
+/// The statements and body of a repeated read of `path`. On PostgreSQL the
+/// notifications of the test's own writes (the demo, new keys) arrive a moment after their commits, and each
+/// counts as a change: the read is repeated (for up to five seconds) until they are in.
+async fn repeated(app: &TestApp, path: &str, key: &str) -> (usize, Value) {
+    let started = std::time::Instant::now();
+    loop {
+        let (statements, body) = app.statements_for(path, key).await;
+        if statements == 0
+            || !app.database_url.starts_with("postgres")
+            || started.elapsed() > std::time::Duration::from_secs(5)
+        {
+            return (statements, body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// The status of `path` for `key` once it is `want`, polling for up to five seconds:
 /// on PostgreSQL a change made elsewhere reaches a server by notification, a moment
 /// after its commit.
@@ -87,11 +104,7 @@ async fn a_key_changed_by_another_process_is_looked_up_again() {
     let key = app.user_key(&[("post", "r")]).await;
     let path = "/api/v1/content/post?limit=1";
     assert_eq!(app.get(path, &key).await.0, 200);
-    assert_eq!(
-        app.statements_for(path, &key).await.0,
-        0,
-        "the key is reused"
-    );
+    assert_eq!(repeated(&app, path, &key).await.0, 0, "the key is reused");
     if app.database_url.starts_with("postgres") {
         // The last use, written by every usage flush, is not part of a principal.
         app.db
@@ -268,7 +281,7 @@ async fn a_repeated_graphql_query_is_kept_per_rule_set_and_revision() {
     assert!(first > 1, "{first} statements");
     assert!(body["errors"].is_null(), "{body}");
     assert_eq!(
-        app.statements_for(&query, &reader).await,
+        repeated(&app, &query, &reader).await,
         (expected, body.clone())
     );
     // Another key with the same rules gets the same kept answer (one statement: its
