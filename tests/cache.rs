@@ -65,21 +65,11 @@ async fn a_repeated_read_is_answered_with_the_authentication_statement_at_most()
     }
 }
 
-/// The statements and body of a repeated read of `path`. On PostgreSQL the
-/// notifications of the test's own writes (the demo, new keys) arrive a moment after their commits, and each
-/// counts as a change: the read is repeated (for up to five seconds) until they are in.
+/// The statements and body of a repeated read of `path`, once the notifications of the
+/// test's own writes are in (`settle_notifications`).
 async fn repeated(app: &TestApp, path: &str, key: &str) -> (usize, Value) {
-    let started = std::time::Instant::now();
-    loop {
-        let (statements, body) = app.statements_for(path, key).await;
-        if statements == 0
-            || !app.database_url.starts_with("postgres")
-            || started.elapsed() > std::time::Duration::from_secs(5)
-        {
-            return (statements, body);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    app.settle_notifications().await;
+    app.statements_for(path, key).await
 }
 
 /// The status of `path` for `key` once it is `want`, polling for up to five seconds:
