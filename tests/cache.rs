@@ -68,7 +68,7 @@ async fn a_repeated_read_is_answered_with_the_authentication_statement_at_most()
 /// The statements and body of a repeated read of `path`, once the notifications of the
 /// test's own writes are in (`settle_notifications`).
 async fn repeated(app: &TestApp, path: &str, key: &str) -> (usize, Value) {
-    app.settle_notifications().await;
+    app.settle_notifications(key).await;
     app.statements_for(path, key).await
 }
 

@@ -451,7 +451,7 @@ async fn nested_queries_run_a_number_of_statements_bounded_by_depth() {
             app.statements.load(std::sync::atomic::Ordering::SeqCst) - before
         }
     };
-    app.settle_notifications().await;
+    app.settle_notifications(&app.ro).await;
     // Builds the schema; a different document, so that the next one is rendered, not
     // answered from the kept answers.
     count(2).await;

@@ -327,9 +327,9 @@ impl TestApp {
 
     /// On PostgreSQL the notifications of this test's own writes arrive a moment after
     /// their commits (milliseconds here), and each makes the next request look its key
-    /// up again: waits (up to five seconds) until kept reads have run no statement for
-    /// 100 ms. Nothing on SQLite, where a commit is seen at once.
-    pub async fn settle_notifications(&self) {
+    /// up again: waits (up to five seconds) until kept reads with `key` have run no
+    /// statement for 100 ms. Nothing on SQLite, where a commit is seen at once.
+    pub async fn settle_notifications(&self, key: &str) {
         if !self.database_url.starts_with("postgres") {
             return;
         }
@@ -338,7 +338,7 @@ impl TestApp {
         while quiet < 4 && started.elapsed() < std::time::Duration::from_secs(5) {
             // A kept answer runs no statement once the key's lookup is reused.
             let (statements, _) = self
-                .statements_for("/api/v2/graphql?query=%7B__typename%7D", &self.ro)
+                .statements_for("/api/v2/graphql?query=%7B__typename%7D", key)
                 .await;
             quiet = if statements == 0 { quiet + 1 } else { 0 };
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
