@@ -10,8 +10,8 @@ use crate::error::FieldErrors;
 
 pub fn check_data(model: &TypeModel, data: &Map<String, Value>, errors: &mut FieldErrors) {
     let instance = Value::Object(data.clone());
-    match jsonschema::validator_for(&model.object_schema) {
-        Ok(validator) => {
+    match model.compiled.validator(&model.object_schema) {
+        Some(validator) => {
             for error in validator.iter_errors(&instance) {
                 let mut path = dotted(error.instance_path().iter());
                 let message = match error.kind() {
@@ -80,7 +80,7 @@ pub fn check_data(model: &TypeModel, data: &Map<String, Value>, errors: &mut Fie
                     .push(message);
             }
         }
-        Err(_) => {
+        None => {
             errors
                 .entry("data".into())
                 .or_default()

@@ -124,6 +124,21 @@ pub struct TypeModel {
     pub properties: Vec<Property>,
     /// The JSON Schema objects of this type are checked against.
     pub object_schema: Value,
+    /// `object_schema` compiled on first use, shared by the model's clones (the
+    /// account's models are kept per schema revision, so once per revision, not per object).
+    pub compiled: CompiledSchema,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CompiledSchema(std::sync::Arc<std::sync::OnceLock<Option<jsonschema::Validator>>>);
+
+impl CompiledSchema {
+    /// The validator of `schema` (the model's `object_schema`); `None` if it does not compile.
+    pub fn validator(&self, schema: &Value) -> Option<&jsonschema::Validator> {
+        self.0
+            .get_or_init(|| jsonschema::validator_for(schema).ok())
+            .as_ref()
+    }
 }
 
 impl TypeModel {

@@ -118,6 +118,7 @@ pub fn validate(
         name: name.to_owned(),
         properties: model_properties,
         object_schema,
+        compiled: Default::default(),
     };
     Ok((stored, model))
 }
@@ -285,5 +286,6 @@ pub fn model_of(stored: &Value) -> TypeModel {
                 .to_owned(),
             properties: Vec::new(),
             object_schema: json!({"type": "object"}),
+            compiled: Default::default(),
         })
 }

@@ -310,6 +310,7 @@ mod tests {
                 property("solo", Some("author"), false),
             ],
             object_schema: Value::Null,
+            compiled: Default::default(),
         }
     }
 
