@@ -865,10 +865,8 @@ async fn introspection_and_variable_defaults_count_against_the_limits() {
     );
 }
 
-#[tokio::test]
-async fn graphql_copies_of_large_objects_are_bounded_in_bytes() {
-    let app = TestApp::with_demo().await;
-    let reader = app.user_key(&[("post", "r"), ("author", "r")]).await;
+/// An author `big` with a 900 KB bio, and `n` posts (slugs `amp-…`) each naming it.
+async fn posts_of_a_big_author(app: &TestApp, n: usize) {
     let (status, _) = app
         .post(
             "/api/v1/content/author",
@@ -877,22 +875,31 @@ async fn graphql_copies_of_large_objects_are_bounded_in_bytes() {
         )
         .await;
     assert_eq!(status, 200);
-    let posts: Vec<Value> = (0..50)
+    let posts: Vec<Value> = (0..n)
         .map(|i| json!({"title": format!("Amp {i}"), "slug": format!("amp-{i}"), "author": [reference("author", "big")]}))
         .collect();
-    create_all(&app, "post", &posts).await;
+    create_all(app, "post", &posts).await;
+}
+
+/// A 200 whose fields past a budget were refused (`what` names it) and whose body stays
+/// within the budget.
+fn refused_within_budget(status: u16, body: &Value, what: &str) {
+    assert_eq!(status, 200);
+    let text = body.to_string();
+    assert!(text.contains(what), "{}", &text[..text.len().min(500)]);
+    assert!(text.len() < 33 * 1024 * 1024, "{}", text.len());
+}
+
+#[tokio::test]
+async fn graphql_copies_of_large_objects_are_bounded_in_bytes() {
+    let app = TestApp::with_demo().await;
+    let reader = app.user_key(&[("post", "r"), ("author", "r")]).await;
+    posts_of_a_big_author(&app, 50).await;
     // 50 copies of 900 KB: past 32 MiB, refused at the field before any copy is made.
     let query = r#"{ post(first: 50, filter: {slug: {type: "startsWith", filter: "amp-"}}) { edges { node { id author { bio } } } } }"#;
     let (status, body) =
         graphql(&app, "/api/v2/graphql", &reader, &json!({ "query": query })).await;
-    assert_eq!(status, 200);
-    let text = body.to_string();
-    assert!(
-        text.contains("MiB of objects"),
-        "{}",
-        &text[..text.len().min(500)]
-    );
-    assert!(text.len() < 33 * 1024 * 1024, "{}", text.len());
+    refused_within_budget(status, &body, "MiB of objects");
     // 30 copies fit.
     let fewer = query.replace("first: 50", "first: 30");
     let (_, body) = graphql(&app, "/api/v2/graphql", &reader, &json!({ "query": fewer })).await;
@@ -917,18 +924,7 @@ async fn aliases_count_whatever_they_repeat() {
     .await;
     assert!(refusal(status, &body).contains("40 aliases"), "{body}");
 
-    let (status, _) = app
-        .post(
-            "/api/v1/content/author",
-            &app.rw,
-            &json!({"id": "big", "name": "Big", "email": "big@x.org", "bio": "x".repeat(900_000)}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let posts: Vec<Value> = (0..2)
-        .map(|i| json!({"title": format!("Amp {i}"), "slug": format!("amp-{i}"), "author": [reference("author", "big")]}))
-        .collect();
-    create_all(&app, "post", &posts).await;
+    posts_of_a_big_author(&app, 2).await;
     // Two copies of the object (1.8 MB loaded), 20 aliases of its 900 KB value each:
     // 36 MB of values, past 32 MiB.
     let bios: String = (0..20).map(|i| format!("b{i}: bio ")).collect();
@@ -937,14 +933,7 @@ async fn aliases_count_whatever_they_repeat() {
     );
     let (status, body) =
         graphql(&app, "/api/v2/graphql", &reader, &json!({ "query": query })).await;
-    assert_eq!(status, 200);
-    let text = body.to_string();
-    assert!(
-        text.contains("MiB of values"),
-        "{}",
-        &text[..text.len().min(500)]
-    );
-    assert!(text.len() < 33 * 1024 * 1024, "{}", text.len());
+    refused_within_budget(status, &body, "MiB of values");
     // One copy's 18 MB fit.
     let one = query.replace("first: 2", "first: 1");
     let (_, body) = graphql(&app, "/api/v2/graphql", &reader, &json!({ "query": one })).await;

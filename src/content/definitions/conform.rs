@@ -10,7 +10,7 @@ use crate::error::FieldErrors;
 
 pub fn check_data(model: &TypeModel, data: &Map<String, Value>, errors: &mut FieldErrors) {
     let instance = Value::Object(data.clone());
-    match model.compiled.validator(&model.object_schema) {
+    match model.validator() {
         Some(validator) => {
             for error in validator.iter_errors(&instance) {
                 let mut path = dotted(error.instance_path().iter());

@@ -129,19 +129,20 @@ pub struct TypeModel {
     pub compiled: CompiledSchema,
 }
 
+/// A model's `object_schema` compiled, once (`TypeModel::validator`).
 #[derive(Clone, Debug, Default)]
 pub struct CompiledSchema(std::sync::Arc<std::sync::OnceLock<Option<jsonschema::Validator>>>);
 
-impl CompiledSchema {
-    /// The validator of `schema` (the model's `object_schema`); `None` if it does not compile.
-    pub fn validator(&self, schema: &Value) -> Option<&jsonschema::Validator> {
-        self.0
-            .get_or_init(|| jsonschema::validator_for(schema).ok())
+impl TypeModel {
+    /// The validator of `object_schema`, compiled on first use; `None` if it does not
+    /// compile.
+    pub fn validator(&self) -> Option<&jsonschema::Validator> {
+        self.compiled
+            .0
+            .get_or_init(|| jsonschema::validator_for(&self.object_schema).ok())
             .as_ref()
     }
-}
 
-impl TypeModel {
     pub fn property(&self, name: &str) -> Option<&Property> {
         self.properties.iter().find(|p| p.name == name)
     }
